@@ -1,0 +1,67 @@
+# marketsim developer entry points. `make help` lists the targets.
+#
+# The virtual environment lives in $(VENV). Stamp files record what has been
+# installed into it and depend on pyproject.toml, so re-runs are fast and an
+# edited pyproject.toml triggers a reinstall. The package is installed in
+# editable mode, so edits under sim/ never need one.
+
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+PYTEST_ARGS ?=
+BENCH_ARGS ?=
+LINT_PATHS ?= $(wildcard sim tests)
+
+# Base install (enough for demo and docs) and full install (tests, lint, dask).
+STAMP_BASE := $(VENV)/.installed
+STAMP_TEST := $(VENV)/.installed-test
+
+.DEFAULT_GOAL := help
+.PHONY: help venv venv-test demo test bench lint docs clean
+
+help:
+	@echo "make demo    compare baseline with eu_blocks_open; writes reports/demo/report.html"
+	@echo "make test    run the test suite (PYTEST_ARGS='-k foo' to pass options)"
+	@echo "make bench   run benchmarks/run.py (BENCH_ARGS=... to pass options)"
+	@echo "make lint    ruff check $(LINT_PATHS)"
+	@echo "make docs    regenerate generated documentation (python -m sim.docgen)"
+	@echo "make clean   remove caches and build output (keeps $(VENV) and reports/)"
+	@echo "make venv / venv-test   just create or update the virtual environment"
+	@echo "variables: PYTHON=$(PYTHON) VENV=$(VENV)"
+
+venv: $(STAMP_BASE)
+venv-test: $(STAMP_TEST)
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --upgrade pip
+
+$(STAMP_BASE): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install -e .
+	touch $@
+
+# The full install includes the base one, so it refreshes both stamps.
+$(STAMP_TEST): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install -e '.[test,dask]'
+	touch $(STAMP_BASE) $@
+
+demo: $(STAMP_BASE)
+	VENV=$(VENV) bash scripts/demo.sh
+
+# pytest's exit code passes through unchanged (5 = no tests collected is a failure).
+test: $(STAMP_TEST)
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+bench: $(STAMP_TEST)
+	$(BIN)/python benchmarks/run.py $(BENCH_ARGS)
+
+lint: $(STAMP_TEST)
+	$(BIN)/ruff check $(LINT_PATHS)
+
+docs: $(STAMP_BASE)
+	$(BIN)/python -m sim.docgen
+
+clean:
+	find . -path ./$(VENV) -prune -o -type d \
+		\( -name __pycache__ -o -name .ipynb_checkpoints \) -print -exec rm -rf {} +
+	rm -rf .pytest_cache .hypothesis .ruff_cache build dist *.egg-info

@@ -1,0 +1,22 @@
+"""marketsim: an agent-based simulator of AI-model markets, open-weights vs closed.
+
+The public API (see ``docs/guide.md``)::
+
+    import sim
+    base = sim.load_scenario("baseline")
+    ban = sim.load_scenario("eu_blocks_open").with_overrides({"world.network_effect": 1.2})
+    model = sim.MarketModel(ban, seed=1)
+    model.step(); model.metrics()
+"""
+
+from sim._version import __version__
+from sim.errors import ScenarioError
+from sim.scenario import Scenario, load_scenario, shipped_scenarios
+
+__all__ = [
+    "__version__",
+    "ScenarioError",
+    "Scenario",
+    "load_scenario",
+    "shipped_scenarios",
+]

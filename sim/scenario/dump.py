@@ -1,0 +1,33 @@
+"""Writing a resolved scenario back to TOML (it loads back to an equal scenario)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import tomli_w
+
+from sim.scenario.overrides import scenario_data
+
+if TYPE_CHECKING:
+    from sim.scenario.schema import Scenario
+
+__all__ = ["dump_toml", "ORDER"]
+
+ORDER = ("scenario", "world", "segments", "regions", "vendors", "contributors", "policies",
+         "experiment")
+
+
+def dump_toml(scenario: Scenario, header: str | None = None) -> str:
+    """Return the resolved scenario as TOML text.
+
+    Args:
+        scenario: The scenario.
+        header: Optional comment lines placed at the top (without ``#``).
+    """
+    data = scenario_data(scenario)
+    data["scenario"].pop("extends", None)
+    ordered: dict[str, Any] = {key: data[key] for key in ORDER if key in data}
+    text = tomli_w.dumps(ordered)
+    if header:
+        text = "".join(f"# {line}\n" for line in header.splitlines()) + "\n" + text
+    return text

@@ -1,0 +1,415 @@
+"""Reading scenario files: TOML, ``extends``, merging, and turning every failure into
+one clear :class:`~sim.errors.ScenarioError`.
+
+Inheritance rules (INTERFACES.md): tables merge recursively and the child wins;
+``regions``, ``segments`` and ``vendors`` merge item by item by ``name``
+(``remove = true`` drops an inherited item); ``policies`` are appended; cycles
+in ``extends`` are errors. While merging we remember which file set each value,
+so a schema error names the file it came from.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+import warnings
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from sim.errors import Problem, ScenarioError, suggest
+from sim.scenario.paths import Path_, describe_loc, keys_at
+from sim.scenario.schema import POLICY_KINDS, PROBLEM_SEPARATOR, Scenario
+
+__all__ = [
+    "load_scenario",
+    "load_with_parent",
+    "shipped_scenarios",
+    "shipped_dir",
+    "find_scenario",
+    "validate_data",
+    "read_toml",
+]
+
+NAMED_ARRAYS = ("regions", "segments", "vendors")
+APPENDED_ARRAYS = ("policies",)
+MAX_FILE_BYTES = 5_000_000
+MAX_EXTENDS_DEPTH = 32
+
+Origins = dict[Path_, str]
+
+
+def shipped_dir() -> Path:
+    """Return the folder of shipped scenarios.
+
+    In a wheel they are package data (``sim/scenarios``); in a source checkout
+    (editable install) they are the repository's top-level ``scenarios/``.
+    """
+    packaged = Path(str(resources.files("sim"))) / "scenarios"
+    if packaged.is_dir():
+        return packaged
+    return Path(__file__).resolve().parents[2] / "scenarios"
+
+
+def shipped_scenarios() -> dict[str, Path]:
+    """Return ``{name: path}`` of shipped scenarios, sorted by name."""
+    folder = shipped_dir()
+    if not folder.is_dir():
+        return {}
+    return {p.stem: p for p in sorted(folder.glob("*.toml"))}
+
+
+def find_scenario(source: str | Path, relative_to: Path | None = None) -> Path:
+    """Resolve a scenario reference to a file.
+
+    Args:
+        source: A shipped scenario's name (``"baseline"``) or a path.
+        relative_to: Folder a relative path is taken from (the extending file's folder).
+
+    Raises:
+        ScenarioError: If no such file or shipped scenario exists.
+    """
+    text = str(source)
+    candidates: list[Path] = []
+    path = Path(text)
+    if relative_to is not None and not path.is_absolute():
+        candidates.append(relative_to / path)
+    candidates.append(path)
+    for candidate in candidates:
+        if candidate.is_file():
+            return candidate.resolve()
+        if candidate.suffix != ".toml" and candidate.with_suffix(".toml").is_file() and (
+            "/" in text or "\\" in text
+        ):
+            return candidate.with_suffix(".toml").resolve()
+    shipped = shipped_scenarios()
+    if text in shipped:
+        return shipped[text]
+    if text.endswith(".toml") and Path(text).stem in shipped and not Path(text).parent.parts:
+        return shipped[Path(text).stem]
+    hint = suggest(Path(text).stem, list(shipped))
+    raise ScenarioError(Problem(
+        f"no scenario file or shipped scenario named {text!r}"
+        + (f"; shipped scenarios: {', '.join(shipped)}" if shipped and not hint else ""),
+        suggestion=hint,
+    ))
+
+
+def read_toml(path: Path) -> dict[str, Any]:
+    """Read a TOML file into a dict, with errors as ScenarioError (file, line, column).
+
+    Args:
+        path: The file.
+
+    Raises:
+        ScenarioError: Unreadable, binary, empty, too large, or not valid TOML.
+    """
+    name = str(path)
+    try:
+        raw = path.read_bytes()
+    except IsADirectoryError:
+        raise ScenarioError(f"{name}: is a folder, not a scenario file") from None
+    except OSError as exc:
+        raise ScenarioError(f"{name}: cannot read: {exc.strerror or exc}") from None
+    if len(raw) > MAX_FILE_BYTES:
+        raise ScenarioError(f"{name}: file is {len(raw):,} bytes; a scenario is at most "
+                            f"{MAX_FILE_BYTES:,}")
+    if b"\x00" in raw:
+        raise ScenarioError(f"{name}: binary data, not a TOML text file")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise ScenarioError(Problem("not UTF-8 text (is this a binary file?)", file=name,
+                                    line=line)) from None
+    if not text.strip() or all(
+        not ln.strip() or ln.lstrip().startswith("#") for ln in text.splitlines()
+    ):
+        raise ScenarioError(Problem("empty scenario file: expected at least a [scenario] table",
+                                    file=name))
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ScenarioError(_toml_problem(exc, name)) from None
+    except (RecursionError, ValueError) as exc:  # pathological nesting, huge numbers
+        raise ScenarioError(Problem(f"invalid TOML: {exc}", file=name)) from None
+
+
+_AT_RE = re.compile(r"\s*\(at line (\d+), column (\d+)\)\s*$")
+_EOD_RE = re.compile(r"\s*\(at end of document\)\s*$")
+
+
+def _toml_problem(exc: tomllib.TOMLDecodeError, file: str) -> Problem:
+    message = str(exc.msg if hasattr(exc, "msg") else exc)
+    line = getattr(exc, "lineno", None)
+    column = getattr(exc, "colno", None)
+    match = _AT_RE.search(message)
+    if match:
+        line, column = int(match.group(1)), int(match.group(2))
+        message = message[: match.start()]
+    message = _EOD_RE.sub(" at end of file", message)
+    return Problem(f"TOML syntax error: {message}", file=file, line=line, column=column)
+
+
+# --------------------------------------------------------------------------- merging
+
+
+@dataclass
+class _Resolved:
+    data: dict[str, Any]
+    origins: Origins = field(default_factory=dict)
+    files: list[str] = field(default_factory=list)
+
+
+def _resolve(path: Path, chain: tuple[Path, ...] = ()) -> _Resolved:
+    """Read ``path`` and everything it extends, merged, with value origins."""
+    if path in chain:
+        cycle = " -> ".join(p.name for p in (*chain, path))
+        raise ScenarioError(Problem(f"extends cycle: {cycle}", file=str(chain[-1]),
+                                    path="scenario.extends"))
+    if len(chain) >= MAX_EXTENDS_DEPTH:
+        raise ScenarioError(Problem(f"extends chain deeper than {MAX_EXTENDS_DEPTH}",
+                                    file=str(path)))
+    data = read_toml(path)
+    name = str(path)
+    _check_shape(data, name)
+    parent_ref = data.get("scenario", {}).get("extends")
+    if parent_ref is None:
+        origins: Origins = {}
+        _record(data, (), name, origins)
+        return _Resolved(data, origins, [name])
+    if not isinstance(parent_ref, str) or not parent_ref.strip():
+        raise ScenarioError(Problem("must be a scenario name or a relative path (text)",
+                                    file=name, path="scenario.extends"))
+    try:
+        parent_path = find_scenario(parent_ref, relative_to=path.parent)
+    except ScenarioError as exc:
+        raise ScenarioError(Problem(
+            f"extends {parent_ref!r}, which does not exist",
+            file=name, path="scenario.extends", suggestion=exc.problems[0].suggestion,
+        )) from None
+    parent = _resolve(parent_path, (*chain, path))
+    merged = _merge_top(parent.data, data, parent.origins, name)
+    return _Resolved(merged, parent.origins, [*parent.files, name])
+
+
+def _check_shape(data: dict[str, Any], file: str) -> None:
+    """Check what merging relies on: top-level tables and named items."""
+    for key in (*NAMED_ARRAYS, *APPENDED_ARRAYS):
+        if key in data and not isinstance(data[key], list):
+            raise ScenarioError(Problem(
+                f"must be an array of tables ([[{key}]]), got {type(data[key]).__name__}",
+                file=file, path=key))
+    for key in NAMED_ARRAYS:
+        for i, item in enumerate(data.get(key, [])):
+            if not isinstance(item, dict):
+                raise ScenarioError(Problem("each item must be a table", file=file,
+                                            path=f"{key}.{i}"))
+            if not isinstance(item.get("name"), str):
+                raise ScenarioError(Problem("each item needs a 'name' (text)", file=file,
+                                            path=f"{key}.{i}.name"))
+    scenario = data.get("scenario")
+    if scenario is not None and not isinstance(scenario, dict):
+        raise ScenarioError(Problem("must be a table ([scenario])", file=file, path="scenario"))
+
+
+def _record(value: Any, path: Path_, file: str, origins: Origins) -> None:
+    origins[path] = file
+    if isinstance(value, dict):
+        for key, sub in value.items():
+            _record(sub, (*path, key), file, origins)
+
+
+def _merge_top(parent: dict[str, Any], child: dict[str, Any], origins: Origins,
+               file: str) -> dict[str, Any]:
+    merged = dict(parent)
+    for key, value in child.items():
+        if key in NAMED_ARRAYS:
+            merged[key] = _merge_named(parent.get(key, []), value, key, origins, file)
+        elif key in APPENDED_ARRAYS:
+            start = len(parent.get(key, []))
+            merged[key] = [*parent.get(key, []), *value]
+            for i, item in enumerate(value):
+                _record(item, (key, start + i), file, origins)
+        else:
+            merged[key] = _merge_value(parent.get(key), value, (key,), origins, file)
+    scenario = dict(merged.get("scenario", {}))
+    scenario.pop("extends", None)
+    merged["scenario"] = scenario
+    return merged
+
+
+def _merge_value(old: Any, new: Any, path: Path_, origins: Origins, file: str) -> Any:
+    if isinstance(old, dict) and isinstance(new, dict):
+        out = dict(old)
+        for key, value in new.items():
+            out[key] = _merge_value(old.get(key), value, (*path, key), origins, file)
+        origins.setdefault(path, file)
+        return out
+    _record(new, path, file, origins)
+    return new
+
+
+def _merge_named(old: list[dict[str, Any]], new: list[dict[str, Any]], key: str,
+                 origins: Origins, file: str) -> list[dict[str, Any]]:
+    items = {item["name"]: item for item in old}
+    order = [item["name"] for item in old]
+    for item in new:
+        name = item["name"]
+        if item.get("remove") is True:
+            if name not in items:
+                raise ScenarioError(Problem(
+                    f"cannot remove {name!r}: the parent has no such item",
+                    file=file, path=f"{key}.{name}.remove",
+                    suggestion=suggest(name, order)))
+            del items[name]
+            order.remove(name)
+            continue
+        if name in items:
+            items[name] = _merge_value(items[name], item, (key, name), origins, file)
+        else:
+            items[name] = item
+            order.append(name)
+            _record(item, (key, name), file, origins)
+    return [items[name] for name in order]
+
+
+# --------------------------------------------------------------------------- validation
+
+
+def validate_data(data: dict[str, Any], origins: Origins | None = None,
+                  file: str | None = None) -> Scenario:
+    """Validate a merged scenario dict, turning pydantic errors into a ScenarioError.
+
+    Args:
+        data: The merged TOML document.
+        origins: Which file set each value (for error messages).
+        file: File to name when ``origins`` does not know.
+
+    Raises:
+        ScenarioError: Listing every problem found.
+    """
+    origins = origins or {}
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("default")
+            return Scenario.model_validate(data)
+    except ValidationError as exc:
+        raise ScenarioError(list(_problems(exc, data, origins, file))) from None
+    except RecursionError:
+        raise ScenarioError(Problem("document nested too deeply", file=file)) from None
+
+
+def _problems(exc: ValidationError, data: dict[str, Any], origins: Origins,
+              file: str | None) -> Iterator[Problem]:
+    seen: set[str] = set()
+    for err in exc.errors(include_url=False):
+        for problem in _problem(err, data, origins, file):
+            key = str(problem)
+            if key not in seen:
+                seen.add(key)
+                yield problem
+
+
+def _problem(err: dict[str, Any], data: dict[str, Any], origins: Origins,
+             file: str | None) -> Iterator[Problem]:
+    loc = tuple(err["loc"])
+    path, raw = describe_loc(loc, data)
+    source = _origin(raw, origins) or file
+    kind = err["type"]
+    message = str(err.get("msg", "invalid value"))
+    if kind == "value_error" and PROBLEM_SEPARATOR in message:
+        body = message.split("Value error, ", 1)[-1]
+        parts = body.split(PROBLEM_SEPARATOR)
+        for sub_path, sub_msg in zip(parts[0::2], parts[1::2], strict=False):
+            sub_raw = tuple(sub_path.split("."))
+            yield Problem(sub_msg, file=_origin(sub_raw, origins) or source, path=sub_path)
+        return
+    suggestion = None
+    if kind == "extra_forbidden":
+        key = str(loc[-1])
+        valid = keys_at(loc[:-1], data)
+        suggestion = suggest(key, valid)
+        message = f"unknown key {key!r}"
+        if not suggestion and valid:
+            message += f"; expected one of: {', '.join(sorted(valid))}"
+    elif kind == "missing":
+        message = "required field is missing"
+    elif kind == "union_tag_invalid":
+        tag = err.get("ctx", {}).get("tag", "")
+        suggestion = suggest(str(tag), POLICY_KINDS)
+        message = f"unknown policy kind {tag!r}; known kinds: {', '.join(POLICY_KINDS)}"
+    elif kind == "union_tag_not_found":
+        message = f"a policy needs a 'kind' (one of: {', '.join(POLICY_KINDS)})"
+    else:
+        message = message.removeprefix("Value error, ")
+        if "input" in err and kind not in ("model_type", "dict_type", "list_type",
+                                           "value_error", "assertion_error"):
+            shown = repr(err["input"])
+            if len(shown) <= 60:
+                message += f", got {shown}"
+    yield Problem(message, file=source, path=path or None, suggestion=suggestion)
+
+
+def _origin(raw: Path_, origins: Origins) -> str | None:
+    for cut in range(len(raw), -1, -1):
+        hit = origins.get(raw[:cut])
+        if hit:
+            return hit
+    return None
+
+
+# --------------------------------------------------------------------------- public entry points
+
+
+def load_with_parent(source: str | Path) -> tuple[Scenario, Scenario | None]:
+    """Load a scenario and, if it extends one, its resolved parent.
+
+    Args:
+        source: A shipped scenario's name or a path.
+
+    Returns:
+        ``(scenario, parent)``; ``parent`` is None when nothing is extended.
+
+    Raises:
+        ScenarioError: For any problem in the file or its parents.
+    """
+    path = find_scenario(source)
+    resolved = _resolve(path)
+    scenario = validate_data(resolved.data, resolved.origins, str(path))
+    parent = None
+    if len(resolved.files) > 1:
+        raw = read_toml(path)
+        parent_ref = raw["scenario"]["extends"]
+        parent = load_scenario(find_scenario(parent_ref, relative_to=path.parent))
+    return scenario, parent
+
+
+def load_scenario(source: str | Path | Scenario) -> Scenario:
+    """Load a scenario by shipped name or path, resolving ``extends``.
+
+    Args:
+        source: ``"baseline"``, ``"eu_blocks_open"``, a path to a ``.toml`` file, or an
+            already loaded Scenario (returned as is).
+
+    Returns:
+        The validated, fully resolved Scenario.
+
+    Raises:
+        ScenarioError: With the file, line/column or dotted path and a suggestion.
+
+    Example:
+        >>> import sim
+        >>> base = sim.load_scenario("baseline")
+        >>> base.scenario.months
+        60
+    """
+    if isinstance(source, Scenario):
+        return source
+    path = find_scenario(source)
+    resolved = _resolve(path)
+    return validate_data(resolved.data, resolved.origins, str(path))
