@@ -13,10 +13,24 @@ from sim._version import __version__
 from sim.errors import ScenarioError
 from sim.scenario import Scenario, load_scenario, shipped_scenarios
 
+
+def __getattr__(name: str):  # lazy: keep `import sim` (and the CLI's --help) light
+    if name == "MarketModel":
+        from sim.model import MarketModel
+
+        return MarketModel
+    if name == "run_replication":
+        from sim.replication import run_replication
+
+        return run_replication
+    raise AttributeError(f"module 'sim' has no attribute {name!r}")
+
 __all__ = [
     "__version__",
     "ScenarioError",
     "Scenario",
     "load_scenario",
     "shipped_scenarios",
+    "MarketModel",
+    "run_replication",
 ]

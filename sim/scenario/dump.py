@@ -11,7 +11,7 @@ from sim.scenario.overrides import scenario_data
 if TYPE_CHECKING:
     from sim.scenario.schema import Scenario
 
-__all__ = ["dump_toml", "ORDER"]
+__all__ = ["dump_toml", "kind_first", "ORDER"]
 
 ORDER = ("scenario", "world", "segments", "regions", "vendors", "contributors", "policies",
          "experiment")
@@ -26,8 +26,19 @@ def dump_toml(scenario: Scenario, header: str | None = None) -> str:
     """
     data = scenario_data(scenario)
     data["scenario"].pop("extends", None)
+    if "policies" in data:
+        data["policies"] = [kind_first(policy) for policy in data["policies"]]
     ordered: dict[str, Any] = {key: data[key] for key in ORDER if key in data}
     text = tomli_w.dumps(ordered)
     if header:
         text = "".join(f"# {line}\n" for line in header.splitlines()) + "\n" + text
     return text
+
+
+def kind_first(policy: dict[str, Any]) -> dict[str, Any]:
+    """Return a policy dict with ``kind`` first (and so for a trigger's nested policy)."""
+    out = {"kind": policy["kind"]} if "kind" in policy else {}
+    for key, value in policy.items():
+        if key != "kind":
+            out[key] = kind_first(value) if key == "policy" and isinstance(value, dict) else value
+    return out

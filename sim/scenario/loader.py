@@ -1,5 +1,6 @@
-"""Reading scenario files: TOML, ``extends``, merging, and turning every failure into
-one clear :class:`~sim.errors.ScenarioError`.
+"""Reading scenario files: TOML, ``extends``, merging, and clear errors.
+
+Every failure becomes one :class:`~sim.errors.ScenarioError`.
 
 Inheritance rules (INTERFACES.md): tables merge recursively and the child wins;
 ``regions``, ``segments`` and ``vendors`` merge item by item by ``name``
@@ -10,6 +11,7 @@ so a schema error names the file it came from.
 
 from __future__ import annotations
 
+import copy
 import re
 import tomllib
 import warnings
@@ -179,6 +181,12 @@ def _resolve(path: Path, chain: tuple[Path, ...] = ()) -> _Resolved:
     _check_shape(data, name)
     parent_ref = data.get("scenario", {}).get("extends")
     if parent_ref is None:
+        for key in NAMED_ARRAYS:
+            for item in data.get(key, []):
+                if item.get("remove") is True:
+                    raise ScenarioError(Problem(
+                        "'remove = true' drops an inherited item, but this file extends "
+                        "nothing", file=name, path=f"{key}.{item['name']}.remove"))
         origins: Origins = {}
         _record(data, (), name, origins)
         return _Resolved(data, origins, [name])
@@ -212,6 +220,15 @@ def _check_shape(data: dict[str, Any], file: str) -> None:
             if not isinstance(item.get("name"), str):
                 raise ScenarioError(Problem("each item needs a 'name' (text)", file=file,
                                             path=f"{key}.{i}.name"))
+        # Checked here, not only by the schema: merging by name would otherwise
+        # silently fold a file's second item of a name into its first.
+        names = [item["name"] for item in data.get(key, [])]
+        duplicates = sorted({name for name in names if names.count(name) > 1})
+        if duplicates:
+            raise ScenarioError([
+                Problem(f"duplicate name {name!r}: {key[:-1]} names must be unique in a file",
+                        file=file, path=f"{key}.{name}")
+                for name in duplicates])
     scenario = data.get("scenario")
     if scenario is not None and not isinstance(scenario, dict):
         raise ScenarioError(Problem("must be a table ([scenario])", file=file, path="scenario"))
@@ -226,6 +243,7 @@ def _record(value: Any, path: Path_, file: str, origins: Origins) -> None:
 
 def _merge_top(parent: dict[str, Any], child: dict[str, Any], origins: Origins,
                file: str) -> dict[str, Any]:
+    parent = _without_removed(parent, child)
     merged = dict(parent)
     for key, value in child.items():
         if key in NAMED_ARRAYS:
@@ -241,6 +259,42 @@ def _merge_top(parent: dict[str, Any], child: dict[str, Any], origins: Origins,
     scenario.pop("extends", None)
     merged["scenario"] = scenario
     return merged
+
+
+def _without_removed(parent: dict[str, Any], child: dict[str, Any]) -> dict[str, Any]:
+    """Drop the parent's entries keyed by the names of items the child removes.
+
+    Removing an inherited vendor also drops its inherited ``initial_shares`` and
+    ``segment_shares`` entries; removing a segment drops its ``adopters``,
+    ``initial_adoption`` and ``segment_shares`` entries; removing a region drops
+    it from vendors' ``regions`` lists. Otherwise ``remove = true`` could never be
+    used on an item the parent refers to, since merging cannot delete a key.
+    """
+    gone = {key: {item["name"] for item in child.get(key, [])
+                  if isinstance(item, dict) and item.get("remove") is True}
+            for key in NAMED_ARRAYS}
+    if not any(gone.values()):
+        return parent
+    parent = copy.deepcopy(parent)
+
+    def drop(table: Any, names: set[str]) -> None:
+        if isinstance(table, dict):
+            for name in names & set(table):
+                del table[name]
+
+    for region in parent.get("regions", []):
+        drop(region.get("initial_shares"), gone["vendors"])
+        drop(region.get("adopters"), gone["segments"])
+        drop(region.get("initial_adoption"), gone["segments"])
+        per_segment = region.get("segment_shares")
+        drop(per_segment, gone["segments"])
+        if isinstance(per_segment, dict):
+            for shares in per_segment.values():
+                drop(shares, gone["vendors"])
+    for vendor in parent.get("vendors", []):
+        if isinstance(vendor.get("regions"), list):
+            vendor["regions"] = [r for r in vendor["regions"] if r not in gone["regions"]]
+    return parent
 
 
 def _merge_value(old: Any, new: Any, path: Path_, origins: Origins, file: str) -> Any:
@@ -326,7 +380,7 @@ def _problem(err: dict[str, Any], data: dict[str, Any], origins: Origins,
         body = message.split("Value error, ", 1)[-1]
         parts = body.split(PROBLEM_SEPARATOR)
         for sub_path, sub_msg in zip(parts[0::2], parts[1::2], strict=False):
-            sub_raw = tuple(sub_path.split("."))
+            sub_raw = _raw_path(sub_path)
             yield Problem(sub_msg, file=_origin(sub_raw, origins) or source, path=sub_path)
         return
     suggestion = None
@@ -353,6 +407,17 @@ def _problem(err: dict[str, Any], data: dict[str, Any], origins: Origins,
             if len(shown) <= 60:
                 message += f", got {shown}"
     yield Problem(message, file=source, path=path or None, suggestion=suggestion)
+
+
+def _raw_path(dotted: str) -> Path_:
+    """Turn a dotted problem path into the loader's raw path (policies by integer index)."""
+    parts: list[str | int] = []
+    for part in dotted.split("."):
+        if parts and parts[-1] in APPENDED_ARRAYS and part.isdigit():
+            parts.append(int(part))
+        else:
+            parts.append(part)
+    return tuple(parts)
 
 
 def _origin(raw: Path_, origins: Origins) -> str | None:

@@ -26,7 +26,7 @@ def scenario_data(scenario: Scenario) -> dict[str, Any]:
 
 
 def parse_value(text: str, annotation: Any = None) -> Any:
-    """Parse a command-line value as TOML (``1.2``, ``true``, ``[\"US\"]``), else text.
+    """Parse a command-line value as TOML (``1.2``, ``true``, ``["US"]``), else text.
 
     Values for text fields stay text, so ``--set scenario.name=2026`` keeps ``"2026"``.
     """

@@ -181,7 +181,8 @@ class World(Frozen):
         source="Epoch AI: training compute 4-5x/yr, budgets 2-3x/yr", ge=0.1, le=100)
     rd_productivity: float = F(
         0.6, "g_rd: capability points a month per unit of ln(1 + R/R0).",
-        unit="points per month", source="calibrated (frontier gains ~10 points a year)", ge=0, le=20)
+        unit="points per month", source="calibrated (frontier gains ~10 points a year)",
+        ge=0, le=20)
     community_productivity: float = F(
         0.3, "g_c: capability points a month an open model gains at community effort E0.",
         unit="points per month", source="calibrated", ge=0, le=20)
@@ -435,9 +436,6 @@ class Contributors(Frozen):
                                 "(Lerner & Tirole: visibility, peers).", ge=0, le=10)
     license_weight: float = F(1.0, "a_l: utility lost per unit of licence restrictiveness.",
                               ge=0, le=10)
-    none_utility: float = F(-12.0, "v_none: utility of contributing to no ecosystem, besides "
-                            "a_q times the closed frontier (the outside option keeps pace).",
-                            unit="utility", ge=-1000, le=1000)
     derivative_rate: float = F(
         0.05, "Derivative models (fine-tunes) per unit of effort a month (Poisson).",
         unit="models per developer-month", source="Meta: 60k+ Llama derivatives by Aug 2024 "
@@ -743,7 +741,8 @@ class Scenario(Frozen):
 
         Example:
             >>> import sim
-            >>> sc = sim.load_scenario("baseline").with_overrides({"vendors.Meta.openness": "closed"})
+            >>> base = sim.load_scenario("baseline")
+            >>> sc = base.with_overrides({"vendors.Meta.openness": "closed"})
             >>> next(v for v in sc.vendors if v.name == "Meta").openness
             'closed'
         """
