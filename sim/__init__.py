@@ -19,6 +19,10 @@ def __getattr__(name: str):  # lazy: keep `import sim` (and the CLI's --help) li
         from sim.model import MarketModel
 
         return MarketModel
+    if name in ("run", "Results"):
+        from sim import experiment
+
+        return getattr(experiment, name)
     if name == "run_replication":
         from sim.replication import run_replication
 
@@ -33,4 +37,6 @@ __all__ = [
     "shipped_scenarios",
     "MarketModel",
     "run_replication",
+    "run",
+    "Results",
 ]

@@ -36,8 +36,8 @@ from sim.errors import ScenarioError
 if TYPE_CHECKING:
     from sim.scenario.schema import Scenario
 
-__all__ = ["app", "main", "MarketsimGroup", "diff_data", "format_changes", "EXIT_BAD_INPUT",
-           "EXIT_FAILURE", "EXIT_INTERRUPTED", "DEBUG_ENV"]
+__all__ = ["app", "main", "MarketsimGroup", "handle_exception", "scenario_warnings", "diff_data",
+           "format_changes", "EXIT_BAD_INPUT", "EXIT_FAILURE", "EXIT_INTERRUPTED", "DEBUG_ENV"]
 
 EXIT_FAILURE = 1
 EXIT_BAD_INPUT = 2
@@ -85,7 +85,7 @@ def handle_exception(exc: BaseException) -> int:
         return EXIT_INTERRUPTED
     if _debug():
         traceback.print_exception(exc)
-    message = " ".join(str(exc).split()) or "(no message)"
+    message = _short(" ".join(str(exc).split()) or "(no message)", 500)
     _err(f"marketsim: error: {type(exc).__name__}: {message}")
     if not _debug():
         _err(f"(set {DEBUG_ENV}=1 to see the traceback)")
@@ -371,3 +371,7 @@ def main(argv: list[str] | None = None) -> NoReturn:
 
 if __name__ == "__main__":  # pragma: no cover
     main()
+
+
+# Experiment commands register themselves on `app` (kept in their own module).
+import sim.cli_experiments  # noqa: E402,F401

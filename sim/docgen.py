@@ -84,8 +84,11 @@ General rules:
   the horizon is a warning (the policy never acts), not an error.
 - **Shares** (`initial_shares`, `segment_shares.<segment>`) are in [0, 1] and sum to at most 1.
 - **Inheritance** (`scenario.extends`): tables merge recursively and the child wins; `regions`,
-  `segments` and `vendors` merge item by item by `name` (`remove = true` drops an inherited
-  item); `policies` are appended. Cycles are errors.
+  `segments` and `vendors` merge item by item by `name`; `policies` are appended. Cycles are
+  errors. `remove = true` drops an inherited item together with the parent's entries keyed by
+  its name (a removed vendor's `initial_shares` and `segment_shares`, a removed segment's
+  `adopters`, `initial_adoption` and `segment_shares`, a removed region in vendors' `regions`);
+  policies that name it are kept, so they become errors to fix.
 - **Overrides** (`--set`, `--vary`, `Scenario.with_overrides`) use dotted paths in which named
   items are addressed by name and policies by index: `world.network_effect=1.2`,
   `vendors.Meta.openness=closed`, `regions.EU.adopters.consumer=4.5e8`, `policies.0.start=2027-01`.
@@ -151,7 +154,7 @@ def type_text(annotation: Any, metadata: Iterable[Any] = ()) -> str:
             return "policy table"
         return " or ".join(type_text(a) for a in args)
     if origin is Literal:
-        return " \\| ".join(f"`{json.dumps(v)}`" for v in get_args(annotation))
+        return " | ".join(f"`{json.dumps(v)}`" for v in get_args(annotation))
     if origin is list:
         inner = type_text(get_args(annotation)[0])
         return f"list of {inner}s" if " " not in inner else f"list of ({inner})"

@@ -35,7 +35,25 @@ __all__ = [
     "find_scenario",
     "validate_data",
     "read_toml",
+    "source_id",
 ]
+
+#: Shipped name or file stem of scenarios as loaded, by object id (not part of equality).
+_SOURCE_IDS: dict[int, str] = {}
+
+
+def source_id(scenario: Scenario) -> str | None:
+    """The shipped name or file stem a scenario was loaded from, if it was loaded from one."""
+    return _SOURCE_IDS.get(id(scenario))
+
+
+def _remember(scenario: Scenario, path: Path) -> Scenario:
+    import weakref
+
+    key = id(scenario)
+    _SOURCE_IDS[key] = path.stem
+    weakref.finalize(scenario, _SOURCE_IDS.pop, key, None)
+    return scenario
 
 NAMED_ARRAYS = ("regions", "segments", "vendors")
 APPENDED_ARRAYS = ("policies",)
@@ -394,9 +412,17 @@ def _problem(err: dict[str, Any], data: dict[str, Any], origins: Origins,
     elif kind == "missing":
         message = "required field is missing"
     elif kind == "union_tag_invalid":
-        tag = err.get("ctx", {}).get("tag", "")
-        suggestion = suggest(str(tag), POLICY_KINDS)
-        message = f"unknown policy kind {tag!r}; known kinds: {', '.join(POLICY_KINDS)}"
+        ctx = err.get("ctx", {})
+        tag = ctx.get("tag", "")
+        # a trigger's nested policy accepts fewer kinds than the policies array
+        allowed = re.findall(r"'([^']+)'", str(ctx.get("expected_tags", ""))) or list(
+            POLICY_KINDS)
+        if tag in POLICY_KINDS:
+            message = (f"policy kind {tag!r} is not allowed here; expected one of: "
+                       f"{', '.join(allowed)}")
+        else:
+            suggestion = suggest(str(tag), allowed)
+            message = f"unknown policy kind {tag!r}; known kinds: {', '.join(allowed)}"
     elif kind == "union_tag_not_found":
         message = f"a policy needs a 'kind' (one of: {', '.join(POLICY_KINDS)})"
     else:
@@ -477,4 +503,4 @@ def load_scenario(source: str | Path | Scenario) -> Scenario:
         return source
     path = find_scenario(source)
     resolved = _resolve(path)
-    return validate_data(resolved.data, resolved.origins, str(path))
+    return _remember(validate_data(resolved.data, resolved.origins, str(path)), path)

@@ -1,0 +1,226 @@
+"""Every malformed input has its own fixture: exit 2, a clear message, never a traceback."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import sim
+from sim.errors import ScenarioError
+from sim.scenario.overrides import parse_assignment
+
+from .conftest import BAD, ROOT, invoke
+
+# (fixture file, substrings that must appear on stderr)
+CASES: list[tuple[str, tuple[str, ...]]] = [
+    ("toml_syntax_error.toml", ("toml_syntax_error.toml:6:18", "TOML syntax error")),
+    ("empty.toml", ("empty.toml", "empty scenario file")),
+    ("comments_only.toml", ("comments_only.toml", "empty scenario file")),
+    ("binary_garbage.toml", ("binary_garbage.toml", "binary data")),
+    ("not_utf8.toml", ("not_utf8.toml:2", "not UTF-8")),
+    ("unknown_table.toml", ("markets", "unknown key 'markets'", "world")),
+    ("misspelt_key.toml", ("world.netwrok_effect", "did you mean 'network_effect'?")),
+    ("wrong_type.toml", ("scenario.months", "valid integer", "'sixty'")),
+    ("out_of_range.toml", ("world.spillover", "less than or equal to 1", "1.5")),
+    ("alpha_not_above_one.toml", ("segments.consumer.price_elasticity", "greater than 1")),
+    ("unknown_home_region.toml", ("vendors.Aleph.home", "unknown region 'FR'", "EU")),
+    ("unknown_share_vendor.toml", ("regions.CN.initial_shares.Baidoo", "unknown vendor",
+                                   "did you mean 'Baidu'?")),
+    ("unknown_adopter_segment.toml", ("regions.EU.adopters.goverment", "unknown segment",
+                                      "consumer")),
+    ("duplicate_vendor.toml", ("vendors.Kappa", "duplicate name 'Kappa'")),
+    ("name_with_slash.toml", ("invalid name 'Meta/Llama'", "slashes")),
+    ("unknown_policy_kind.toml", ("policies.1", "unknown policy kind 'ban_open_weight'",
+                                  "did you mean 'ban_open_weights'?")),
+    ("policy_ends_before_start.toml", ("policy_ends_before_start.toml", "policies.1.end",
+                                       "must be after start")),
+    ("bad_month.toml", ("policies.1.start", "'2026-13'", "YYYY-MM")),
+    ("extends_missing.toml", ("scenario.extends", "'no_such_parent.toml'", "does not exist")),
+    ("extends_cycle_a.toml", ("extends cycle", "extends_cycle_a.toml -> extends_cycle_b.toml")),
+    ("extends_cycle_b.toml", ("extends cycle", "extends_cycle_b.toml -> extends_cycle_a.toml")),
+    ("remove_missing_vendor.toml", ("vendors.Antropic.remove", "cannot remove 'Antropic'",
+                                    "did you mean 'Anthropic'?")),
+    ("shares_above_one.toml", ("regions.EU.initial_shares", "sum to 1.56",
+                               "at most 1")),
+    ("trigger_above_and_below.toml", ("policies.1", "exactly one of 'above' or 'below'")),
+    ("merger_with_itself.toml", ("policies.1", "cannot merge with itself")),
+    ("ban_vendors_nothing.toml", ("policies.1", "needs 'vendors' or 'home_regions'")),
+    ("policy_unknown_region.toml", ("policy_unknown_region.toml", "policies.1.region",
+                                    "unknown region 'UK'")),
+    ("missing_required.toml", ("vendors.Nomad.home", "required field is missing")),
+    ("not_a_number.toml", ("world.network_effect", "finite number")),
+    ("unknown_trigger_metric.toml", ("policies.1", "unknown metric 'hhhi'",
+                                     "did you mean 'hhi'?")),
+    ("policies_not_array.toml", ("policies", "array of tables")),
+    ("policy_before_scenario_start.toml", ("policies.1.start", "before the scenario")),
+    ("remove_without_parent.toml", ("vendors.Ghost.remove", "extends nothing")),
+    ("trigger_nested_merger.toml", ("policies.1.policy", "kind 'merger' is not allowed here")),
+    ("several_problems.toml", ("3 problems", "scenario.months", "world.spillover",
+                               "segments.developer.switching_cost")),
+]
+
+
+def test_every_fixture_has_a_case() -> None:
+    on_disk = {p.name for p in BAD.iterdir() if p.is_file()}
+    listed = {name for name, _ in CASES}
+    assert on_disk == listed, f"fixtures without a case: {on_disk - listed}; " \
+                              f"cases without a fixture: {listed - on_disk}"
+    assert len(CASES) >= 24
+
+
+@pytest.mark.parametrize(("fixture", "expected"), CASES, ids=[c[0] for c in CASES])
+def test_bad_fixture(fixture: str, expected: tuple[str, ...]) -> None:
+    result = invoke("validate", BAD / fixture)
+    assert result.exit_code == 2, result
+    assert result.exception is None, result
+    assert result.stdout == "", result
+    assert "Traceback" not in result.stderr
+    for text in expected:
+        assert text in result.stderr, f"{text!r} not in stderr:\n{result.stderr}"
+    lines = result.stderr.strip().splitlines()
+    # one line, or a short list when several fields are wrong
+    assert len(lines) == 1 or (lines[0].endswith("problems:") and len(lines) <= 10), result
+
+
+@pytest.mark.parametrize(("fixture", "expected"), CASES, ids=[c[0] for c in CASES])
+def test_bad_fixture_api(fixture: str, expected: tuple[str, ...]) -> None:
+    """The Python API raises the same ScenarioError (never another exception)."""
+    with pytest.raises(ScenarioError) as info:
+        sim.load_scenario(BAD / fixture)
+    assert expected[-1] in str(info.value)
+    assert info.value.problems
+
+
+def test_syntax_error_carries_line_and_column() -> None:
+    with pytest.raises(ScenarioError) as info:
+        sim.load_scenario(BAD / "toml_syntax_error.toml")
+    problem = info.value.problems[0]
+    assert (problem.line, problem.column) == (6, 18)
+    assert problem.file is not None and problem.file.endswith("toml_syntax_error.toml")
+
+
+def test_schema_error_carries_path_and_suggestion() -> None:
+    with pytest.raises(ScenarioError) as info:
+        sim.load_scenario(BAD / "misspelt_key.toml")
+    assert info.value.path == "world.netwrok_effect"
+    assert info.value.problems[0].suggestion == "network_effect"
+
+
+def test_missing_scenario_on_command_line(cli) -> None:
+    result = cli("validate", "baselin")
+    assert result.exit_code == 2
+    assert "no scenario file or shipped scenario named 'baselin'" in result.stderr
+    assert "did you mean 'baseline'?" in result.stderr
+
+
+def test_folder_given_as_scenario(cli, tmp_path: Path) -> None:
+    folder = tmp_path / "folder.toml"
+    folder.mkdir()
+    result = cli("validate", folder)
+    assert result.exit_code == 2
+    assert "Traceback" not in result.stderr
+    assert "folder.toml" in result.stderr
+
+
+def test_validate_reports_each_file(cli) -> None:
+    result = cli("validate", "baseline", BAD / "misspelt_key.toml", BAD / "empty.toml")
+    assert result.exit_code == 2
+    assert "ok  baseline: Baseline 2025" in result.stdout
+    assert "misspelt_key.toml" in result.stderr and "empty.toml" in result.stderr
+    assert "2 of 3 scenarios are invalid" in result.stderr
+
+
+def test_real_process_never_shows_a_traceback() -> None:
+    """``python -m sim validate`` in a real process: exit 2, one line, no traceback."""
+    proc = subprocess.run(
+        [sys.executable, "-m", "sim", "validate", str(BAD / "unknown_policy_kind.toml")],
+        capture_output=True, text=True, cwd=ROOT, timeout=60,
+    )
+    assert proc.returncode == 2, proc
+    assert "Traceback" not in proc.stderr
+    assert proc.stderr.count("\n") == 1
+    assert "did you mean 'ban_open_weights'?" in proc.stderr
+    proc = subprocess.run(
+        [sys.executable, "-m", "sim", "validate", str(BAD / "binary_garbage.toml"),
+         str(BAD / "not_utf8.toml"), "scenarios/baseline.toml"],
+        capture_output=True, text=True, cwd=ROOT, timeout=60,
+    )
+    assert proc.returncode == 2, proc
+    assert "Traceback" not in proc.stderr
+    assert "ok  scenarios/baseline.toml" in proc.stdout
+
+
+# --------------------------------------------------------------------------- overrides
+
+
+@pytest.fixture(scope="module")
+def base() -> sim.Scenario:
+    return sim.load_scenario("baseline")
+
+
+def test_override_unknown_path_suggests(base: sim.Scenario) -> None:
+    with pytest.raises(ScenarioError) as info:
+        base.with_overrides({"world.netwrok_effect": 1.2})
+    assert "unknown key 'netwrok_effect'" in str(info.value)
+    assert "did you mean 'network_effect'?" in str(info.value)
+    assert info.value.path == "world.netwrok_effect"
+
+
+def test_override_unknown_table_suggests(base: sim.Scenario) -> None:
+    with pytest.raises(ScenarioError, match="did you mean 'world'"):
+        base.with_overrides({"wrld.network_effect": 1.2})
+
+
+def test_override_unknown_vendor(base: sim.Scenario) -> None:
+    with pytest.raises(ScenarioError) as info:
+        base.with_overrides({"vendors.Metta.openness": "closed"})
+    assert "unknown vendor 'Metta'" in str(info.value)
+    assert "did you mean 'Meta'?" in str(info.value)
+
+
+def test_override_wrong_type(base: sim.Scenario) -> None:
+    with pytest.raises(ScenarioError) as info:
+        base.with_overrides({"world.network_effect": "strong"})
+    message = str(info.value)
+    assert "world.network_effect" in message and "'strong'" in message
+    assert "valid number" in message
+
+
+def test_override_out_of_range_and_bad_choice(base: sim.Scenario) -> None:
+    with pytest.raises(ScenarioError, match="less than or equal to 1"):
+        base.with_overrides({"world.spillover": "1.5"})
+    with pytest.raises(ScenarioError, match="vendors.Meta.openness"):
+        base.with_overrides({"vendors.Meta.openness": "ajar"})
+
+
+def test_override_policy_index(base: sim.Scenario) -> None:
+    with pytest.raises(ScenarioError, match="addressed by index"):
+        base.with_overrides({"policies.7.start": "2026-01"})
+
+
+def test_override_strings_are_parsed(base: sim.Scenario) -> None:
+    changed = base.with_overrides(["world.network_effect=1.2", "regions.EU.adopters.consumer=4.5e8",
+                                   "vendors.Meta.openness=closed"])
+    assert changed.world.network_effect == 1.2
+    assert next(r for r in changed.regions if r.name == "EU").adopters["consumer"] == 4.5e8
+    assert next(v for v in changed.vendors if v.name == "Meta").openness == "closed"
+    assert base.world.network_effect == 0.3  # the original is untouched
+
+
+@pytest.mark.parametrize("text", ["world.network_effect", "=1.2", "", "  =x"])
+def test_parse_assignment_needs_path_and_equals(text: str) -> None:
+    with pytest.raises(ScenarioError, match="expected PATH=VALUE"):
+        parse_assignment(text)
+
+
+def test_parse_assignment_splits() -> None:
+    assert parse_assignment(" world.network_effect = 1.2 ") == ("world.network_effect", "1.2")
+    assert parse_assignment("scenario.name=a=b") == ("scenario.name", "a=b")
+
+
+def test_override_without_equals_via_list(base: sim.Scenario) -> None:
+    with pytest.raises(ScenarioError, match="expected PATH=VALUE"):
+        base.with_overrides(["world.network_effect"])

@@ -1,0 +1,281 @@
+"""The command line: commands, output formats and the shared error policy."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import tomllib
+
+import pytest
+
+import sim
+import sim.cli
+from sim.cli import diff_data, format_changes
+from sim.scenario.overrides import scenario_data
+
+from .conftest import ROOT, SCENARIOS
+
+
+def test_version(cli) -> None:
+    result = cli("--version")
+    assert result.exit_code == 0
+    assert result.stdout.strip() == f"marketsim {sim.__version__}"
+
+
+def test_help_lists_commands(cli) -> None:
+    result = cli("--help")
+    assert result.exit_code == 0
+    for command in ("validate", "show", "scenarios", "schema"):
+        assert command in result.stdout
+
+
+def test_usage_error_exits_2(cli) -> None:
+    result = cli("valdate", "baseline")
+    assert result.exit_code == 2
+    assert "No such command 'valdate'" in result.stderr
+    assert "Traceback" not in result.stderr
+    result = cli("validate")
+    assert result.exit_code == 2
+    assert "Missing argument" in result.stderr
+
+
+def test_validate_shipped(cli) -> None:
+    files = sorted(SCENARIOS.glob("*.toml"))
+    result = cli("validate", *files)
+    assert result.exit_code == 0, result
+    assert result.stderr == ""
+    assert f"ok  {SCENARIOS / 'baseline.toml'}: Baseline 2025" in result.stdout
+    assert len(result.stdout.splitlines()) == len(files)
+
+
+def test_scenarios_lists_shipped(cli) -> None:
+    result = cli("scenarios")
+    assert result.exit_code == 0, result
+    lines = result.stdout.splitlines()
+    assert [line.split()[0] for line in lines] == sorted(sim.shipped_scenarios())
+    eu = next(line for line in lines if line.startswith("eu_blocks_open"))
+    # the first sentence of the description, not all of it
+    assert eu.rstrip().endswith("citing security.")
+
+
+def test_schema_is_json_schema(cli) -> None:
+    result = cli("schema")
+    assert result.exit_code == 0
+    document = json.loads(result.stdout)
+    assert document["additionalProperties"] is False
+    assert {"scenario", "world", "segments", "regions", "vendors", "policies"} <= set(
+        document["properties"])
+    assert "BanOpenWeights" in document["$defs"]
+
+
+def test_show_prints_loadable_toml_and_changes(cli, write) -> None:
+    result = cli("show", "eu_blocks_open")
+    assert result.exit_code == 0, result
+    resolved = tomllib.loads(result.stdout)  # changes are comments: still valid TOML
+    assert resolved["scenario"]["name"] == "EU blocks open-weights models"
+    assert "# Changes from baseline (Baseline 2025):" in result.stdout
+    assert ('#   + policies.1 = {kind = "ban_open_weights", region = "EU", start = "2026-01"'
+            in result.stdout)
+    path = write("resolved.toml", result.stdout)
+    assert sim.load_scenario(path) == sim.load_scenario("eu_blocks_open")
+
+
+def test_show_without_parent(cli) -> None:
+    result = cli("show", "baseline")
+    assert result.exit_code == 0
+    assert "extends nothing" in result.stdout
+    assert "Changes from" not in result.stdout
+
+
+def test_show_lists_removed_items(cli, write) -> None:
+    path = write("child.toml", """
+[scenario]
+name = "No Meta"
+extends = "baseline"
+
+[[vendors]]
+name = "Meta"
+remove = true
+""")
+    result = cli("show", path)
+    assert result.exit_code == 0, result
+    changes = result.stdout.split("# Changes from baseline", 1)[1]
+    assert "#   - vendors.Meta\n" in changes
+    assert "#   - regions.EU.initial_shares.Meta\n" in changes
+
+
+def test_show_bad_child_exits_2(cli, write) -> None:
+    path = write("child.toml", """
+[scenario]
+name = "Child"
+extends = "baseline"
+
+[[regions]]
+name = "EU"
+initial_shares = { Nobody = 0.0 }
+""")
+    result = cli("show", path)
+    assert result.exit_code == 2, result
+    assert result.stdout == ""
+    assert "unknown vendor 'Nobody'" in result.stderr
+
+
+def test_show_diff_paths(cli, write) -> None:
+    path = write("child.toml", """
+[scenario]
+name = "Child"
+extends = "baseline"
+
+[world]
+network_effect = 1.2
+
+[[vendors]]
+name = "Mistral"
+capability = 93.0
+
+[[regions]]
+name = "EU"
+adopters = { consumer = 4.5e8 }
+""")
+    result = cli("show", path)
+    assert result.exit_code == 0, result
+    changes = result.stdout.split("# Changes from baseline", 1)[1]
+    assert "~ world.network_effect = 1.2 (was 0.3)" in changes
+    assert "~ vendors.Mistral.capability = 93.0 (was 91.0)" in changes
+    assert "~ regions.EU.adopters.consumer = 450000000.0 (was 350000000.0)" in changes
+    assert "policies" not in changes
+
+
+def test_diff_data_addresses_items_by_name_and_policies_by_index() -> None:
+    base = sim.load_scenario("baseline")
+    old = scenario_data(base)
+    new = json.loads(json.dumps(old))
+    new["vendors"] = [v for v in new["vendors"] if v["name"] != "Baidu"]
+    new["vendors"].append({**old["vendors"][0], "name": "Newco"})
+    new["vendors"].reverse()  # order alone is not a change
+    new["segments"][0]["switching_cost"] = 9.0
+    new["policies"].append({"kind": "interoperability", "region": "EU"})
+    changes = {(op, path) for op, path, _, _ in diff_data(old, new)}
+    assert changes == {
+        ("-", "vendors.Baidu"),
+        ("+", "vendors.Newco"),
+        ("~", "segments.enterprise.switching_cost"),
+        ("+", "policies.1"),
+    }
+    lines = format_changes(diff_data(old, new))
+    assert '+ policies.1 = {kind = "interoperability", region = "EU"}' in lines
+    assert "- vendors.Baidu" in lines
+
+
+def test_diff_data_type_change_counts() -> None:
+    assert diff_data({"a": 1}, {"a": 1.0}) == [("~", "a", 1, 1.0)]
+    assert diff_data({"a": [1, 2]}, {"a": [1, 2]}) == []
+
+
+# --------------------------------------------------------------------------- error policy
+
+
+def test_unexpected_error_is_one_line_exit_1(cli, monkeypatch) -> None:
+    def boom(source: str) -> None:
+        raise RuntimeError("disk on fire\nsecond line")
+
+    monkeypatch.setattr(sim.cli, "_load", boom)
+    monkeypatch.delenv("MARKETSIM_DEBUG", raising=False)
+    result = cli("validate", "baseline")
+    assert result.exit_code == 1
+    lines = result.stderr.splitlines()
+    assert lines[0] == "marketsim: error: RuntimeError: disk on fire second line"
+    assert "MARKETSIM_DEBUG=1" in lines[1]
+    assert len(lines) == 2
+    assert "Traceback" not in result.stderr
+
+
+def test_debug_shows_traceback(cli, monkeypatch) -> None:
+    def boom(source: str) -> None:
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr(sim.cli, "_load", boom)
+    monkeypatch.setenv("MARKETSIM_DEBUG", "1")
+    result = cli("validate", "baseline")
+    assert result.exit_code == 1
+    assert "Traceback" in result.stderr
+    assert "marketsim: error: RuntimeError: disk on fire" in result.stderr
+
+
+def test_keyboard_interrupt_exits_130(cli, monkeypatch) -> None:
+    def interrupted(source: str) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(sim.cli, "_load", interrupted)
+    result = cli("validate", "baseline")
+    assert result.exit_code == 130
+    assert result.stderr.strip() == "interrupted"
+
+
+def test_scenario_error_from_any_command_exits_2(cli, monkeypatch) -> None:
+    import sim.scenario.loader
+
+    def bad(source: str) -> None:
+        raise sim.ScenarioError("targets.csv: column 'month' is missing")
+
+    monkeypatch.setattr(sim.scenario.loader, "load_with_parent", bad)
+    result = cli("show", "baseline")
+    assert result.exit_code == 2
+    assert result.stderr == "error: targets.csv: column 'month' is missing\n"
+
+
+def test_long_unexpected_messages_are_cut(cli, monkeypatch) -> None:
+    def boom(source: str) -> None:
+        raise ValueError("x" * 5000)
+
+    monkeypatch.setattr(sim.cli, "_load", boom)
+    result = cli("validate", "baseline")
+    assert result.exit_code == 1
+    assert len(result.stderr.splitlines()[0]) < 600
+
+
+def test_main_exits_with_codes(monkeypatch, capsys) -> None:
+    with pytest.raises(SystemExit) as info:
+        sim.cli.main(["validate", "baseline"])
+    assert info.value.code == 0
+    assert "ok  baseline" in capsys.readouterr().out
+    with pytest.raises(SystemExit) as info:
+        sim.cli.main(["validate", "no-such-scenario"])
+    assert info.value.code == 2
+    with pytest.raises(SystemExit) as info:
+        sim.cli.main(["--bogus"])
+    assert info.value.code == 2
+
+
+def test_scenario_warning_is_one_line(cli, write) -> None:
+    path = write("late.toml", """
+[scenario]
+name = "Late policy"
+extends = "baseline"
+months = 12
+
+[[policies]]
+kind = "interoperability"
+region = "EU"
+start = "2030-01"
+""")
+    result = cli("validate", path)
+    assert result.exit_code == 0, result
+    assert "ok  " in result.stdout
+    lines = result.stderr.splitlines()
+    assert lines == [
+        "warning: policies.1 starts after the horizon (12 months) and never acts"]
+
+
+def test_help_does_not_import_heavy_modules() -> None:
+    code = ("import sys, sim.cli; heavy = [m for m in ('pandas', 'plotly', 'mesa', 'scipy', "
+            "'pyarrow') if m in sys.modules]; print(','.join(heavy))")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          cwd=ROOT, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "", f"imported at startup: {proc.stdout.strip()}"
+    proc = subprocess.run([sys.executable, "-m", "sim", "--help"], capture_output=True,
+                          text=True, cwd=ROOT, timeout=60)
+    assert proc.returncode == 0
+    assert "validate" in proc.stdout
