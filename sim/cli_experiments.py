@@ -1,0 +1,272 @@
+"""Experiment commands: ``run``, ``sweep``, ``sensitivity``, ``calibrate`` and ``report``.
+
+They share one set of options (INTERFACES.md): ``-r``, ``--seed``, ``--months``,
+``--set``, ``-o``, ``-j``, ``--scheduler``, ``--resume``, ``--force`` and
+``--no-report``; command-line options override the scenario's ``[experiment]``
+table, which overrides built-in defaults. Registered on :data:`sim.cli.app`.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import sys
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from sim.cli import app
+from sim.errors import Problem, ScenarioError
+
+if TYPE_CHECKING:
+    from concurrent.futures import Executor
+
+    from sim.experiment.results import Results
+    from sim.scenario.schema import Scenario
+
+__all__ = ["run_command", "sweep_command", "sensitivity_command", "calibrate_command",
+           "report_command"]
+
+Replications = Annotated[int | None, typer.Option("-r", "--replications", min=1,
+                                                   help="Replications per scenario.")]
+Seed = Annotated[int | None, typer.Option("--seed", min=0, help="Root seed.")]
+Months = Annotated[int | None, typer.Option("--months", min=1, max=600,
+                                            help="Override the horizon (months).")]
+Sets = Annotated[list[str] | None, typer.Option("--set", metavar="PATH=VALUE",
+                                                help="Override a value (repeatable).")]
+Out = Annotated[Path | None, typer.Option("-o", "--out", help="Results folder "
+                                          "(default: a new folder under reports/).")]
+Jobs = Annotated[int | None, typer.Option("-j", "--jobs", min=1,
+                                          help="Worker processes (default: all cores).")]
+Scheduler = Annotated[str | None, typer.Option("--scheduler", metavar="ADDRESS",
+                                               help="Dask scheduler, e.g. tcp://host:8786.")]
+Resume = Annotated[bool, typer.Option("--resume", help="Continue an interrupted run in -o.")]
+Force = Annotated[bool, typer.Option("--force", help="Overwrite a non-empty -o.")]
+NoReport = Annotated[bool, typer.Option("--no-report", help="Do not write report.html.")]
+Vary = Annotated[list[str], typer.Option("--vary", metavar="PATH=LOW:HIGH",
+                                         help="Parameter range, or PATH=a,b,c (repeatable).")]
+
+
+def _command_line() -> str:
+    return " ".join(shlex.quote(a) for a in ["marketsim", *sys.argv[1:]])
+
+
+def _load(names: list[str], sets: list[str] | None) -> tuple[list[Scenario], list[str]]:
+    from sim.scenario.loader import load_scenario
+    from sim.scenario.overrides import apply_overrides
+
+    scenarios, labels = [], []
+    for name in names:
+        scenario = load_scenario(name)
+        if sets:
+            scenario = apply_overrides(scenario, sets)
+        scenarios.append(scenario)
+        labels.append(Path(name).stem)
+    return scenarios, labels
+
+
+def _default_out(label: str) -> Path:
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    base = Path("reports") / f"{label}-{stamp}"
+    candidate, n = base, 1
+    while candidate.exists():
+        n += 1
+        candidate = base.with_name(f"{base.name}-{n}")
+    return candidate
+
+
+@contextmanager
+def _executor(scheduler: str | None):
+    """A Dask executor for ``--scheduler``, or None for the local process pool."""
+    if scheduler is None:
+        yield None
+        return
+    try:
+        from distributed import Client
+    except ImportError:
+        raise ScenarioError("--scheduler needs Dask: pip install 'marketsim[dask]'") from None
+    try:
+        client = Client(scheduler, timeout="10s")
+    except (OSError, TimeoutError, ValueError) as exc:
+        raise ScenarioError(Problem(f"cannot reach the Dask scheduler {scheduler!r}: {exc}",
+                                    path="--scheduler")) from None
+    try:
+        yield client.get_executor()
+    finally:
+        client.close()
+
+
+def _run_options(out: Path | None, label: str, jobs: int | None, resume: bool, force: bool
+                 ) -> dict[str, Any]:
+    folder = out if out is not None else _default_out(label)
+    return {"out": folder, "jobs": jobs, "resume": resume, "force": force,
+            "command": _command_line()}
+
+
+def _finish(results: Results, no_report: bool, kind: str = "run") -> None:
+    folder = Path(results.folder)
+    typer.echo(f"results: {folder}")
+    if not no_report:
+        from sim.report import write_report
+
+        path = write_report(folder)
+        typer.echo(f"report:  {path}")
+
+
+def _key_figures(results: Results) -> None:
+    table = results.summary(metrics=["hhi", "open_share", "price_mean", "consumer_welfare"])
+    world = table[(table["region"] == "World") & (table["segment"] == "all")]
+    for _, row in world.iterrows():
+        diff = "" if row["scenario"] == results.ids[0] or row["diff_mean"] != row["diff_mean"] \
+            else f"  diff {row['diff_mean']:+.4g} [{row['diff_ci_low']:.4g}, " \
+                 f"{row['diff_ci_high']:.4g}]"
+        typer.echo(f"  {row['scenario']:<24} {row['metric']:<18} {row['mean']:>12.4g}{diff}")
+
+
+@app.command("run")
+def run_command(
+    scenarios: Annotated[list[str], typer.Argument(help="Scenario names or files; with two "
+                                                   "or more, each is compared with the first.")],
+    replications: Replications = None, seed: Seed = None, months: Months = None,
+    set_: Sets = None, out: Out = None, jobs: Jobs = None, scheduler: Scheduler = None,
+    resume: Resume = False, force: Force = False, no_report: NoReport = False,
+) -> None:
+    """Run replications of scenarios with common random numbers and write results."""
+    from sim.experiment.runner import assign_ids, run
+
+    loaded, labels = _load(scenarios, set_)
+    label = "_vs_".join(assign_ids(loaded, labels)[:3])
+    options = _run_options(out, label, jobs, resume, force)
+    with _executor(scheduler) as executor:
+        results = run(dict(zip(assign_ids(loaded, labels), loaded, strict=True)), replications,
+                      seed, months=months, executor=executor, **options)
+    typer.echo(f"{len(results.ids)} scenario(s) x {results.replications} replications, "
+               f"seed {results.seed}; final month:")
+    _key_figures(results)
+    _finish(results, no_report)
+
+
+def _one(scenario: str, sets: list[str] | None) -> tuple[Scenario, str]:
+    loaded, labels = _load([scenario], sets)
+    return loaded[0], labels[0]
+
+
+def _ranges(texts: list[str], scenario: Scenario, option: str) -> list[Any]:
+    from sim.experiment.design import parse_range
+
+    if not texts:
+        raise ScenarioError(f"give at least one {option} PATH=LOW:HIGH")
+    return [parse_range(t, scenario, option) for t in texts]
+
+
+@app.command("sweep")
+def sweep_command(
+    scenario: Annotated[str, typer.Argument(help="Scenario name or file.")],
+    vary: Vary,
+    design: Annotated[str, typer.Option("--design", help="grid, lhs or sobol.")] = "lhs",
+    samples: Annotated[int, typer.Option("--samples", min=1, help="Design points (lhs, sobol) "
+                                         "or levels per parameter (grid).")] = 16,
+    replications: Replications = None, seed: Seed = None, months: Months = None,
+    set_: Sets = None, out: Out = None, jobs: Jobs = None, scheduler: Scheduler = None,
+    resume: Resume = False, force: Force = False, no_report: NoReport = False,
+) -> None:
+    """Run a scenario over a design of parameter values (design.parquet lists the points)."""
+    from sim.experiment.studies import sweep
+
+    base, label = _one(scenario, set_)
+    parameters = _ranges(vary, base, "--vary")
+    options = _run_options(out, f"{label}-sweep", jobs, resume, force)
+    with _executor(scheduler) as executor:
+        results, table = sweep(base, parameters, design=design, samples=samples,
+                               replications=replications, seed=seed, months=months,
+                               executor=executor, base_id=label, **options)
+    typer.echo(f"{len(table)} design points x {results.replications} replications")
+    _finish(results, no_report)
+
+
+@app.command("sensitivity")
+def sensitivity_command(
+    scenario: Annotated[str, typer.Argument(help="Scenario name or file.")],
+    vary: Vary,
+    method: Annotated[str, typer.Option("--method", help="sobol or morris.")] = "sobol",
+    metric: Annotated[str, typer.Option("--metric", help="Outcome metric.")] = "hhi",
+    region: Annotated[str, typer.Option("--region", help="Region or World.")] = "World",
+    segment: Annotated[str, typer.Option("--segment", help="Segment or all.")] = "all",
+    month: Annotated[int | None, typer.Option("--month", min=0,
+                                              help="Month (default: final).")] = None,
+    samples: Annotated[int, typer.Option("--samples", min=1, help="Base sample N (sobol) or "
+                                         "trajectories (morris).")] = 64,
+    replications: Replications = None, seed: Seed = None, months: Months = None,
+    set_: Sets = None, out: Out = None, jobs: Jobs = None, scheduler: Scheduler = None,
+    resume: Resume = False, force: Force = False, no_report: NoReport = False,
+) -> None:
+    """Global sensitivity indices (SALib) of one outcome; writes sensitivity.csv."""
+    from sim.experiment.studies import sensitivity
+
+    base, label = _one(scenario, set_)
+    parameters = _ranges(vary, base, "--vary")
+    options = _run_options(out, f"{label}-sensitivity", jobs, resume, force)
+    with _executor(scheduler) as executor:
+        results, _, indices = sensitivity(
+            base, parameters, method=method, samples=samples, metric=metric, region=region,
+            segment=segment, month=month, replications=replications, seed=seed, months=months,
+            executor=executor, base_id=label, **options)
+    typer.echo(indices.drop(columns=["metric", "region", "segment", "month"]).to_string(
+        index=False, float_format=lambda v: f"{v:.3f}"))
+    _finish(results, no_report)
+
+
+@app.command("calibrate")
+def calibrate_command(
+    scenario: Annotated[str, typer.Argument(help="Scenario name or file.")],
+    targets: Annotated[Path, typer.Option("--targets", help="Targets file (TOML).")],
+    fit: Annotated[list[str], typer.Option("--fit", metavar="PATH=LOW:HIGH",
+                                           help="Parameter to fit (repeatable).")],
+    max_evaluations: Annotated[int, typer.Option("--max-evaluations", min=1,
+                                                 help="Objective evaluations.")] = 60,
+    replications: Replications = None, seed: Seed = None, months: Months = None,
+    set_: Sets = None, out: Out = None, jobs: Jobs = None, scheduler: Scheduler = None,
+    resume: Resume = False, force: Force = False, no_report: NoReport = False,
+) -> None:
+    """Fit parameters to observed targets; writes calibrated.toml (extends the input)."""
+    from sim.experiment.calibration import calibrate, load_targets, write_calibration
+    from sim.scenario.loader import shipped_scenarios
+
+    base, label = _one(scenario, set_)
+    if months is not None:
+        base = base.with_overrides({"scenario.months": months})
+    goals = load_targets(targets, base)
+    parameters = _ranges(fit, base, "--fit")
+    folder = out if out is not None else _default_out(f"{label}-calibration")
+    if folder.exists() and any(folder.iterdir()) and not (force or resume):
+        raise ScenarioError(f"{folder}: folder is not empty; use --force to overwrite it")
+    with _executor(scheduler) as executor:
+        result = calibrate(base, goals, parameters, replications=replications, seed=seed,
+                           max_evaluations=max_evaluations, jobs=jobs, executor=executor)
+    source = Path(scenario)
+    extends = scenario if scenario in shipped_scenarios() and not source.exists() else \
+        os.path.relpath(source.resolve(), folder.resolve())
+    path = write_calibration(folder, result, extends, label)
+    typer.echo(result.fit[["target", "observed", "tolerance", "fitted_mean", "within"]]
+               .to_string(index=False))
+    typer.echo(f"fitted: {', '.join(f'{k}={v:.6g}' for k, v in result.values.items())}")
+    typer.echo(f"scenario: {path}")
+    if not no_report:
+        from sim.report import write_calibration_report
+
+        typer.echo(f"report:  {write_calibration_report(folder, result, goals)}")
+
+
+@app.command("report")
+def report_command(
+    folder: Annotated[Path, typer.Argument(help="A results folder written by run/sweep/...")],
+) -> None:
+    """(Re)build report.html of a results folder."""
+    from sim.report import write_report
+
+    if not (folder / "manifest.json").is_file():
+        raise ScenarioError(f"{folder}: not a marketsim results folder (no manifest.json)")
+    typer.echo(f"report: {write_report(folder)}")

@@ -1,0 +1,288 @@
+"""Calibration: fit scenario parameters to observed targets (``marketsim calibrate``).
+
+A targets file (TOML, validated like scenarios) lists facts, each naming the
+exact metric, region, segment and month it corresponds to, with its source and
+a tolerance (or a band ``low``-``high``). The objective is the weighted sum of
+squared standardised misses, ``sum_i w_i ((mean_i(x) - value_i) / tolerance_i)^2``,
+of the mean over replications. Every evaluation uses the same seed and
+replications (common random numbers), so the objective is a smooth-ish function
+of the parameters rather than a noisy one, and scipy's bounded Powell search
+can follow it. Runs stop at the last target month.
+"""
+
+from __future__ import annotations
+
+import math
+import tomllib
+from concurrent.futures import Executor, ProcessPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any
+
+import numpy as np
+import pandas as pd
+import tomli_w
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from sim.errors import Problem, ScenarioError, suggest
+from sim.experiment.design import Parameter
+from sim.experiment.runner import default_jobs, run
+from sim.experiment.store import atomic_write_text
+from sim.experiment.summary import t_interval
+from sim.metric_names import MARKET_METRICS
+from sim.scenario.loader import read_toml
+from sim.scenario.months import step_of
+from sim.scenario.schema import Scenario
+
+__all__ = ["Target", "TargetsFile", "load_targets", "calibrate", "Calibration", "fit_table"]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
+
+
+class Target(_Strict):
+    """One observed fact the model should reproduce."""
+
+    name: str = Field(..., min_length=1, max_length=100, description="Short identifier.")
+    metric: str = Field(..., description="Metric name (see the metrics list).")
+    region: str = Field("World", description="Region name or World.")
+    segment: str = Field("all", description="Segment name or all.")
+    month: int | None = Field(None, ge=0, le=1200, description="Step the fact refers to.")
+    date: Annotated[str, Field(pattern=r"^\d{4}-(0[1-9]|1[0-2])$")] | None = Field(
+        None, description="Calendar month 'YYYY-MM' the fact refers to (instead of month).")
+    value: float | None = Field(None, description="Observed value (in the metric's units).")
+    low: float | None = Field(None, description="Lower end of the observed band.")
+    high: float | None = Field(None, description="Upper end of the observed band.")
+    tolerance: float | None = Field(None, gt=0, description="Acceptable absolute miss.")
+    weight: float = Field(1.0, ge=0, description="Weight in the objective.")
+    scale: float = Field(1.0, gt=0, description="Multiply the metric by this first (e.g. 12 "
+                         "for a monthly spend compared with an annual figure).")
+    source: str = Field(..., min_length=1, description="Where the fact comes from.")
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Target:
+        if self.metric not in MARKET_METRICS:
+            hint = suggest(self.metric, MARKET_METRICS)
+            raise ValueError(f"unknown metric {self.metric!r}"
+                             + (f" (did you mean {hint!r}?)" if hint else ""))
+        if (self.month is None) == (self.date is None):
+            raise ValueError("give exactly one of 'month' or 'date'")
+        band = self.low is not None or self.high is not None
+        if band:
+            if self.low is None or self.high is None or self.low >= self.high:
+                raise ValueError("a band needs 'low' < 'high'")
+            if self.value is not None or self.tolerance is not None:
+                raise ValueError("give either 'low'/'high' or 'value'/'tolerance', not both")
+        elif self.value is None or self.tolerance is None:
+            raise ValueError("give 'value' and 'tolerance' (or a band 'low'/'high')")
+        return self
+
+    @property
+    def centre(self) -> float:
+        """The value aimed at (band midpoint)."""
+        return self.value if self.value is not None else (self.low + self.high) / 2
+
+    @property
+    def half_width(self) -> float:
+        """The tolerance (band half-width)."""
+        return self.tolerance if self.tolerance is not None else (self.high - self.low) / 2
+
+    def step(self, start: str) -> int:
+        """The target's month as a step of a scenario starting at ``start``."""
+        return self.month if self.month is not None else step_of(self.date, start)
+
+
+class TargetsMeta(_Strict):
+    """The ``[targets]`` table."""
+
+    name: str = Field(..., min_length=1)
+    description: str = ""
+
+
+class TargetsFile(_Strict):
+    """A targets file: ``[targets]`` and ``[[target]]`` items."""
+
+    targets: TargetsMeta
+    target: list[Target] = Field(..., min_length=1)
+
+
+def load_targets(path: str | Path, scenario: Scenario | None = None) -> TargetsFile:
+    """Read and validate a targets file (errors as ScenarioError naming file and path)."""
+    from sim.scenario.loader import find_scenario
+
+    candidate = Path(path)
+    if not candidate.is_file():
+        shipped = find_scenario.__globals__["shipped_dir"]() / "targets" / f"{candidate.stem}.toml"
+        if not candidate.suffix and shipped.is_file():
+            candidate = shipped
+        else:
+            raise ScenarioError(f"{path}: no such targets file")
+    data = read_toml(candidate)
+    try:
+        targets = TargetsFile.model_validate(data)
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors(include_url=False):
+            loc = ".".join(str(x) for x in err["loc"])
+            problems.append(Problem(str(err["msg"]).removeprefix("Value error, "),
+                                    file=str(candidate), path=loc or None))
+        raise ScenarioError(problems) from None
+    if scenario is not None:
+        for i, target in enumerate(targets.target):
+            where = f"target.{i}"
+            if target.region != "World" and target.region not in scenario.region_names:
+                raise ScenarioError(Problem(f"unknown region {target.region!r}",
+                                            file=str(candidate), path=f"{where}.region",
+                                            suggestion=suggest(target.region,
+                                                               scenario.region_names)))
+            if target.segment != "all" and target.segment not in scenario.segment_names:
+                raise ScenarioError(Problem(f"unknown segment {target.segment!r}",
+                                            file=str(candidate), path=f"{where}.segment",
+                                            suggestion=suggest(target.segment,
+                                                               scenario.segment_names)))
+            step = target.step(scenario.scenario.start)
+            if not 0 <= step <= scenario.scenario.months:
+                raise ScenarioError(Problem(f"month {step} is outside the scenario's 0.."
+                                            f"{scenario.scenario.months}", file=str(candidate),
+                                            path=f"{where}.date" if target.date else
+                                            f"{where}.month"))
+    return targets
+
+
+def fit_table(market: pd.DataFrame, targets: TargetsFile, start: str) -> pd.DataFrame:
+    """Simulated mean (95 % CI) against each target."""
+    rows = []
+    for target in targets.target:
+        step = target.step(start)
+        cell = market[(market["month"] == step) & (market["region"] == target.region)
+                      & (market["segment"] == target.segment)]
+        values = cell[target.metric].to_numpy(dtype=float) * target.scale
+        mean, _, lo, hi = t_interval(values[:, None], axis=0)
+        miss = (mean[0] - target.centre) / target.half_width
+        rows.append({"target": target.name, "metric": target.metric, "region": target.region,
+                     "segment": target.segment, "month": step, "observed": target.centre,
+                     "tolerance": target.half_width, "fitted_mean": mean[0],
+                     "fitted_ci_low": lo[0], "fitted_ci_high": hi[0], "z": miss,
+                     "within": bool(abs(miss) <= 1.0), "source": target.source})
+    return pd.DataFrame(rows)
+
+
+@dataclass
+class Calibration:
+    """Outcome of a calibration."""
+
+    values: dict[str, Any]  #: fitted parameter values by path
+    objective: float
+    evaluations: pd.DataFrame  #: every evaluated point and its objective
+    fit: pd.DataFrame  #: fit vs targets at the optimum
+    scenario: Scenario  #: the calibrated scenario
+
+
+def calibrate(scenario: Scenario, targets: TargetsFile, parameters: list[Parameter], *,
+              replications: int | None = None, seed: int | None = None,
+              max_evaluations: int = 60, jobs: int | None = None,
+              executor: Executor | None = None, progress: bool | None = None) -> Calibration:
+    """Fit ``parameters`` so the model's mean reproduces ``targets``."""
+    if not parameters or any(not p.numeric for p in parameters):
+        raise ScenarioError("calibrate needs numeric ranges: --fit PATH=LOW:HIGH")
+    for p in parameters:
+        if p.path.startswith("policies."):
+            raise ScenarioError(Problem("policies cannot be calibrated by index; give the "
+                                        "value in the scenario file", path=p.path))
+    start = scenario.scenario.start
+    horizon = max(t.step(start) for t in targets.target)
+    short = scenario.with_overrides({"scenario.months": max(horizon, 1)})
+    replications = replications or scenario.experiment.replications
+    seed = scenario.experiment.seed if seed is None else seed
+    own_pool = None
+    if executor is None and (jobs or default_jobs()) > 1:
+        own_pool = executor = ProcessPoolExecutor(max_workers=jobs or default_jobs())
+    history: list[dict[str, Any]] = []
+
+    def values_of(unit: np.ndarray) -> dict[str, Any]:
+        return {p.path: p.scale(np.clip(np.array([u]), 0.0, 1.0 - 1e-12))[0]
+                for p, u in zip(parameters, unit, strict=True)}
+
+    def objective(unit: np.ndarray) -> float:
+        values = values_of(unit)
+        res = run({"fit": short.with_overrides(values)}, replications, seed, jobs=1 if
+                  executor is None else None, executor=executor, progress=False)
+        table = fit_table(res.market, targets, start)
+        weights = np.array([t.weight for t in targets.target])
+        score = float(np.nansum(weights * table["z"].to_numpy() ** 2))
+        if not math.isfinite(score):
+            score = 1e12
+        history.append({**values, "objective": score})
+        return score
+
+    from scipy.optimize import minimize
+
+    x0 = np.array([_unit_of(p, _current(scenario, p.path)) for p in parameters])
+    try:
+        found = minimize(objective, x0, method="Powell", bounds=[(0.0, 1.0)] * len(parameters),
+                         options={"maxfev": max_evaluations, "xtol": 1e-3, "ftol": 1e-4})
+    finally:
+        if own_pool is not None:
+            own_pool.shutdown()
+    best = min(history, key=lambda h: h["objective"])
+    values = {p.path: best[p.path] for p in parameters}
+    fitted = scenario.with_overrides(values)
+    res = run({"fit": fitted.with_overrides({"scenario.months": max(horizon, 1)})},
+              replications, seed, jobs=1, progress=False)
+    del found
+    return Calibration(values, best["objective"], pd.DataFrame(history),
+                       fit_table(res.market, targets, start), fitted)
+
+
+def _current(scenario: Scenario, path: str) -> Any:
+    import copy
+
+    from sim.scenario.overrides import scenario_data
+    from sim.scenario.paths import locate
+
+    target = locate(copy.deepcopy(scenario_data(scenario)), path)
+    return target.container.get(target.key)
+
+
+def _unit_of(p: Parameter, value: Any) -> float:
+    if value is None or not isinstance(value, int | float):
+        return 0.5
+    return float(np.clip((value - p.low) / (p.high - p.low), 0.0, 1.0))
+
+
+def child_toml(values: dict[str, Any], extends: str, name: str, description: str) -> str:
+    """A scenario file that extends ``extends`` and sets ``values`` (dotted paths)."""
+    data: dict[str, Any] = {"scenario": {"format_version": 1, "name": name,
+                                         "description": description, "extends": extends}}
+    for path, value in values.items():
+        parts = path.split(".")
+        if parts[0] in ("regions", "segments", "vendors"):
+            items = data.setdefault(parts[0], [])
+            item = next((i for i in items if i["name"] == parts[1]), None)
+            if item is None:
+                item = {"name": parts[1]}
+                items.append(item)
+            node, rest = item, parts[2:]
+        else:
+            node, rest = data, parts
+        for part in rest[:-1]:
+            node = node.setdefault(part, {})
+        node[rest[-1]] = value
+    lines = [f"# {path} = {value!r}  (calibrated)" for path, value in values.items()]
+    return "\n".join(["# Written by marketsim calibrate.", *lines, "", tomli_w.dumps(data)])
+
+
+def write_calibration(out: Path, result: Calibration, extends: str, source_name: str) -> Path:
+    """Write ``calibrated.toml``, ``calibration.csv`` and ``evaluations.csv`` into ``out``."""
+    out.mkdir(parents=True, exist_ok=True)
+    text = child_toml(result.values, extends, f"{source_name} (calibrated)",
+                      f"Parameters fitted by marketsim calibrate; objective "
+                      f"{result.objective:.4g}.")
+    tomllib.loads(text)  # never write a file that would not load
+    atomic_write_text(out / "calibrated.toml", text)
+    atomic_write_text(out / "calibration.csv", result.fit.to_csv(index=False,
+                                                                 float_format="%.10g"))
+    atomic_write_text(out / "evaluations.csv", result.evaluations.to_csv(index=False,
+                                                                         float_format="%.10g"))
+    return out / "calibrated.toml"

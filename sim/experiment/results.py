@@ -1,0 +1,108 @@
+"""Results of a run: tidy tables and their summary with uncertainty."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from sim.experiment.store import ResultsFolder, atomic_write_text
+from sim.experiment.summary import summarise
+from sim.scenario.schema import Scenario
+
+__all__ = ["Results"]
+
+
+class Results:
+    """Market, vendor and event tables of one run, with summaries.
+
+    Attributes:
+        ids: Scenario ids in run order (differences are against the first).
+        scenarios: The resolved scenarios, in the same order.
+        seed: Root seed; replication i of every scenario used the same streams.
+        replications: Replications per scenario.
+        folder: The results folder, when the run wrote one.
+
+    Example:
+        >>> import sim
+        >>> res = sim.run(["baseline", "eu_blocks_open"], replications=3, seed=1, months=6, jobs=1)
+        >>> table = res.summary()
+        >>> list(table.columns[:5])
+        ['scenario', 'region', 'segment', 'metric', 'month']
+    """
+
+    def __init__(self, market: pd.DataFrame | None, vendors: pd.DataFrame | None,
+                 events: pd.DataFrame | None, *, ids: list[str], scenarios: list[Scenario],
+                 seed: int, replications: int, run_seconds: float | None = None,
+                 folder: Path | None = None):
+        self._tables: dict[str, pd.DataFrame | None] = {"market": market, "vendors": vendors,
+                                                        "events": events}
+        self.ids = list(ids)
+        self.scenarios = list(scenarios)
+        self.seed = seed
+        self.replications = replications
+        self.run_seconds = run_seconds
+        self.folder = folder
+
+    @classmethod
+    def from_folder(cls, root: str | Path, **known: Any) -> Results:
+        """Open a results folder written by :func:`sim.run` or ``marketsim run``."""
+        from sim.scenario.loader import load_scenario
+
+        folder = ResultsFolder(root)
+        manifest = folder.read_manifest() or {}
+        ids = known.get("ids") or [s["id"] for s in manifest.get("scenarios", [])]
+        scenarios = known.get("scenarios") or [
+            load_scenario(folder.root / "scenarios" / f"{sid}.toml") for sid in ids]
+        return cls(None, None, None, ids=ids, scenarios=scenarios,
+                   seed=known.get("seed", manifest.get("seed", 0)),
+                   replications=known.get("replications", manifest.get("replications", 0)),
+                   run_seconds=manifest.get("run_seconds"), folder=folder.root)
+
+    def _table(self, name: str) -> pd.DataFrame:
+        table = self._tables[name]
+        if table is None:
+            if self.folder is None:
+                raise RuntimeError(f"no {name} table")
+            table = ResultsFolder(self.folder).read(name)
+            self._tables[name] = table
+        return table
+
+    @property
+    def market(self) -> pd.DataFrame:
+        """Tidy metrics: scenario, replication, month, date, region, segment, <metrics>."""
+        return self._table("market")
+
+    @property
+    def vendors(self) -> pd.DataFrame:
+        """Per vendor and region: scenario, replication, month, date, region, vendor, ..."""
+        return self._table("vendors")
+
+    @property
+    def events(self) -> pd.DataFrame:
+        """Events: scenario, replication, month, date, region, vendor, kind, detail."""
+        return self._table("events")
+
+    def summary(self, month: int | list[int] | None = None,
+                metrics: list[str] | None = None) -> pd.DataFrame:
+        """Per scenario, region, segment and metric: mean, sd, 95 % CI, 5-95 % spread, and
+        the paired difference vs the first scenario with its 95 % CI.
+
+        Args:
+            month: Month or months (default: the final month).
+            metrics: Metrics to include (default: all).
+        """
+        return summarise(self.market, self.ids, month=month, metrics=metrics)
+
+    def write_summary(self) -> Path:
+        """Write ``summary.csv`` (final month) into the results folder."""
+        if self.folder is None:
+            raise RuntimeError("these results have no folder; use summary().to_csv(path)")
+        path = Path(self.folder) / "summary.csv"
+        atomic_write_text(path, self.summary().to_csv(index=False, float_format="%.10g"))
+        return path
+
+    def __repr__(self) -> str:
+        return (f"Results({', '.join(self.ids)}; {self.replications} replications, "
+                f"seed {self.seed})")
