@@ -22,6 +22,10 @@ __all__ = ["target_shares", "allocate", "initial_counts", "invert_brands"]
 #: Share given to an available vendor the scenario leaves with nothing, so its
 #: brand constant is finite (documented in docs/ODD.md).
 SHARE_FLOOR = 1e-4
+#: Share an available option is inverted at when the data gives it no adopters at all (a
+#: region whose initial adoption is 0): its brand constant stays finite and the cell stays
+#: (almost) empty in the long run, instead of ln(0) = -inf.
+TARGET_FLOOR = 1e-9
 DEFAULT_ADOPTION = 0.5
 
 
@@ -130,7 +134,7 @@ def invert_brands(pi: np.ndarray, base_utility: np.ndarray, outside: np.ndarray,
     """
     mask = np.concatenate([np.ones((available.shape[0], 1), dtype=bool), available], axis=-1)
     mask = np.broadcast_to(mask[:, None, :], pi.shape)
-    target = np.where(mask, pi, 0.0)
+    target = np.where(mask, np.maximum(pi, TARGET_FLOOR), 0.0)
     target /= target.sum(axis=-1, keepdims=True)
     log_w = np.where(mask, np.log(np.where(mask, target, 1.0)), -np.inf)
     for _ in range(max_iter):
