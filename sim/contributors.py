@@ -19,27 +19,30 @@ from sim.agents.contributor import NONE, ContributorTable
 from sim.scenario.schema import Contributors as ContributorSpec
 from sim.scenario.schema import Scenario
 
-__all__ = ["create_table", "choose_ecosystems", "ecosystem_effort", "derivatives"]
+__all__ = ["create_table", "choose_ecosystems", "ecosystem_effort", "derivatives",
+           "expected_effort"]
 
 
 def create_table(scenario: Scenario, rng: np.random.Generator) -> ContributorTable:
     """Draw communities: Pareto sizes, regions by ``contributor_share``."""
     spec = scenario.contributors
     weights = np.array([r.contributor_share for r in scenario.regions], dtype=float)
+    legal = np.array([r.legal_friction for r in scenario.regions], dtype=float)
     if spec.count == 0 or weights.sum() <= 0:
         empty = np.zeros(0, dtype=np.int64)
         return ContributorTable(empty, np.zeros(0), spec.productivity, empty.copy(),
-                                [slice(0, 0) for _ in scenario.regions])
+                                [slice(0, 0) for _ in scenario.regions], legal)
     weights = weights / weights.sum()
     per_region = np.floor(weights * spec.count).astype(int)
-    per_region[np.argsort(-(weights * spec.count - per_region))[: spec.count - per_region.sum()]] += 1
+    short = spec.count - per_region.sum()
+    per_region[np.argsort(-(weights * spec.count - per_region))[:short]] += 1
     region = np.repeat(np.arange(len(weights)), per_region)
     sizes = spec.size_min * (1.0 + rng.pareto(spec.size_shape, size=spec.count))
     sizes = np.minimum(sizes, spec.size_max)
     bounds = np.concatenate([[0], np.cumsum(per_region)])
     slices = [slice(int(a), int(b)) for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
     return ContributorTable(region, sizes, spec.productivity,
-                            np.full(spec.count, NONE, dtype=np.int64), slices)
+                            np.full(spec.count, NONE, dtype=np.int64), slices, legal)
 
 
 def _values(spec: ContributorSpec, capability: np.ndarray, license_: np.ndarray,
@@ -116,3 +119,47 @@ def derivatives(rate: float, effort_by_region: np.ndarray,
     """Derivative models (fine-tunes) released per region this month (Poisson)."""
     lam = rate * effort_by_region.sum(axis=1)
     return np.array([rng.poisson(x) for rng, x in zip(generators, lam, strict=True)])
+
+
+def expected_effort(spec: ContributorSpec, supply: np.ndarray, allowed: np.ndarray,
+                    values: np.ndarray, outside: np.ndarray, k: int, capability: float,
+                    license_: float, iterations: int = 100) -> float:
+    """Long-run effort an open ecosystem ``k`` attracts under the contributors' own choice rule.
+
+    Communities choose by logit (Gumbel noise, no inertia in the long run), so region r's
+    communities pick k with probability ``e^V_k / (e^V_0 + sum_j e^V_j)``; the effort k
+    attracts, ``sum_r supply_r P_r(k)``, enters its own value through ``a_n ln(1 + E_k)``,
+    so the answer is the fixed point (found by damped iteration from 0). Used by adaptive
+    vendors weighing openness (MODEL.md 4.7: "expected community effort").
+
+    Args:
+        spec: The contributors table.
+        supply: ``[region]`` effort the region's communities supply when engaged (after
+            legal friction).
+        allowed: ``[region, vendor]`` options of each region's communities, with k as it
+            would be (open; banned or not).
+        values: ``[vendor]`` current values of the options (capability, effort, licence).
+        outside: ``[region]`` value of contributing to none.
+        k: The ecosystem evaluated.
+        capability: Its capability.
+        license_: Its licence restrictiveness.
+        iterations: Most damped iterations of the fixed point.
+    """
+    others = allowed.copy()
+    others[:, k] = False
+    effort = 0.0
+    for _ in range(iterations):
+        own = (spec.capability_weight * capability + spec.community_weight * np.log1p(effort)
+               - spec.license_weight * license_)
+        new = 0.0
+        for r in range(len(supply)):
+            if not allowed[r, k] or supply[r] <= 0:
+                continue
+            rivals = np.concatenate([[outside[r]], values[others[r]]])
+            top = max(own, rivals.max())
+            share = np.exp(own - top) / (np.exp(own - top) + np.exp(rivals - top).sum())
+            new += supply[r] * share
+        if abs(new - effort) <= 1e-9 * max(1.0, new):
+            return float(new)
+        effort = 0.5 * effort + 0.5 * new
+    return float(effort)

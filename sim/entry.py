@@ -13,14 +13,15 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from sim import demand, pricing
+from sim import demand
 from sim.agents.vendor import Vendor
+from sim.policies import candidate_rules
 from sim.rng import Mechanism
 
 if TYPE_CHECKING:
     from sim.model import MarketModel
 
-__all__ = ["arrivals", "entry_cost", "entrant_capability"]
+__all__ = ["arrivals", "entry_cost", "entrant_capability", "entrant_brand"]
 
 
 def entry_cost(model: MarketModel, month: int) -> float:
@@ -39,9 +40,34 @@ def entrant_capability(model: MarketModel) -> float:
     return float(max(frontier - model.world.entrant_gap_no_open, 0.0))
 
 
+def entrant_brand(model: MarketModel, incumbents: int | None = None) -> np.ndarray:
+    """An entrant's brand constants ``[region, segment]``: the weakest live vendor's in each cell.
+
+    A newcomer has no reputation, so it gets the lowest constant of the vendors alive
+    (all vendors if none is) among the first ``incumbents`` rows (default: all).
+    """
+    vt = model.vendors
+    n = vt.count if incumbents is None else incumbents
+    brand = model.brand[..., :n]
+    alive = vt.alive[:n]
+    pool = brand[..., alive] if alive.any() else brand
+    return np.min(pool, axis=-1)
+
+
 def _expected_margin(model: MarketModel, capability: float, is_open: bool, home: int,
-                     month: int) -> tuple[float, float]:
-    """Monthly margin of a candidate entrant at long-run shares, and its price."""
+                     month: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
+    """A candidate entrant's monthly prospects per region at long-run shares.
+
+    Long-run shares are the stationary shares of the choice chain with the entrant
+    added to today's market (the weakest incumbent's brand, no installed base, the bans
+    and compliance costs a vendor of its openness, capability and home would face), the
+    others' prices held fixed.
+
+    Returns:
+        ``(margin, revenue, net, price)``: margin and revenue per region (USD/month), the
+        margin net of compliance where that is positive (it would not serve the other
+        regions), and its price (USD per M tokens).
+    """
     vt = model.vendors
     n = vt.count
     cost = model._serving_cost(month)
@@ -55,25 +81,24 @@ def _expected_margin(model: MarketModel, capability: float, is_open: bool, home:
     open_all = np.append(vt.view("is_open"), is_open)
     home_all = np.append(vt.view("home"), home)
     brand = model.brand[..., :n]
-    weakest = np.min(np.where(np.isfinite(brand), brand, np.inf), axis=-1, keepdims=True)
-    brand_all = np.concatenate([brand, weakest], axis=-1)
+    brand_all = np.concatenate([brand, entrant_brand(model)[..., None]], axis=-1)
     share_all = np.concatenate([model.network_share, np.zeros((*brand.shape[:2], 1))], axis=-1)
     utilities = demand.vendor_utilities(model.tastes, capability_all, price_all, open_all,
                                         home_all, brand_all, share_all)
-    available = np.concatenate([model.rules.available,
-                                np.ones((*model.rules.available.shape[:2], 1), dtype=bool)],
-                               axis=-1)
-    if is_open:  # an open entrant faces the same bans as other open models
-        open_banned = ~model.rules.available[..., vt.view("is_open")].any(axis=-1) \
-            if vt.view("is_open").any() else np.zeros(available.shape[:2], dtype=bool)
-        available[..., -1] &= ~open_banned
+    own, fixed, dues = candidate_rules(model._active_policies(), is_open, capability, home,
+                                       model.regions, model.group_evade_upto)
+    available = np.concatenate([model.rules.available, own[..., None]], axis=-1)
     weights, _ = demand.option_weights(utilities, model._outside_utility(month), available)
     shares = demand.stationary_shares(weights, model._switching())[..., -1]
     adopters = (shares * model.group_fractions[:, None, :]).sum(axis=-1) * model.potential
-    tokens = float((adopters * model._tokens(month)[None, :]).sum())
+    tokens = (adopters * model._tokens(month)[None, :]).sum(axis=1)  # [region]
     hosted = 0.3 if is_open else 1.0
     del cost
-    return tokens * hosted * (price - own_cost), price
+    margin = tokens * hosted * (price - own_cost)
+    revenue = tokens * hosted * price
+    # it would serve only the regions that pay their compliance costs (MODEL.md 4.6)
+    net = np.maximum(margin - fixed - dues * revenue, 0.0)
+    return margin, revenue, net, price
 
 
 def arrivals(model: MarketModel, month: int) -> int:
@@ -89,17 +114,20 @@ def arrivals(model: MarketModel, month: int) -> int:
         weights = model.potential.sum(axis=1).astype(float)
         home = int(rng.choice(len(model.regions), p=weights / weights.sum()))
         capability = entrant_capability(model)
-        margin, price = _expected_margin(model, capability, is_open, home, month)
+        margin, revenue, net, price = _expected_margin(model, capability, is_open, home, month)
         cost = entry_cost(model, month)
-        if margin * world.entry_horizon <= cost:
+        if net.sum() * world.entry_horizon <= cost:
             continue
-        _enter(model, month, capability, is_open, home, price, cost)
+        index = _enter(model, month, capability, is_open, home, price, cost)
+        # its expectations per region start from the estimate it entered on
+        model.vendors.margin_region[index] = margin
+        model.vendors.revenue_region[index] = revenue
         entered += 1
     return entered
 
 
 def _enter(model: MarketModel, month: int, capability: float, is_open: bool, home: int,
-           price: float, cost: float) -> None:
+           price: float, cost: float) -> int:
     vt = model.vendors
     world = model.world
     name = f"Entrant{sum(1 for n in vt.names if n.startswith('Entrant')) + 1}"
@@ -118,3 +146,4 @@ def _enter(model: MarketModel, month: int, capability: float, is_open: bool, hom
     kind = "open" if is_open else "closed"
     model.record_event(month, model.regions[home], name, "entry",
                        f"{kind} entrant at capability {capability:.1f}")
+    return index

@@ -14,7 +14,8 @@ from sim.agents.vendor import VendorTable
 from sim.capability import rd_budget
 from sim.policies import Rules
 
-__all__ = ["Books", "usage_by_region", "close_month", "pay_subsidies"]
+__all__ = ["Books", "usage_by_region", "region_margins", "seed_expectations", "close_month",
+           "pay_subsidies", "legally_offered"]
 
 
 @dataclass
@@ -30,6 +31,17 @@ class Books:
     rd: np.ndarray  #: [vendor]
     profit: np.ndarray  #: [vendor] operating profit before R&D
 
+    def padded(self, n_vendors: int) -> Books:
+        """The same flows with zero columns for vendors that entered after accounting."""
+        def pad(x: np.ndarray) -> np.ndarray:
+            extra = n_vendors - x.shape[-1]
+            if extra <= 0:
+                return x
+            return np.concatenate([x, np.zeros((*x.shape[:-1], extra))], axis=-1)
+
+        return Books(*(pad(getattr(self, f)) for f in (
+            "usage", "revenue", "compliance", "subsidy", "indirect", "serving", "rd", "profit")))
+
 
 def usage_by_region(counts: np.ndarray, tokens: np.ndarray) -> np.ndarray:
     """Tokens used ``[region, segment, vendor]`` from counts ``[region, segment, vendor]``."""
@@ -37,10 +49,12 @@ def usage_by_region(counts: np.ndarray, tokens: np.ndarray) -> np.ndarray:
 
 
 def pay_subsidies(rules: Rules, vendors: VendorTable, usage: np.ndarray) -> np.ndarray:
-    """Split each active vendor-subsidy budget among the open vendors available in its region.
+    """Split each active vendor-subsidy budget among the open vendors offered in its region.
 
-    The vendors' part of a budget is shared by usage in the region; if no open vendor has
-    usage there it is shared equally among those available, and not paid if none is.
+    Eligible are open vendors legally offered there (:func:`legally_offered`: a banned
+    vendor reached only by evaders gets none). The vendors' part of a budget is shared by
+    usage in the region; if no eligible vendor has usage there it is shared equally among
+    them, and not paid if none is eligible.
 
     Returns:
         Subsidy ``[region, vendor]`` paid this month.
@@ -54,7 +68,7 @@ def pay_subsidies(rules: Rules, vendors: VendorTable, usage: np.ndarray) -> np.n
         if part <= 0:
             continue
         for r in regions:
-            eligible = is_open & rules.available[r].any(axis=0)
+            eligible = is_open & legally_offered(rules)[r]
             if not eligible.any():
                 continue
             weights = np.where(eligible, usage[r], 0.0)
@@ -64,8 +78,51 @@ def pay_subsidies(rules: Rules, vendors: VendorTable, usage: np.ndarray) -> np.n
     return paid
 
 
+def legally_offered(rules: Rules) -> np.ndarray:
+    """``[region, vendor]``: offered to the access group every ban binds (no ban on it there).
+
+    A vendor reached only by evaders of a ban (``enforcement < 1``) is not legally
+    serving the region: it owes no compliance cost there and has nothing to withdraw.
+    """
+    return rules.available[:, -1, :]
+
+
+def region_margins(vendors: VendorTable, counts: np.ndarray, tokens: np.ndarray,
+                   cost: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Revenue and margin per vendor and region this month, ``[vendor, region]`` (USD).
+
+    The margin is billed revenue minus the serving cost of billed usage plus, for open
+    vendors, the indirect value of the vendor's adopters there (before compliance, R&D and funding).
+
+    Args:
+        vendors: The vendor table.
+        counts: Adopters ``[region, segment, vendor]``.
+        tokens: Tokens per adopter per segment.
+        cost: Serving cost per M tokens per vendor.
+    """
+    usage = usage_by_region(counts, tokens).sum(axis=1)  # [region, vendor]
+    billed = usage * vendors.view("hosted")[None, :]
+    revenue = billed * vendors.view("price")[None, :]
+    indirect = vendors.view("indirect") * vendors.view("is_open")
+    margin = revenue - billed * cost[None, :] + indirect[None, :] * counts.sum(axis=1)
+    return revenue.T, margin.T
+
+
+def seed_expectations(vendors: VendorTable, counts: np.ndarray, tokens: np.ndarray,
+                      cost: np.ndarray) -> None:
+    """Set vendors' expected regional revenue and margin to the month-0 values.
+
+    Withdrawal decisions weigh an exponential average of past margins; at month 0
+    it starts from the initial state (which is data), not from zero.
+    """
+    revenue, margin = region_margins(vendors, counts, tokens, cost)
+    vendors.view("revenue_region")[:] = revenue
+    vendors.view("margin_region")[:] = margin
+
+
 def close_month(vendors: VendorTable, rules: Rules, counts: np.ndarray, tokens: np.ndarray,
-                cost: np.ndarray, funding_now: np.ndarray, subsidy: np.ndarray) -> Books:
+                cost: np.ndarray, funding_now: np.ndarray, subsidy: np.ndarray,
+                smoothing: float = 1.0) -> Books:
     """Book the month's flows and update cash.
 
     Args:
@@ -76,14 +133,17 @@ def close_month(vendors: VendorTable, rules: Rules, counts: np.ndarray, tokens: 
         cost: Serving cost per M tokens per vendor.
         funding_now: External funding per vendor this month.
         subsidy: Subsidies ``[region, vendor]`` from :func:`pay_subsidies`.
+        smoothing: Weight of this month in the vendors' expected regional revenue and
+            margin (an exponential average; 1 keeps only this month).
     """
     alive = vendors.view("alive")
     usage = usage_by_region(counts, tokens).sum(axis=1)  # [region, vendor]
     billed = usage * vendors.view("hosted")[None, :]
     revenue = billed * vendors.view("price")[None, :]
     serving = (billed * cost[None, :]).sum(axis=0)
-    indirect = vendors.view("indirect") * counts.sum(axis=(0, 1))
-    selling = vendors.view("served").T & rules.available.any(axis=1) & alive[None, :]
+    # the parent's strategic value of an open ecosystem (MODEL.md 4.2): open vendors only
+    indirect = vendors.view("indirect") * vendors.view("is_open") * counts.sum(axis=(0, 1))
+    selling = vendors.view("served").T & legally_offered(rules) & alive[None, :]
     compliance = np.where(selling, rules.compliance_fixed + rules.compliance_share * revenue, 0.0)
     operating = revenue.sum(axis=0) + indirect - serving - compliance.sum(axis=0)
     funding_now = np.where(alive, funding_now, 0.0)
@@ -98,7 +158,8 @@ def close_month(vendors: VendorTable, rules: Rules, counts: np.ndarray, tokens: 
     vendors.book("rd", -budget)
     vendors.view("cash")[:] += funding_now + received + operating - budget
     vendors.view("profit")[:] = operating
-    vendors.view("revenue_region")[:] = revenue.T
-    vendors.view("margin_region")[:] = (revenue - billed * cost[None, :]).T \
-        + (vendors.view("indirect")[:, None] * counts.sum(axis=1).T)
+    revenue_now, margin_now = region_margins(vendors, counts, tokens, cost)
+    for name, now in (("revenue_region", revenue_now), ("margin_region", margin_now)):
+        expected = vendors.view(name)
+        expected += smoothing * (now - expected)
     return Books(usage, revenue, compliance, subsidy, indirect, serving, budget, operating)

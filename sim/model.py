@@ -106,12 +106,15 @@ class MarketModel(mesa.Model):
                                              self.rules.available)
         self._closed_history = np.full(self.horizon + 1, np.nan)
         self._closed_history[0] = self._frontier(closed=True)
+        self._reference_history = np.full(self.horizon + 1, np.nan)
+        self._reference_history[0] = self._reference_frontier(0)
         cost = self._serving_cost(0)
         self._set_initial_prices(cost)
         self.network_share = demand.inside_shares(self.counts)
         base = self._utilities(np.zeros((len(self.regions), len(self.segments), vt.count)))
         self.brand = initial.invert_brands(pi, base, self._outside_utility(0),
                                            self._switching(), available0)
+        finance.seed_expectations(vt, self.counts.sum(axis=2)[..., 1:], self._tokens(0), cost)
         self._init_contributor_choices()
 
     def _set_initial_prices(self, cost: np.ndarray) -> None:
@@ -140,7 +143,7 @@ class MarketModel(mesa.Model):
         inside = (spec.capability_weight * vt.view("capability")
                   + spec.community_weight * np.log1p(effort)
                   - spec.license_weight * vt.view("license"))
-        frontier = self._closed_history[0]
+        frontier = self._reference_history[0]
         for r in range(len(self.regions)):
             options = inside[allowed[r]]
             outside = contrib._calibrated_outside(options, spec.initial_engaged)
@@ -159,6 +162,7 @@ class MarketModel(mesa.Model):
         self._market(month)                                    # 4. adopters choose
         books = self._accounting(month)                        # 5. accounting, capability, exit
         entry.arrivals(self, month)                            # 6. entry
+        books = books.padded(self.vendors.count)               # entrants have no flows yet
         self.month = month
         self._observe(books, effort_by_region)                 # 7. observation
         self._check_finite(month)
@@ -209,7 +213,7 @@ class MarketModel(mesa.Model):
         gens = [self.streams.generator(Mechanism.CONTRIBUTORS, month, r)
                 for r in range(len(self.regions))]
         spec = self.scenario.contributors
-        frontier = self._closed_history[month - 1]
+        frontier = self._reference_history[month - 1]
         contrib.choose_ecosystems(self.contributors, spec, self._contributor_options(),
                                   vt.view("capability"), vt.view("license"),
                                   self.effort[: vt.count], frontier, gens,
@@ -239,7 +243,14 @@ class MarketModel(mesa.Model):
         return extra
 
     def _market(self, month: int) -> None:
+        self._check_finite(month)  # before the draws: NaN would reach the multinomial
         weights, _ = self._weights(month)
+        bad = ~np.isfinite(weights).all(axis=(1, 2, 3))
+        if bad.any():
+            r = int(np.flatnonzero(bad)[0])
+            raise ModelStateError(f"month {month} ({date_of(month, self.scenario.scenario.start)})"
+                                  f", region {self.regions[r]}: adopters' utilities are not "
+                                  "finite (brand constants or the outside option)")
         probs = demand.choice_probabilities(weights, self._switching())
         options = np.concatenate([np.ones((len(self.regions), self.rules.available.shape[1], 1),
                                           dtype=bool), self.rules.available], axis=-1)
@@ -259,11 +270,13 @@ class MarketModel(mesa.Model):
         subsidy = finance.pay_subsidies(self.rules, vt, usage)
         books = finance.close_month(vt, self.rules, pooled, self._tokens(month),
                                     self._serving_cost(month),
-                                    funding(vt.view("funding0"), self.world, month), subsidy)
+                                    funding(vt.view("funding0"), self.world, month), subsidy,
+                                    smoothing=2.0 / (self.world.withdrawal_horizon + 1))
         growth = capability_growth(self.world, vt.view("capability"), vt.view("is_open"),
                                    vt.view("alive"), books.rd, self.effort[: vt.count], month)
         vt.view("capability")[:] += growth
         self._closed_history[month] = self._frontier(closed=True)
+        self._reference_history[month] = self._reference_frontier(month)
         self._exits(month)
         return books
 
@@ -314,10 +327,13 @@ class MarketModel(mesa.Model):
                                         axis=-1)
             self.counts = np.concatenate(
                 [self.counts, np.zeros((*self.counts.shape[:3], 0), dtype=np.int64)], axis=-1)
-        self.brand[..., k] = np.min(self.brand[..., :k], axis=-1)
+        self.brand[..., k] = entry.entrant_brand(self, k)  # the weakest live incumbent's
         self.counts = np.concatenate(
             [self.counts, np.zeros((*self.counts.shape[:3], 1), dtype=np.int64)], axis=-1)
         self.network_share = demand.inside_shares(self.counts)
+        # the month's rules gain the entrant's column (observation and later entrants read them)
+        self.rules = publish_rules(self._active_policies(), self.vendors, self.regions,
+                                   self.group_evade_upto, self.month)
 
     def _ensure_capacity(self) -> None:
         """Grow per-vendor arrays after the vendor table grew (entry)."""
@@ -353,14 +369,34 @@ class MarketModel(mesa.Model):
         mask = vt.view("alive") & (vt.view("is_open") != closed)
         return float(vt.view("capability")[mask].max()) if mask.any() else np.nan
 
+    def _reference_frontier(self, month: int) -> float:
+        """The frontier the outside options track (never NaN).
+
+        The best closed model alive; with none, the best model alive; with no vendor alive,
+        last month's value.
+        """
+        q = self._frontier(closed=True)
+        if np.isnan(q):
+            alive = self.vendors.view("alive")
+            q = float(self.vendors.view("capability")[alive].max()) if alive.any() else np.nan
+        if np.isnan(q) and month > 0:
+            q = float(self._reference_history[month - 1])
+        return q
+
     def _outside_utility(self, month: int) -> np.ndarray:
-        """``U0[region, segment]``: in-house with the capability the frontier had a lag ago."""
+        """``U0[region, segment]``: in-house with the capability the frontier had a lag ago.
+
+        The frontier is the one known when the month's choices are made: month ``t``'s
+        capability is only recorded in its accounting phase, after adopters chose, so a lag
+        below one month reads month ``t - 1`` (month 0 at month 0).
+        """
         lag = self.world.outside_lag_months
-        when = month - lag
-        history = self._closed_history
+        latest = max(month - 1, 0)
+        when = min(month - lag, latest)
+        history = self._reference_history
         if when >= 0:
             lo = int(np.floor(when))
-            hi = min(lo + 1, month)
+            hi = min(lo + 1, latest)
             frac = when - lo
             q_ref = history[lo] * (1 - frac) + history[hi] * frac
         else:

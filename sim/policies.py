@@ -32,7 +32,8 @@ if TYPE_CHECKING:
     from sim.agents.vendor import VendorTable
     from sim.scenario.schema import Scenario
 
-__all__ = ["Rules", "access_groups", "publish_rules", "regions_of"]
+__all__ = ["Rules", "access_groups", "publish_rules", "regions_of", "candidate_rules",
+           "compliance_fixed_cost"]
 
 
 def regions_of(policy: Any, region_names: list[str]) -> list[int]:
@@ -102,21 +103,55 @@ class Rules:
     subsidies: list[tuple[OpenSourceSubsidy, list[int]]]
 
 
-def _banned(policy: Any, vendors: VendorTable, region_names: list[str]) -> np.ndarray:
-    """Which vendors a ban covers (before access groups)."""
-    n = vendors.count
+def _hits(policy: Any, names: list[str], is_open: np.ndarray, capability: np.ndarray,
+          home: np.ndarray, region_names: list[str]) -> np.ndarray:
+    """Which vendors (given by their attributes) a ban covers, before access groups."""
     if isinstance(policy, BanOpenWeights):
-        hit = vendors.view("is_open").copy()
+        hit = np.asarray(is_open, dtype=bool).copy()
         if policy.min_capability is not None:
-            hit &= vendors.view("capability") >= policy.min_capability
+            hit &= capability >= policy.min_capability
         return hit
-    named = np.array([name in policy.vendors for name in vendors.names], dtype=bool)
-    homes = np.array([region_names[h] in policy.home_regions for h in vendors.view("home")],
-                     dtype=bool) if n else np.zeros(0, dtype=bool)
+    named = np.array([name in policy.vendors for name in names], dtype=bool)
+    homes = np.array([region_names[h] in policy.home_regions for h in home], dtype=bool)
     hit = named | homes
     if policy.openness != "any":
-        hit &= vendors.view("is_open") == (policy.openness == "open")
+        hit &= np.asarray(is_open, dtype=bool) == (policy.openness == "open")
     return hit
+
+
+def _banned(policy: Any, vendors: VendorTable, region_names: list[str]) -> np.ndarray:
+    """Which vendors a ban covers (before access groups)."""
+    return _hits(policy, vendors.names, vendors.view("is_open"), vendors.view("capability"),
+                 vendors.view("home"), region_names)
+
+
+def candidate_rules(active: list[Any], is_open: bool, capability: float, home: int,
+                    region_names: list[str], groups_evade_upto: np.ndarray
+                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The rules a not-yet-existing vendor (a potential entrant) would face.
+
+    Returns:
+        ``(available [region, group], compliance_fixed [region], compliance_share [region])``.
+    """
+    n_r, n_g = groups_evade_upto.shape
+    available = np.ones((n_r, n_g), dtype=bool)
+    fixed = np.zeros(n_r)
+    share = np.zeros(n_r)
+    flag = np.array([is_open])
+    level = np.array([capability], dtype=float)
+    for policy in active:
+        regions = regions_of(policy, region_names)
+        if isinstance(policy, BanOpenWeights | BanVendors):
+            if not _hits(policy, [""], flag, level, np.array([home]), region_names)[0]:
+                continue
+            for r in regions:
+                available[r] &= ~(groups_evade_upto[r] > (1.0 - policy.enforcement) + 1e-12)
+        elif isinstance(policy, ComplianceCost):
+            cost = compliance_fixed_cost(policy, flag, level)[0]
+            for r in regions:
+                fixed[r] += cost
+                share[r] += policy.revenue_share
+    return available, fixed, share
 
 
 def publish_rules(active: list[Any], vendors: VendorTable, region_names: list[str],

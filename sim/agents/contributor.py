@@ -31,6 +31,7 @@ class ContributorTable:
     productivity: float  #: effort per developer per month
     ecosystem: np.ndarray  #: vendor index or NONE [c]
     region_slices: list[slice]  #: rows of each region
+    legal_friction: np.ndarray | None = None  #: [region] share of effort lost (Region field)
 
     @property
     def count(self) -> int:
@@ -38,8 +39,17 @@ class ContributorTable:
         return len(self.region)
 
     def effort(self, friction: np.ndarray) -> np.ndarray:
-        """Effort each community supplies this month, after its region's legal friction."""
-        return self.developers * self.productivity * (1.0 - friction[self.region])
+        """Effort each community supplies this month, after its region's legal friction.
+
+        Args:
+            friction: ``[region]`` share of effort lost to the policies in force
+                (``compliance_cost.contributor_friction``); the region's own
+                ``legal_friction`` is lost on top of it.
+        """
+        kept = 1.0 - friction[self.region]
+        if self.legal_friction is not None:
+            kept = kept * (1.0 - self.legal_friction[self.region])
+        return self.developers * self.productivity * kept
 
 
 class Contributor(mesa.Agent):

@@ -698,6 +698,12 @@ class Scenario(Frozen):
             _known(policy.vendors, vendors, f"{base}.vendors", "vendor", problems)
             _known(policy.home_regions, regions, f"{base}.home_regions", "region", problems)
         elif isinstance(policy, Merger):
+            if start == 0:
+                problems.append((f"{base}.start", "a merger cannot take effect at step 0 (the "
+                                 f"scenario's start, {self.scenario.start}, and the default "
+                                 "when 'start' is omitted): the initial state "
+                                 "is data, so give the merged firm's shares instead, or set "
+                                 "'start' to a later month (step 1 or more)"))
             _known([policy.acquirer], vendors, f"{base}.acquirer", "vendor", problems)
             _known([policy.target], vendors, f"{base}.target", "vendor", problems)
         elif isinstance(policy, Trigger):
