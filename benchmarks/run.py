@@ -1,0 +1,234 @@
+"""The benchmark harness (``make bench``): measures, records, and updates BENCHMARKS.md.
+
+Writes ``benchmarks/results.json`` with every key of the performance issue and
+rewrites the table between the markers in ``BENCHMARKS.md``. Times are medians
+of repeated runs; ratios are measured in one run, since absolute times are noisy
+on a shared 2-core machine. Nothing here is asserted: tests stay free of timing.
+
+Usage::
+
+    python benchmarks/run.py            # everything (several minutes)
+    python benchmarks/run.py --quick    # smaller counts, for a smoke test
+    python benchmarks/run.py --only replication_s population_ratio
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "benchmarks" / "results.json"
+TABLE = ROOT / "BENCHMARKS.md"
+BEGIN, END = "<!-- results:begin -->", "<!-- results:end -->"
+
+TARGETS = {
+    "replication_s": ("<=", 0.1),
+    "population_ratio": ("<=", 1.2),
+    "reference_speedup_1e5": (">=", 40.0),
+    "experiment_1000_s": ("<=", 60.0),
+    "parallel_speedup": (">=", 1.7),
+    "sweep_peak_rss_mb": ("<=", 500.0),
+    "sweep_rss_ratio_1000_100": ("<=", 1.3),
+    "cli_help_s": ("<=", 0.6),
+}
+
+
+def median_time(fn: Callable[[], object], repeat: int) -> float:
+    """Median wall time of ``fn`` over ``repeat`` calls (after one warm-up)."""
+    fn()
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def scaled(factor: float):
+    """The baseline with every region's potential adopters multiplied by ``factor``."""
+    import sim
+
+    base = sim.load_scenario("baseline")
+    return base.with_overrides({f"regions.{r.name}.adopters.{s}": v * factor
+                                for r in base.regions for s, v in r.adopters.items()})
+
+
+def bench_replication(quick: bool) -> dict[str, float]:
+    """One 60-month baseline replication, model only (after imports)."""
+    import sim
+
+    scenario = sim.load_scenario("baseline")
+    seconds = median_time(lambda: sim.MarketModel(scenario, seed=1).run(), 3 if quick else 7)
+    with_tables = median_time(
+        lambda: sim.run_replication(scenario, seed=1), 3 if quick else 7)
+    return {"replication_s": seconds, "replication_with_tables_s": with_tables}
+
+
+def bench_population(quick: bool) -> dict[str, float]:
+    """Time with the population x 1e6 over time at the shipped population."""
+    import sim
+
+    small, big = sim.load_scenario("baseline"), scaled(1e6)
+    repeat = 3 if quick else 7
+    t_small = median_time(lambda: sim.MarketModel(small, seed=1).run(), repeat)
+    t_big = median_time(lambda: sim.MarketModel(big, seed=1).run(), repeat)
+    return {"population_ratio": t_big / t_small}
+
+
+def bench_reference(quick: bool) -> dict[str, float]:
+    """Per-adopter reference vs cohort engine at 1e5 adopters, per month."""
+    import sim
+
+    base = sim.load_scenario("baseline")
+    total = sum(v for r in base.regions for v in r.adopters.values())
+    scenario = scaled(1e5 / total).with_overrides({"scenario.months": 3 if quick else 6})
+    months = scenario.scenario.months
+
+    def cohort() -> None:
+        sim.MarketModel(scenario, seed=1).run()
+
+    def reference() -> None:
+        sim.MarketModel(scenario, seed=1, demand_engine="agents").run()
+
+    t_cohort = median_time(cohort, 3) / months
+    t_reference = median_time(reference, 1) / months
+    return {"reference_speedup_1e5": t_reference / t_cohort,
+            "reference_month_s_1e5": t_reference, "cohort_month_s_1e5": t_cohort}
+
+
+def _cli(args: list[str], cwd: Path) -> float:
+    start = time.perf_counter()
+    subprocess.run([sys.executable, "-m", "sim", *args], cwd=cwd, check=True,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return time.perf_counter() - start
+
+
+def bench_experiment(quick: bool) -> dict[str, float]:
+    """1,000 replications of the baseline with all cores; -j1 vs -j2 on 200."""
+    n = 100 if quick else 1000
+    m = 40 if quick else 200
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        t_all = _cli(["run", "baseline", "-r", str(n), "--no-report", "-o", "all"], work)
+        t_one = _cli(["run", "baseline", "-r", str(m), "--no-report", "-j", "1", "-o", "j1"], work)
+        t_two = _cli(["run", "baseline", "-r", str(m), "--no-report", "-j", "2", "-o", "j2"], work)
+    key = "experiment_1000_s" if not quick else "experiment_100_s"
+    return {key: t_all, "parallel_speedup": t_one / t_two}
+
+
+def _peak_rss_mb(args: list[str], cwd: Path) -> float:
+    """Largest peak RSS of any process of a command (the parent or a worker), in MB.
+
+    ``RUSAGE_CHILDREN`` of a wrapper covers every descendant it waited for, directly
+    or through the command's own waits (the process pool's workers).
+    """
+    code = ("import resource, subprocess, sys;"
+            "subprocess.run(sys.argv[1:], check=True);"
+            "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)")
+    out = subprocess.run([sys.executable, "-c", code, sys.executable, "-m", "sim", *args],
+                         cwd=cwd, check=True, capture_output=True, text=True)
+    return int(out.stdout.strip().splitlines()[-1]) / 1024.0
+
+
+def bench_sweep(quick: bool) -> dict[str, float]:
+    """Peak memory of a 1,000-run sweep and its ratio to a 100-run sweep."""
+    big = 200 if quick else 1000
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        common = ["--vary", "world.network_effect=0.1:1.5", "--design", "lhs", "-r", "1",
+                  "--no-report", "--months", "60"]
+        small_mb = _peak_rss_mb(["sweep", "baseline", *common, "--samples", "100",
+                                    "-o", "s100"], work)
+        big_mb = _peak_rss_mb(["sweep", "baseline", *common, "--samples", str(big),
+                                  "-o", "sbig"], work)
+    return {"sweep_peak_rss_mb": big_mb, "sweep_rss_ratio_1000_100": big_mb / small_mb}
+
+
+def bench_cli_help(quick: bool) -> dict[str, float]:
+    """``marketsim --help`` wall time (median of 5)."""
+    exe = Path(sys.executable).with_name("marketsim")
+    command = [str(exe)] if exe.exists() else [sys.executable, "-m", "sim"]
+
+    def call() -> None:
+        subprocess.run([*command, "--help"], check=True, stdout=subprocess.DEVNULL)
+
+    return {"cli_help_s": median_time(call, 5)}
+
+
+BENCHES = {
+    "replication_s": bench_replication,
+    "population_ratio": bench_population,
+    "reference_speedup_1e5": bench_reference,
+    "experiment_1000_s": bench_experiment,
+    "sweep_peak_rss_mb": bench_sweep,
+    "cli_help_s": bench_cli_help,
+}
+
+
+def machine() -> dict[str, str]:
+    """Where the numbers were measured."""
+    from importlib.metadata import version
+
+    return {"python": platform.python_version(), "platform": platform.platform(),
+            "cpus": str(os.cpu_count()), "numpy": version("numpy"), "mesa": version("mesa"),
+            "marketsim": version("marketsim"),
+            "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")}
+
+
+def write_table(results: dict[str, float], info: dict[str, str]) -> None:
+    """Rewrite the results table in BENCHMARKS.md."""
+    rows = ["| key | value | target | met |", "|---|---|---|---|"]
+    for key, value in results.items():
+        target = TARGETS.get(key)
+        if target:
+            op, bound = target
+            met = value <= bound if op == "<=" else value >= bound
+            rows.append(f"| `{key}` | {value:.4g} | {op} {bound:g} | {'yes' if met else 'no'} |")
+        else:
+            rows.append(f"| `{key}` | {value:.4g} | | |")
+    meta = ", ".join(f"{k} {v}" for k, v in info.items())
+    block = f"{BEGIN}\nMeasured on: {meta}.\n\n" + "\n".join(rows) + f"\n{END}"
+    text = TABLE.read_text(encoding="utf-8") if TABLE.exists() else (
+        "# Benchmarks\n\nRun `make bench` to refresh.\n\n" + f"{BEGIN}\n{END}\n")
+    head, _, rest = text.partition(BEGIN)
+    _, _, tail = rest.partition(END)
+    TABLE.write_text(head + block + tail, encoding="utf-8")
+
+
+def main() -> None:
+    """Run the benchmarks and record them."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="smaller counts (smoke test)")
+    parser.add_argument("--only", nargs="*", choices=list(BENCHES), help="run only these")
+    args = parser.parse_args()
+    results: dict[str, float] = {}
+    if RESULTS.exists() and args.only:
+        results = json.loads(RESULTS.read_text()).get("results", {})
+    for name, bench in BENCHES.items():
+        if args.only and name not in args.only:
+            continue
+        print(f"[bench] {name} ...", flush=True)
+        found = bench(args.quick)
+        for key, value in found.items():
+            print(f"  {key} = {value:.4g}", flush=True)
+        results.update(found)
+    info = machine()
+    RESULTS.write_text(json.dumps({"machine": info, "quick": args.quick, "results": results},
+                                  indent=2, sort_keys=True) + "\n")
+    write_table(results, info)
+    print(f"wrote {RESULTS.relative_to(ROOT)} and {TABLE.name}")
+
+
+if __name__ == "__main__":
+    main()
