@@ -72,7 +72,7 @@ def _expected_margin(model: MarketModel, capability: float, is_open: bool, home:
     n = vt.count
     cost = model._serving_cost(month)
     own_cost = float(model.world.serving_cost * model.world.serving_cost_fall_per_year
-                     ** (-month / 12.0) * (1.0 if is_open else 2.0))
+                     ** (-month / 12.0) * (1.0 if is_open else 2.0))  # at its own start
     price = own_cost * (1 + model.world.open_margin) if is_open else float(
         np.median(vt.view("price")[vt.view("alive") & ~vt.view("is_open")])
         if (vt.view("alive") & ~vt.view("is_open")).any() else own_cost * 2)

@@ -59,6 +59,7 @@ class History:
             closed_history=model._closed_history,
             month=month,
             reference_capability=model.world.reference_capability,
+            cost_per_point=model.world.serving_cost_per_point,
             points_per_month=model.world.frontier_points_per_month,
         )
         self.market[month] = compute_metrics(inputs)

@@ -106,6 +106,7 @@ class MonthInputs:
     month: int
     reference_capability: float
     points_per_month: float
+    cost_per_point: float = 0.0  #: world.serving_cost_per_point
 
 
 def _with_totals(x: np.ndarray) -> np.ndarray:
@@ -171,7 +172,10 @@ def _region_level(m: MonthInputs, out: np.ndarray) -> None:
     frontier_open = np.where(opened.any(axis=1), np.where(opened, q, -np.inf).max(axis=1),
                              np.nan)
     good = reach & (q >= m.reference_capability)
-    cheapest = np.where(good.any(axis=1), np.where(good, m.price[None, :], np.inf).min(axis=1),
+    # a vendor above the reference could serve it with a smaller model, at its price scaled
+    # by the cost of the capability it does not need (exp(-cost_per_point * excess))
+    at_reference = m.price * np.exp(-m.cost_per_point * (m.capability - m.reference_capability))
+    cheapest = np.where(good.any(axis=1), np.where(good, at_reference[None, :], np.inf).min(axis=1),
                         np.nan)
     gap = gap_in_months(frontier_open, m.closed_history, m.month, m.points_per_month)
     level = {

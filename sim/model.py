@@ -346,8 +346,11 @@ class MarketModel(mesa.Model):
                          for s in self.scenario.segments])
 
     def _serving_cost(self, month: int) -> np.ndarray:
+        vt = self.vendors
         return pricing.serving_cost(self.world.serving_cost, self.world.serving_cost_fall_per_year,
-                                    self.vendors.view("cost_factor"), month)
+                                    vt.view("cost_factor"), month,
+                                    vt.view("capability") - vt.view("capability0"),
+                                    self.world.serving_cost_per_point)
 
     def _switching(self) -> np.ndarray:
         return self.tastes.switching_cost[None, :] * self.rules.switching_multiplier[:, None]
@@ -433,7 +436,7 @@ class MarketModel(mesa.Model):
 
     def _check_finite(self, month: int) -> None:
         vt = self.vendors
-        for name in ("price", "capability", "cash"):
+        for name in ("capability", "cash", "price"):
             values = vt.view(name)
             bad = ~np.isfinite(values) & vt.view("alive")
             if bad.any():

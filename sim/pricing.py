@@ -15,10 +15,19 @@ import numpy as np
 __all__ = ["serving_cost", "markup_elasticity", "best_response", "adjust_prices", "open_prices"]
 
 
-def serving_cost(base: float, fall_per_year: float, cost_factor: np.ndarray, month: int
+def serving_cost(base: float, fall_per_year: float, cost_factor: np.ndarray, month: int,
+                 capability_gain: np.ndarray | float = 0.0, per_point: float = 0.0
                  ) -> np.ndarray:
-    """Serving cost per M tokens of each vendor in ``month`` (MODEL.md 4.2)."""
-    return cost_factor * base * fall_per_year ** (-month / 12.0)
+    """Serving cost per M tokens of each vendor in ``month`` (MODEL.md 4.2).
+
+    ``cost_factor * base * fall^(-t/12) * exp(per_point * capability_gain)``: serving a
+    model of fixed capability gets ``fall`` times cheaper a year, while a model that
+    gains capability (a bigger model) costs ``exp(per_point)`` more per point gained.
+    Together they give the two price patterns of MODEL.md 1: ~10x a year cheaper at
+    constant capability, a much slower fall at the frontier.
+    """
+    cost = cost_factor * base * fall_per_year ** (-month / 12.0)
+    return cost * np.exp(per_point * capability_gain) if per_point else cost
 
 
 def markup_elasticity(counts: np.ndarray, potential: np.ndarray, usage: np.ndarray,

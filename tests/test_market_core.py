@@ -55,11 +55,14 @@ def _month0_available(sc: sim.Scenario) -> dict[str, set[str]]:
 
 def _expected_vendor_shares(shares: dict[str, float], available: set[str],
                             names: list[str]) -> np.ndarray:
-    """Listed shares; unlisted available vendors split the rest; normalised to 1."""
+    """Listed shares; unlisted available vendors split the rest (at least the documented
+    floor each, so their brand constant is finite); normalised to 1."""
+    from sim.initial import SHARE_FLOOR
+
     out = np.array([shares.get(n, 0.0) if n in available else 0.0 for n in names])
     unlisted = [i for i, n in enumerate(names) if n in available and n not in shares]
     if unlisted:
-        out[unlisted] = max(0.0, 1.0 - out.sum()) / len(unlisted)
+        out[unlisted] = max(max(0.0, 1.0 - out.sum()) / len(unlisted), SHARE_FLOOR)
     return out / out.sum()
 
 

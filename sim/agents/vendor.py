@@ -54,6 +54,7 @@ class VendorTable:
     is_open: np.ndarray = field(init=False)
     adaptive: np.ndarray = field(init=False)
     capability: np.ndarray = field(init=False)
+    capability0: np.ndarray = field(init=False)  #: capability when it started (cost scale)
     price: np.ndarray = field(init=False)
     cost_factor: np.ndarray = field(init=False)
     cash: np.ndarray = field(init=False)
@@ -74,7 +75,7 @@ class VendorTable:
     last_review: np.ndarray = field(init=False)
     ledger: np.ndarray = field(init=False)
 
-    _FLOAT = ("capability", "price", "cost_factor", "cash", "funding0", "rd_share", "hosted",
+    _FLOAT = ("capability", "capability0", "price", "cost_factor", "cash", "funding0", "rd_share", "hosted",
               "indirect", "license", "profit")
     _BOOL = ("is_open", "adaptive", "alive", "capped")
     _INT = ("home", "born", "negative_months", "last_review")
@@ -113,6 +114,7 @@ class VendorTable:
         self.names.append(name)
         self.home[i], self.is_open[i], self.adaptive[i] = home, is_open, adaptive
         self.capability[i], self.cost_factor[i], self.cash[i] = capability, cost_factor, cash
+        self.capability0[i] = capability
         self.funding0[i], self.rd_share[i], self.hosted[i] = funding0, rd_share, hosted
         self.indirect[i], self.license[i] = indirect, license
         self.served[i] = served

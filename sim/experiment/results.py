@@ -7,8 +7,9 @@ from typing import Any
 
 import pandas as pd
 
-from sim.experiment.store import ResultsFolder, atomic_write_text
+from sim.experiment.store import ResultsFolder, atomic_writer
 from sim.experiment.summary import summarise
+from sim.metric_names import MARKET_METRICS
 from sim.scenario.schema import Scenario
 
 __all__ = ["Results"]
@@ -93,15 +94,71 @@ class Results:
             month: Month or months (default: the final month).
             metrics: Metrics to include (default: all).
         """
-        return summarise(self.market, self.ids, month=month, metrics=metrics)
+        return summarise(self._market_for(month, metrics), self.ids, month=month,
+                         metrics=metrics)
 
-    def write_summary(self) -> Path:
-        """Write ``summary.csv`` (final month) into the results folder."""
+    def final_month(self) -> int:
+        """The last month of the run (the latest of the scenarios' horizons)."""
+        if self._tables["market"] is None and self.folder is not None:
+            return max(ResultsFolder(self.folder).final_months().values())
+        return int(self.market["month"].max())
+
+    def _market_for(self, month: int | list[int] | None, metrics: list[str] | None
+                    ) -> pd.DataFrame:
+        """The market table, or from a folder only the months and columns a summary needs
+        (a large sweep's table need not fit in memory)."""
+        if self._tables["market"] is not None or self.folder is None:
+            return self.market
+        folder = ResultsFolder(self.folder)
+        if month is None:
+            months = sorted(set(folder.final_months().values()))
+        else:
+            months = [int(month)] if isinstance(month, int) else [int(m) for m in month]
+        columns = ["scenario", "replication", "month", "region", "segment",
+                   *(metrics or MARKET_METRICS)]
+        return folder.read_months("market", months, columns)
+
+    def write_summary(self, block: int = 100) -> Path:
+        """Write ``summary.csv`` (final month) into the results folder.
+
+        Scenarios are summarised ``block`` at a time and appended, so a sweep of many
+        points never holds its whole summary in memory; the file is the same.
+        """
         if self.folder is None:
             raise RuntimeError("these results have no folder; use summary().to_csv(path)")
         path = Path(self.folder) / "summary.csv"
-        atomic_write_text(path, self.summary().to_csv(index=False, float_format="%.10g"))
+        market = self._market_for(None, None)
+        base, rest = self.ids[:1], self.ids[1:]
+        with atomic_writer(path) as handle:
+            for start in range(0, max(len(rest), 1), block):
+                ids = rest[start:start + block]
+                table = summarise(market[market["scenario"].isin([*base, *ids])],
+                                  [*base, *ids])
+                if start:
+                    table = table[table["scenario"] != base[0]]
+                table.to_csv(handle, index=False, header=start == 0, float_format="%.10g")
         return path
+
+    def figure(self, metric: str, region: str = "World", segment: str = "all",
+               **options: Any) -> Any:
+        """A report figure (plotly ``Figure``) with a region dropdown.
+
+        Args:
+            metric: A market metric (``hhi``, ``open_share``, ``price_mean``, ...) or
+                ``capability``, ``contributors``, ``vendor_shares``.
+            region: Region shown first, or ``World``.
+            segment: Segment, or ``all``.
+            **options: Passed to the figure builder (e.g. ``events=False``).
+        """
+        from sim.report import figure
+
+        return figure(self, metric, region=region, segment=segment, **options)
+
+    def to_html(self, path: str | Path) -> Path:
+        """Write the HTML report of these results to ``path`` (one self-contained file)."""
+        from sim.report import to_html
+
+        return to_html(self, path)
 
     def __repr__(self) -> str:
         return (f"Results({', '.join(self.ids)}; {self.replications} replications, "

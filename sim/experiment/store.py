@@ -19,42 +19,66 @@ import os
 import platform
 import subprocess
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from sim._version import __version__
 from sim.errors import ScenarioError
 
-__all__ = ["ResultsFolder", "TABLES", "atomic_write_text", "write_frame", "versions",
-           "git_state"]
+__all__ = ["ResultsFolder", "TABLES", "atomic_write_text", "atomic_writer", "write_frame",
+           "versions", "git_state"]
 
 TABLES = ("market", "vendors", "events")
 
 
-def atomic_write_text(path: Path, text: str) -> None:
-    """Write text to ``path`` atomically (temporary file in the same folder, then rename)."""
+def _file_mode() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
+_FILE_MODE = _file_mode()  # what open() would give; mkstemp alone gives 0600
+
+
+def _temporary(path: Path) -> str:
+    """A new empty temporary file next to ``path`` with ordinary permissions."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    os.chmod(tmp, _FILE_MODE)
+    return tmp
+
+
+@contextmanager
+def atomic_writer(path: Path) -> Iterator[TextIO]:
+    """Write text to ``path`` atomically: a temporary file, renamed when the block ends."""
+    tmp = _temporary(path)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
+        with open(tmp, "w", encoding="utf-8") as handle:
+            yield handle
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
 
 
+def atomic_write_text(path: Path, text: str) -> None:
+    """Write text to ``path`` atomically (temporary file in the same folder, then rename)."""
+    with atomic_writer(path) as handle:
+        handle.write(text)
+
+
 def write_frame(path: Path, frame: pd.DataFrame) -> None:
     """Write a DataFrame to Parquet atomically."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
+    tmp = _temporary(path)
     try:
         pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), tmp)
         os.replace(tmp, path)
@@ -150,8 +174,7 @@ class ResultsFolder:
         order = list(order)
         for table in TABLES:
             target = self.root / f"{table}.parquet"
-            fd, tmp = tempfile.mkstemp(dir=self.root, prefix=f".{table}.", suffix=".tmp")
-            os.close(fd)
+            tmp = _temporary(target)
             writer = None
             try:
                 for scenario_id, rep in order:
@@ -159,14 +182,51 @@ class ResultsFolder:
                     if writer is None:
                         writer = pq.ParquetWriter(tmp, part.schema)
                     writer.write_table(part.cast(writer.schema))
-            finally:
                 if writer is not None:
                     writer.close()
-            os.replace(tmp, target)
+                    writer = None
+                os.replace(tmp, target)
+            except BaseException:
+                if writer is not None:
+                    writer.close()
+                Path(tmp).unlink(missing_ok=True)
+                raise
 
-    def read(self, table: str, filters: list[Any] | None = None) -> pd.DataFrame:
-        """Read a combined table (optionally filtered, e.g. one month)."""
-        return pq.read_table(self.root / f"{table}.parquet", filters=filters).to_pandas()
+    def read(self, table: str, filters: list[Any] | None = None,
+             columns: list[str] | None = None) -> pd.DataFrame:
+        """Read a combined table (optionally some columns, filtered, e.g. one month)."""
+        return pq.read_table(self.root / f"{table}.parquet", filters=filters,
+                             columns=columns).to_pandas()
+
+    def scan(self, table: str, columns: list[str] | None = None,
+             months: Iterable[int] | None = None) -> Iterator[pa.Table]:
+        """Stream a combined table one row group (one replication) at a time, optionally
+        keeping only some months: memory stays that of one replication."""
+        source = pq.ParquetFile(self.root / f"{table}.parquet")
+        wanted = None if months is None else pa.array(sorted(set(months)), pa.int64())
+        for i in range(source.num_row_groups):
+            chunk = source.read_row_group(i, columns=columns)
+            if wanted is not None:
+                chunk = chunk.filter(pc.is_in(chunk["month"], value_set=wanted))
+            yield chunk
+
+    def read_months(self, table: str, months: Iterable[int],
+                    columns: list[str] | None = None) -> pd.DataFrame:
+        """Only the rows of some months (streamed; a large sweep's table is never loaded)."""
+        chunks = list(self.scan(table, columns, months))
+        if not chunks:
+            schema = pq.read_schema(self.root / f"{table}.parquet")
+            return schema.empty_table().select(columns or schema.names).to_pandas()
+        return pa.concat_tables(chunks).to_pandas()
+
+    def final_months(self) -> dict[str, int]:
+        """Each scenario's last month in ``market.parquet`` (streams two columns)."""
+        ends: dict[str, int] = {}
+        for chunk in self.scan("market", ["scenario", "month"]):
+            found = chunk.group_by("scenario").aggregate([("month", "max")]).to_pydict()
+            for sid, month in zip(found["scenario"], found["month_max"], strict=True):
+                ends[str(sid)] = max(int(month), ends.get(str(sid), int(month)))
+        return ends
 
 
 def scenario_hash(toml_text: str) -> str:

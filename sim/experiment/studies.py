@@ -130,7 +130,7 @@ def sensitivity(scenario: Scenario, parameters: list[Parameter], *, method: str 
                                 "sigma": found["sigma"]})
     indices.insert(1, "method", method)
     indices["metric"], indices["region"], indices["segment"] = metric, region, segment
-    indices["month"] = int(results.market["month"].max()) if month is None else month
+    indices["month"] = results.final_month() if month is None else month
     if results.folder is not None:
         folder = ResultsFolder(results.folder)
         write_frame(folder.root / "design.parquet", table)

@@ -172,6 +172,13 @@ class World(Frozen):
     serving_cost_fall_per_year: float = F(
         3.0, "Factor by which serving cost at constant capability falls each year.",
         unit="x per year", source="MODEL.md 4.2 (indicative); a16z 'LLMflation' 2024", ge=1, le=100)
+    serving_cost_per_point: float = F(
+        0.0, "Serving cost grows by exp(this) per capability point a model gains over its "
+        "starting capability (better models are bigger); with serving_cost_fall_per_year "
+        "this separates the fast fall at constant capability from the slow fall at the "
+        "frontier.", unit="log cost per point",
+        source="calibrated to a16z 'LLMflation' (10x/yr at constant capability) and the slower "
+        "frontier price decline", ge=0, le=2)
     rd_scale: float = F(
         3.0e8, "R0: R&D spend that buys g_rd*ln(2) capability points a month at step 0.",
         unit="USD per month", source="calibrated", gt=0)
@@ -208,7 +215,8 @@ class World(Frozen):
         3.0, "Factor by which the outside option's cost falls each year (in-house runs on the "
         "same cheaper compute).", unit="x per year", ge=1, le=100)
     reference_capability: float = F(
-        95.0, "Capability threshold for price_constant_capability (cheapest model at or above it).",
+        95.0, "Capability threshold for price_constant_capability: the cheapest price of this "
+        "capability, from models at or above it (scaled down by serving_cost_per_point).",
         unit="points", ge=0)
     price_adjustment: float = F(
         0.3, "phi: share of the log-distance to the best-response price closed each month.",

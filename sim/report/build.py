@@ -1,0 +1,363 @@
+"""Assembling reports: a run, a sweep or sensitivity study, a calibration."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import plotly.graph_objects as go
+
+from sim._version import __version__
+from sim.experiment.store import atomic_write_text
+from sim.metric_names import MARKET_METRICS
+from sim.report import figures as F
+from sim.report.data import ALL, WORLD, ReportData
+from sim.report.labels import esc, fmt_number, is_region_level, spec
+from sim.report.page import FigureItem, Section, render_page
+from sim.report.selector import add_menu
+from sim.report.tables import (
+    HHI_NOTE,
+    KEY_METRICS,
+    WELFARE_NOTE,
+    calibration_table_html,
+    changes_vs,
+    design_table_html,
+    key_figures_html,
+    param_text,
+)
+
+if TYPE_CHECKING:
+    from sim.experiment.calibration import Calibration, TargetsFile
+    from sim.experiment.results import Results
+
+__all__ = ["build_html", "write_report", "write_calibration_report", "figure", "to_html",
+           "FIGURE_KINDS"]
+
+#: Figures :func:`figure` draws besides the market metrics.
+FIGURE_KINDS = ("capability", "contributors", "vendor_shares")
+
+STUDY_OUTCOMES = (*KEY_METRICS, "adoption")
+
+
+# ---------------------------------------------------------------------- header
+
+
+def _facts(data: ReportData) -> list[tuple[str, str]]:
+    res, man = data.results, data.manifest or {}
+    facts: list[tuple[str, str]] = []
+    facts.append(("Seed", f"{res.seed}, common random numbers"))
+    facts.append(("Replications", f"{res.replications} per scenario"))
+    first, last = data.dates[min(data.dates)], data.dates[data.final_month]
+    facts.append(("Horizon", f"{data.final_month} months, {first} to {last}"))
+    versions = man.get("versions") or {}
+    facts.append(("marketsim", str(versions.get("marketsim", __version__))))
+    git = man.get("git")
+    if git:
+        facts.append(("Git commit", f"{str(git.get('commit', ''))[:12]}"
+                                    f"{' (uncommitted changes)' if git.get('dirty') else ''}"))
+    if man:
+        facts.append(("Run started", _when(man.get("created_at"))))
+        facts.append(("Run finished", _when(man.get("finished_at"))))
+    else:
+        facts.append(("Run", "in memory (no results folder)"))
+    seconds = res.run_seconds if res.run_seconds is not None else man.get("run_seconds")
+    if seconds is not None:
+        facts.append(("Run time", f"{float(seconds):,.1f} s"))
+    if man.get("status") and man.get("status") != "complete":
+        facts.append(("Status", str(man["status"])))
+    others = ", ".join(f"{k} {v}" for k, v in sorted(versions.items())
+                       if k not in ("marketsim",) and v != "absent")
+    if others:
+        facts.append(("Versions", others))
+    if man.get("command"):
+        facts.append(("Command", str(man["command"])))
+    return facts
+
+
+def _when(stamp: Any) -> str:
+    """'2026-01-02T03:04:05Z' as '2026-01-02 03:04:05 UTC' (the manifest's time, not now)."""
+    if not stamp:
+        return "not recorded"
+    text = str(stamp)
+    return text.replace("T", " ").removesuffix("Z") + (" UTC" if text.endswith("Z") else "")
+
+
+def _facts_html(facts: list[tuple[str, str]]) -> str:
+    wide = ("Versions", "Command")
+    items = "".join(f"<div{' class=wide' if k in wide else ''}><dt>{esc(k)}</dt>"
+                    f"<dd>{esc(v)}</dd></div>" for k, v in facts)
+    return f"<dl class='facts'>{items}</dl>"
+
+
+def _policy_lines(scenario: Any) -> list[str]:
+    lines = []
+    for p in scenario.policies:
+        when = f"from {p.start}" + (f" to {p.end}" if p.end is not None else "")
+        label = f": {p.label}" if p.label else ""
+        lines.append(f"{p.kind} in {p.region} {when}{label}")
+    return lines
+
+
+def _card(data: ReportData, index: int, sid: str, scenario: Any, changes: list[str] | None,
+          colour: str) -> str:
+    meta = scenario.scenario
+    parts = [f"<div class='card' style='--swatch: {colour}'>",
+             f"<h3>{esc(data.labels[sid])}</h3>",
+             f"<div class='id'>id <code>{esc(sid)}</code>"
+             f"{' &middot; reference' if index == 0 and len(data.ids) > 1 else ''}</div>"]
+    if meta.description:
+        parts.append(f"<p>{esc(meta.description.strip())}</p>")
+    policies = _policy_lines(scenario)
+    if policies:
+        items = "".join(f"<li>{esc(line)}</li>" for line in policies)
+        parts.append(f"<details><summary>{len(policies)} polic"
+                     f"{'y' if len(policies) == 1 else 'ies'}</summary>"
+                     f"<ul class='changes'>{items}</ul></details>")
+    if changes is not None:
+        if changes:
+            items = "".join(f"<li><code>{esc(line)}</code></li>" for line in changes)
+            parts.append(f"<details{' open' if len(changes) <= 8 else ''}><summary>"
+                         f"{len(changes)} change{'s' if len(changes) != 1 else ''} from "
+                         f"{esc(data.labels[data.ids[0]])}</summary>"
+                         f"<ul class='changes'>{items}</ul></details>")
+        else:
+            parts.append("<p class='note'>Same parameters as the reference.</p>")
+    parts.append("</div>")
+    return "".join(parts)
+
+
+def _run_header(data: ReportData) -> str:
+    cards = []
+    first = data.results.scenarios[0]
+    for i, (sid, sc) in enumerate(zip(data.ids, data.results.scenarios, strict=True)):
+        changes = None if i == 0 else changes_vs(first, sc)
+        cards.append(_card(data, i, sid, sc, changes, F.PALETTE[i % len(F.PALETTE)]))
+    return _facts_html(_facts(data)) + f"<div class='cards'>{''.join(cards)}</div>"
+
+
+def _study_header(data: ReportData) -> str:
+    base = data.results.scenarios[0]
+    design = data.design
+    rows = []
+    for p in data.parameters:
+        col = design[p]
+        if F.is_numeric(col):
+            span = f"{fmt_number(col.min(), 4)} to {fmt_number(col.max(), 4)}"
+        else:
+            span = ", ".join(str(v) for v in col.drop_duplicates().tolist()[:12])
+        rows.append(f"<li><code>{esc(p)}</code>: {esc(span)} ({col.nunique()} distinct)</li>")
+    what = "Sensitivity study" if data.kind == "sensitivity" else "Sweep"
+    card = (f"<div class='card'><h3>{esc(base.scenario.name)}</h3>"
+            f"<p>{esc(base.scenario.description.strip())}</p>"
+            f"<p><strong>{esc(what)}</strong>: {len(data.ids)} design points &times; "
+            f"{data.results.replications} replications; varied:</p>"
+            f"<ul class='changes'>{''.join(rows)}</ul></div>")
+    return _facts_html(_facts(data)) + f"<div class='cards'>{card}</div>"
+
+
+# ---------------------------------------------------------------------- bodies
+
+
+def _timeseries_item(data: ReportData, metric: str, caption: str, **kw: Any) -> FigureItem:
+    fig = F.timeseries(data, metric, cells=F.cells_for(data, metric), **kw)
+    return FigureItem(fig, caption)
+
+
+def _run_sections(data: ReportData) -> list[Section]:
+    compare = len(data.ids) > 1
+    key = Section("key", "Key figures", [
+        "<p class='note'>Final month; mean over replications with its 95 % CI"
+        + ("; differences are paired by replication (common random numbers), so their CIs "
+           "exclude the luck the scenarios share" if compare else "")
+        + ". The region selector above chooses the table.</p>",
+        key_figures_html(data)])
+    sections = [key]
+    sections.append(Section("concentration", "Concentration", [_timeseries_item(
+        data, "hhi", "Horizontal lines: merger-guideline thresholds (US 2023 Merger "
+        "Guidelines 1,800; US 2010 Horizontal Merger Guidelines 1,500 / 2,500; EU 2004 "
+        "Horizontal Merger Guidelines 1,000 / 2,000). Triangles and dotted lines: policy "
+        "switches (hover for detail); diamonds: other events.", references=True)]))
+    sections.append(Section("openness", "Openness", [_timeseries_item(
+        data, "open_share", "Share of adopters whose vendor publishes model weights.")]))
+    sections.append(Section("prices", "Prices", [_timeseries_item(
+        data, "price_mean", "Usage-weighted mean price paid, on a log axis.")]))
+    sections.append(Section("welfare", "Consumer welfare", [_timeseries_item(
+        data, "consumer_welfare", "Logit inclusive value divided by alpha, adopter-weighted "
+        "over segments; differences read as equivalent price changes in the key figures.",
+        events=False)]))
+    sections.append(Section("capability", "Capability", [FigureItem(
+        F.capability(data), "Top: best closed (solid) and open (dashed) model reachable in the "
+        "region. Bottom: months since the closed frontier first reached today's best open "
+        "model.")]))
+    sections.append(Section("adoption", "Adoption", [_timeseries_item(
+        data, "adoption", "Share of potential adopters who use any vendor.", events=False)]))
+    sections.append(Section("contributors", "Contributors", [FigureItem(
+        F.contributors(data), "Communities contributing to open-weights ecosystems (top) and "
+        "their effort (bottom). The results record totals per region, not per ecosystem.")]))
+    sections.append(Section("vendors", "Vendor shares", [FigureItem(
+        F.vendor_shares(data), "Shares of the region's adopters by vendor, stacked to 100 %; "
+        "hatched areas are open-weights vendors. An open-model family counts as its vendor.")]))
+    return sections
+
+
+def _outcome_select(outcomes: tuple[str, ...]) -> list[tuple[str, str, list[tuple[str, str]],
+                                                           str]]:
+    return [("metric", "Outcome", [(m, spec(m).label) for m in outcomes], outcomes[0])]
+
+
+def _study_sections(data: ReportData) -> list[Section]:
+    sections = []
+    if data.sensitivity is not None and len(data.sensitivity):
+        ind = data.sensitivity
+        fig = F.sobol_bars(ind) if "S1" in ind.columns else F.morris_plot(ind)
+        sections.append(Section("sensitivity", "Sensitivity", [FigureItem(fig)]))
+    outcomes = STUDY_OUTCOMES
+    study = [FigureItem(F.sweep_scatter(data, list(outcomes)),
+                        selects=_outcome_select(outcomes))]
+    heat = F.sweep_heatmap(data, list(outcomes))
+    if heat is not None:
+        study.append(FigureItem(heat, selects=_outcome_select(outcomes)))
+    sections.append(Section("parameters", "Outcomes vs parameters", study))
+    sections.append(Section("points", "Design points", [design_table_html(data)]))
+    sections.append(Section("time", "Over time", [
+        _timeseries_item(data, "hhi", "Merger-guideline thresholds as in a run report; "
+                         "markers: policy switches.", references=True),
+        _timeseries_item(data, "open_share", ""),
+        _timeseries_item(data, "price_mean", "", events=False),
+        _timeseries_item(data, "consumer_welfare", "", events=False)]))
+    return sections
+
+
+def _notes(data: ReportData) -> str:
+    notes = [F.STUDY_BAND_NOTE if data.is_study else F.BAND_NOTE, HHI_NOTE]
+    if not data.is_study and len(data.ids) > 1:
+        notes.append(WELFARE_NOTE)
+    notes.append("Region-level metrics (capability, contributors, vendor shares) ignore the "
+                 "segment choice. Every figure's data are in the results folder "
+                 "(market.parquet, vendors.parquet, events.parquet, summary.csv).")
+    items = "".join(f"<li>{esc(n)}</li>" for n in notes)
+    return (f"<h2 id='notes'>Notes</h2><ul class='notes'>{items}</ul>"
+            f"<p>Made by marketsim {esc(__version__)}.</p>")
+
+
+def build_html(data: ReportData) -> tuple[str, int]:
+    """The report page of a run or study, and its number of figures."""
+    if data.is_study:
+        base = data.results.scenarios[0].scenario.name
+        kind = "Sensitivity study" if data.kind == "sensitivity" else "Parameter sweep"
+        title = f"{kind}: {base}"
+        subtitle = (f"{len(data.ids)} design points x {data.results.replications} "
+                    "replications")
+        header = _study_header(data)
+        sections = _study_sections(data)
+    else:
+        labels = [data.labels[s] for s in data.ids]
+        title = labels[0] if len(labels) == 1 else " vs ".join(labels[:2]) + (
+            f" and {len(labels) - 2} more" if len(labels) > 2 else "")
+        subtitle = ("marketsim report: " + ("one scenario" if len(labels) == 1 else
+                    f"{len(labels)} scenarios, each compared with the first"))
+        header = _run_header(data)
+        sections = _run_sections(data)
+    return render_page(title=title, subtitle=subtitle, header_html=header, sections=sections,
+                       regions=data.regions, segments=data.segments, footer_html=_notes(data))
+
+
+def write_report(folder: str | Path) -> Path:
+    """(Re)build ``report.html`` of a results folder; returns its path."""
+    folder = Path(folder)
+    html, _ = build_html(ReportData.from_folder(folder))
+    path = folder / "report.html"
+    atomic_write_text(path, html)
+    return path
+
+
+def to_html(results: Results, path: str | Path) -> Path:
+    """Write the report of ``results`` (in memory or from a folder) to ``path``."""
+    path = Path(path)
+    html, _ = build_html(ReportData.from_results(results))
+    atomic_write_text(path, html)
+    return path
+
+
+def figure(results: Results, metric: str, region: str = WORLD, segment: str = ALL,
+           **options: Any) -> go.Figure:
+    """One report figure with a region dropdown (for notebooks).
+
+    Args:
+        results: The results.
+        metric: A market metric (``hhi``, ``open_share``, ...) or one of
+            ``capability``, ``contributors``, ``vendor_shares``.
+        region: Region shown first (the dropdown switches).
+        segment: Segment (market metrics recorded per segment only).
+        **options: Passed to the builder (e.g. ``references=False``, ``events=False``).
+    """
+    from sim.errors import Problem, ScenarioError, suggest
+
+    data = ReportData.from_results(results)
+    if region not in data.regions:
+        raise ScenarioError(Problem(f"unknown region {region!r}",
+                                    suggestion=suggest(region, data.regions)))
+    if segment not in data.segments:
+        raise ScenarioError(Problem(f"unknown segment {segment!r}",
+                                    suggestion=suggest(segment, data.segments)))
+    regions = [region, *[r for r in data.regions if r != region]]
+    if metric in MARKET_METRICS:
+        options.setdefault("references", metric.startswith("hhi"))
+        cells = F.cells_for(data, metric, regions, [segment])
+        fig = F.timeseries(data, metric, cells=cells, **options)
+        if is_region_level(metric):
+            segment = ALL
+    elif metric == "capability":
+        fig = F.capability(data, regions)
+    elif metric == "contributors":
+        fig = F.contributors(data, regions)
+    elif metric == "vendor_shares":
+        fig = F.vendor_shares(data, regions, **options)
+    else:
+        choices = [*MARKET_METRICS, *FIGURE_KINDS]
+        raise ScenarioError(Problem(f"unknown metric {metric!r}",
+                                    suggestion=suggest(metric, choices)))
+    return add_menu(fig, "region", data.regions, {"region": region, "segment": segment})
+
+
+# ---------------------------------------------------------------------- calibration
+
+
+def write_calibration_report(folder: str | Path, result: Calibration,
+                             targets: TargetsFile) -> Path:
+    """Write ``report.html`` of a calibration into ``folder``; returns its path."""
+    folder = Path(folder)
+    fit = result.fit
+    meta = targets.targets
+    facts = [("Targets", meta.name), ("Objective", f"{result.objective:.6g}"),
+             ("Evaluations", str(len(result.evaluations))),
+             ("Within tolerance", f"{int(fit['within'].sum())} of {len(fit)}"),
+             ("marketsim", __version__)]
+    fitted = "".join(f"<li><code>{esc(p)}</code> = {esc(param_text(v))}</li>"
+                     for p, v in result.values.items())
+    scenario = result.scenario.scenario
+    card = (f"<div class='card'><h3>{esc(scenario.name)}</h3>"
+            f"<p>{esc(scenario.description.strip())}</p>"
+            f"<p><strong>Fitted values</strong></p><ul class='changes'>{fitted}</ul></div>")
+    if meta.description:
+        card += (f"<div class='card'><h3>{esc(meta.name)}</h3>"
+                 f"<p>{esc(meta.description.strip())}</p></div>")
+    header = _facts_html(facts) + f"<div class='cards'>{card}</div>"
+    sections = [
+        Section("fit", "Fit", [calibration_table_html(fit),
+                               FigureItem(F.calibration_misses(fit)),
+                               FigureItem(F.calibration_values(fit))]),
+        Section("search", "Search", [FigureItem(F.calibration_evaluations(result.evaluations))]),
+    ]
+    footer = ("<h2 id='notes'>Notes</h2><ul class='notes'><li>The objective is the weighted "
+              "sum of squared misses in tolerances of the mean over replications; every "
+              "evaluation used the same seed and replications (common random numbers).</li>"
+              "<li>calibrated.toml extends the input scenario with the fitted values; "
+              "calibration.csv and evaluations.csv hold these tables.</li></ul>"
+              f"<p>Made by marketsim {esc(__version__)}.</p>")
+    html, _ = render_page(title=f"Calibration: {scenario.name}",
+                          subtitle=f"fitted to {meta.name}", header_html=header,
+                          sections=sections, regions=[], segments=[], footer_html=footer)
+    path = folder / "report.html"
+    atomic_write_text(path, html)
+    return path

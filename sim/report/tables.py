@@ -1,0 +1,286 @@
+"""Key figures: final-month means with CIs, paired differences and how to read them.
+
+Every text that comes from a scenario or targets file passes through :func:`esc`.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from sim.report.data import ALL, ReportData
+from sim.report.labels import esc, fmt_number, spec
+
+if TYPE_CHECKING:
+    from sim.scenario.schema import Scenario
+
+__all__ = ["KEY_METRICS", "hhi_reading", "price_equivalent", "key_figures_html",
+           "design_table_html", "calibration_table_html", "changes_vs", "WELFARE_NOTE",
+           "HHI_NOTE"]
+
+KEY_METRICS = ("hhi", "open_share", "price_mean", "consumer_welfare", "gap_months")
+
+HHI_NOTE = (
+    "HHI changes are read against merger screens by analogy (they were written for mergers, "
+    "not for policies): US Merger Guidelines 2023, a market with HHI above 1,800 is highly "
+    "concentrated and an increase of more than 100 points is significant; EU Horizontal Merger "
+    "Guidelines 2004 (paras 19-20), concerns are unlikely below HHI 1,000, between 1,000 and "
+    "2,000 with an increase below 250, or above 2,000 with an increase below 150. US 2010 "
+    "Horizontal Merger Guidelines: 1,500 / 2,500 bound moderately and highly concentrated "
+    "markets. HHI here is over vendors' shares of adopters; an open-model family counts as "
+    "its vendor, and HHI is sensitive to that choice.")
+
+WELFARE_NOTE = (
+    "Welfare as a price change: consumer welfare is the logit inclusive value "
+    "W = ln(e^U0 + I) divided by alpha. MODEL.md 5 gives the exact equivalent uniform change "
+    "of inside prices, f - 1 = ((e^W1 - e^U0) / I0)^(-1/alpha) - 1, which needs the outside "
+    "utility U0 and inside sum I0 of the reference; the results do not store them, so this "
+    "report shows the approximation f - 1 = exp(-dW) - 1, with dW the difference in consumer "
+    "welfare (in units of 1/alpha). It is exact when the outside option's share is small; "
+    "with a sizeable outside share it understates the size of the equivalent price change. "
+    "A welfare loss reads as a price increase.")
+
+
+def price_equivalent(d_welfare: float) -> float:
+    """Approximate equivalent uniform price change ``exp(-dW) - 1`` of a welfare change.
+
+    Example:
+        >>> round(price_equivalent(-0.1), 4)
+        0.1052
+    """
+    return math.expm1(-d_welfare) if math.isfinite(d_welfare) else math.nan
+
+
+def _fin(x: float) -> bool:
+    return x is not None and not (isinstance(x, float) and math.isnan(x))
+
+
+def hhi_reading(level: float, diff: float, lo: float = math.nan,
+                hi: float = math.nan) -> str:
+    """Read an HHI change against the US 2023 and EU 2004 merger screens.
+
+    Args:
+        level: HHI after the change (the compared scenario's mean).
+        diff: Mean change vs the reference scenario (points).
+        lo: Lower end of the 95 % CI of the change.
+        hi: Upper end.
+
+    Example:
+        >>> hhi_reading(2600, 180, 120, 240).startswith("US 2023: above")
+        True
+    """
+    if not (_fin(level) and _fin(diff)):
+        return "HHI undefined (empty market) in at least one scenario."
+    if diff <= 0:
+        return (f"HHI falls by {-diff:,.0f}: no concentration concern under the US 2023 or "
+                "EU 2004 screens.")
+
+    def ci_side(threshold: float) -> str:
+        if not (_fin(lo) and _fin(hi)):
+            return ""
+        if lo > threshold:
+            return " (whole 95 % CI above)"
+        if hi < threshold:
+            return " (whole 95 % CI below)"
+        return " (95 % CI straddles it)"
+
+    if level > 1800:
+        us = (f"US 2023: {'above' if diff > 100 else 'below'} the +100 screen in a highly "
+              f"concentrated market (HHI > 1,800){ci_side(100)}.")
+    else:
+        us = "US 2023: HHI at most 1,800, not highly concentrated."
+    if level < 1000:
+        eu = "EU 2004: HHI below 1,000, concerns unlikely."
+    else:
+        step = 150 if level > 2000 else 250
+        band = "HHI > 2,000" if level > 2000 else "HHI 1,000-2,000"
+        eu = (f"EU 2004: {'above' if diff > step else 'below'} +{step} with {band}"
+              f"{ci_side(step)}.")
+    return f"{us} {eu}"
+
+
+def _value(metric: str, value: float) -> str:
+    s = spec(metric)
+    if not _fin(value):
+        return "\u2013"
+    v = value * s.scale
+    if metric.startswith("hhi"):
+        return f"{v:,.0f}"
+    if s.scale == 100:
+        return f"{v:.1f} %"
+    return fmt_number(v)
+
+
+def _diff(metric: str, value: float) -> str:
+    s = spec(metric)
+    if not _fin(value):
+        return "\u2013"
+    v = value * s.scale
+    if metric.startswith("hhi"):
+        return f"{v:+,.0f}"
+    if s.scale == 100:
+        return f"{v:+.1f} pp"
+    text = fmt_number(v)
+    return text if text.startswith("-") else "+" + text
+
+
+def _ci(metric: str, lo: float, hi: float, diff: bool = False) -> str:
+    if not (_fin(lo) and _fin(hi)):
+        return ""
+    f = _diff if diff else _value
+    return f' <span class="ci">[{f(metric, lo)}, {f(metric, hi)}]</span>'
+
+
+def _unit(metric: str) -> str:
+    return {"hhi": "points", "open_share": "% of adopters", "price_mean": "USD per M tokens",
+            "consumer_welfare": "utility / alpha", "gap_months": "months"}.get(metric, "")
+
+
+def _significance(lo: float, hi: float) -> str:
+    if not (_fin(lo) and _fin(hi)):
+        return ""
+    if lo > 0 or hi < 0:
+        return "95 % CI excludes zero."
+    return "Not distinguishable from zero at 95 %."
+
+
+def _reading(metric: str, row: pd.Series, base: pd.Series) -> str:
+    dm, lo, hi = row["diff_mean"], row["diff_ci_low"], row["diff_ci_high"]
+    if not (_fin(row["mean"]) and _fin(base["mean"])):
+        return ("Undefined in at least one scenario: the metric is NaN there (an empty market, "
+                "or no open model available).")
+    parts = []
+    if metric == "hhi":
+        parts.append(hhi_reading(row["mean"], dm, lo, hi))
+    elif metric == "price_mean" and _fin(dm) and _fin(base["mean"]) and base["mean"] > 0:
+        parts.append(f"{100 * dm / base['mean']:+.1f} % of the reference's mean price.")
+    elif metric == "consumer_welfare" and _fin(dm):
+        f = price_equivalent(dm)
+        ci = ""
+        if _fin(lo) and _fin(hi):
+            ci = (f" [{100 * price_equivalent(hi):+.1f} %, "
+                  f"{100 * price_equivalent(lo):+.1f} %]")
+        parts.append(f"Like a uniform price change of {100 * f:+.1f} %{ci} (approximation, "
+                     "see notes).")
+    parts.append(_significance(lo, hi))
+    return " ".join(p for p in parts if p)
+
+
+def key_figures_html(data: ReportData) -> str:
+    """One table per region (the selector shows one): final-month means, CIs, differences."""
+    summary = data.results.summary(metrics=list(KEY_METRICS))
+    summary = summary[summary["segment"] == ALL]
+    ids = data.ids
+    out = []
+    for region in data.regions:
+        sub = summary[summary["region"] == region].set_index(["metric", "scenario"])
+        head = ["<th>Metric</th>"]
+        head += [f"<th>{esc(data.labels[sid])}<br><span class='ci'>mean [95 % CI]</span></th>"
+                 for sid in ids]
+        for sid in ids[1:]:
+            head.append(f"<th>Difference<br><span class='ci'>{esc(data.labels[sid])} minus "
+                        f"{esc(data.labels[ids[0]])}, paired</span></th><th>Reading</th>")
+        rows = []
+        for metric in KEY_METRICS:
+            if (metric, ids[0]) not in sub.index:
+                continue
+            base = sub.loc[(metric, ids[0])]
+            cells = [f"<th scope='row'>{esc(spec(metric).label)}"
+                     f"<br><span class='ci'>{esc(_unit(metric))}</span></th>"]
+            for sid in ids:
+                r = sub.loc[(metric, sid)]
+                cells.append(f"<td class='num'>{_value(metric, r['mean'])}"
+                             f"{_ci(metric, r['ci_low'], r['ci_high'])}</td>")
+            for sid in ids[1:]:
+                r = sub.loc[(metric, sid)]
+                cells.append(f"<td class='num'>{_diff(metric, r['diff_mean'])}"
+                             f"{_ci(metric, r['diff_ci_low'], r['diff_ci_high'], True)}</td>")
+                cells.append(f"<td class='reading'>{esc(_reading(metric, r, base))}</td>")
+            rows.append("<tr>" + "".join(cells) + "</tr>")
+        hidden = "" if region == data.regions[0] else " hidden"
+        out.append(
+            f"<div class='table-wrap' data-region-table='{esc(region)}'{hidden}>"
+            f"<table class='key'><caption>{esc(region)}, all segments, month "
+            f"{data.final_month} ({esc(data.dates.get(data.final_month, ''))}); "
+            f"{data.results.replications} replications per scenario</caption>"
+            f"<thead><tr>{''.join(head)}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+            "</div>")
+    return "\n".join(out)
+
+
+def design_table_html(data: ReportData, max_rows: int = 200) -> str:
+    """Design points with their parameter values and World outcomes at the final month."""
+    means = data.point_means(list(KEY_METRICS))
+    world = means[means["region"] == data.regions[0]].set_index("point").reindex(data.ids)
+    params = data.parameters
+    head = "".join(["<th>Point</th>", *(f"<th>{esc(p)}</th>" for p in params),
+                    *(f"<th>{esc(spec(m).label)}</th>" for m in KEY_METRICS)])
+    rows = []
+    for point, row in world.head(max_rows).iterrows():
+        cells = [f"<td class='point'>{esc(point)}</td>"]
+        cells += [f"<td class='num'>{esc(param_text(row.get(p)))}</td>" for p in params]
+        cells += [f"<td class='num'>{_value(m, row[m])}</td>" for m in KEY_METRICS]
+        rows.append("<tr>" + "".join(cells) + "</tr>")
+    more = ""
+    if len(world) > max_rows:
+        more = (f"<p class='note'>First {max_rows} of {len(world)} points; all are in "
+                "design.parquet and summary.csv.</p>")
+    return (f"<div class='table-wrap'><table class='key'><caption>World, all segments, month "
+            f"{data.final_month}: mean over {data.results.replications} replications per "
+            f"point</caption><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody>"
+            f"</table></div>{more}")
+
+
+def param_text(value: Any) -> str:
+    if isinstance(value, bool | np.bool_):
+        return str(bool(value)).lower()
+    if isinstance(value, int | np.integer):
+        return f"{int(value):,}"
+    if isinstance(value, float | np.floating):
+        return fmt_number(float(value), 4)
+    return str(value)
+
+
+def calibration_table_html(fit: pd.DataFrame) -> str:
+    """Targets (with their sources) against fitted values."""
+    head = ("<th>Target<br><span class='ci'>source</span></th><th>Metric</th>"
+            "<th>Region, segment, month</th><th>Target value</th>"
+            "<th>Fitted mean [95 % CI]</th><th>Miss<br><span class='ci'>in tolerances</span>"
+            "</th><th>Within</th>")
+    rows = []
+    for r in fit.itertuples():
+        rows.append(
+            "<tr>" + "".join([
+                f"<td>{esc(r.target)}<br><span class='source'>{esc(r.source)}</span></td>",
+                f"<td>{esc(r.metric)}</td>",
+                f"<td>{esc(r.region)}, {esc(r.segment)}, {int(r.month)}</td>",
+                f"<td class='num'>{fmt_number(r.observed, 4)} \u00b1 "
+                f"{fmt_number(r.tolerance, 3)}</td>",
+                f"<td class='num'>{fmt_number(r.fitted_mean, 4)}<br><span class='ci'>["
+                f"{fmt_number(r.fitted_ci_low, 4)}, {fmt_number(r.fitted_ci_high, 4)}]</span>"
+                "</td>",
+                f"<td class='num'>{r.z:+.2f}</td>",
+                f"<td>{'yes' if r.within else '<strong>no</strong>'}</td>"]) + "</tr>")
+    return (f"<div class='table-wrap'><table class='key'><thead><tr>{head}</tr></thead>"
+            f"<tbody>{''.join(rows)}</tbody></table></div>")
+
+
+_SKIP = ("scenario.name", "scenario.description", "scenario.extends")
+
+
+def changes_vs(first: Scenario, other: Scenario) -> list[str]:
+    """What ``other`` changes from ``first`` (dotted paths, as ``marketsim show`` prints)."""
+    from sim.cli import diff_data, format_changes
+    from sim.scenario.overrides import scenario_data
+
+    changes = [c for c in diff_data(scenario_data(first), scenario_data(other))
+               if c[1] not in _SKIP]
+    return format_changes(changes)
+
+
+def as_text(value: Any) -> str:
+    """Plain text of a manifest value."""
+    return "" if value is None else str(value)

@@ -1,0 +1,211 @@
+"""HTML reports without a browser: escaping, reproducibility, structure, readings (issue 6)."""
+
+from __future__ import annotations
+
+import math
+import re
+
+import pandas as pd
+import plotly.graph_objects as go
+import pytest
+from plotly.offline import get_plotlyjs
+
+import sim
+from sim.errors import ScenarioError
+from sim.experiment.results import Results
+from sim.report import build_html, write_report
+from sim.report.data import ReportData
+from sim.report.labels import plot_text
+from sim.report.selector import matches
+from sim.report.tables import hhi_reading, price_equivalent
+
+EVIL_NAME = "Evil </script><script>alert(2)</script> & co"
+EVIL_DESCRIPTION = "Says <script>alert(1)</script> and <b>bold</b> & more"
+EVIL_LABEL = "<img src=x onerror=alert(3)>"
+
+EVIL_TOML = f'''
+[scenario]
+format_version = 1
+name = "{EVIL_NAME}"
+description = "{EVIL_DESCRIPTION}"
+extends = "baseline"
+months = 3
+
+[[policies]]
+kind = "ban_open_weights"
+region = "EU"
+start = 1
+label = "{EVIL_LABEL}"
+'''
+
+
+@pytest.fixture(scope="module")
+def evil_run(tmp_path_factory: pytest.TempPathFactory) -> Results:
+    root = tmp_path_factory.mktemp("report")
+    path = root / "evil.toml"
+    path.write_text(EVIL_TOML, encoding="utf-8")
+    return sim.run(["baseline", str(path)], replications=2, seed=3, months=3, jobs=1,
+                   out=root / "out", progress=False)
+
+
+@pytest.fixture(scope="module")
+def evil_html(evil_run: Results) -> str:
+    return write_report(evil_run.folder).read_text(encoding="utf-8")
+
+
+def _without_plotlyjs(html: str) -> str:
+    return html.replace(get_plotlyjs(), "")
+
+
+def test_scenario_text_shows_literally(evil_html: str) -> None:
+    page = _without_plotlyjs(evil_html)
+    assert "Says &lt;script&gt;alert(1)&lt;/script&gt; and &lt;b&gt;bold&lt;/b&gt; &amp; more" \
+        in page
+    assert "Evil &lt;/script&gt;&lt;script&gt;alert(2)&lt;/script&gt; &amp; co" in page
+    assert "&lt;img src=x onerror=alert(3)&gt;" in page  # the policy label, in the header
+    for raw in ("<script>alert", "</script><script>", "<b>bold", "<img src=x", "alert(2)</"):
+        assert raw not in page
+
+
+def test_no_script_but_ours(evil_html: str) -> None:
+    page = _without_plotlyjs(evil_html)
+    n = int(re.search(r"<body data-figures='(\d+)'>", page).group(1))
+    # plotly.js, one inline script per figure, the selector
+    assert page.count("<script") == n + 2
+    assert page.count("</script>") == n + 2
+    assert "<script src" not in page and "cdn.plot.ly" not in page
+
+
+def test_plotly_data_is_json_escaped(evil_html: str) -> None:
+    page = _without_plotlyjs(evil_html)
+    # Event details are Plotly data: HTML-escaped first (so Plotly shows them literally),
+    # and in the figures' JSON any '<' or '>' would be \u003c / \u003e.
+    assert "policy on: ban_open_weights: &lt;img src=x onerror=alert(3)&gt; (2 of 2 runs)" \
+        in page
+    assert "\\u003cbr\\u003epolicy on" in page
+    assert plot_text("<b>x</b> {y}") == "&lt;b&gt;x&lt;/b&gt; &#123;y&#125;"
+
+
+def test_plotlyjs_inlined_once(evil_html: str) -> None:
+    assert evil_html.count(get_plotlyjs()) == 1
+    assert evil_html.count("plotly.js v") == 1
+
+
+def test_rebuild_is_identical(evil_run: Results, evil_html: str) -> None:
+    again = write_report(evil_run.folder).read_bytes()
+    assert again == evil_html.encode("utf-8")
+    fresh, _ = build_html(ReportData.from_folder(evil_run.folder))
+    assert fresh == evil_html
+
+
+def test_run_has_six_figures_and_fixed_ids(evil_html: str) -> None:
+    n = int(re.search(r"data-figures='(\d+)'", evil_html).group(1))
+    assert n >= 6
+    ids = re.findall(r'<div id="(fig-\d+)" class="plotly-graph-div"', evil_html)
+    assert ids == [f"fig-{i}" for i in range(1, n + 1)]
+
+
+def test_header_facts_come_from_the_manifest(evil_run: Results, evil_html: str) -> None:
+    import json
+
+    manifest = json.loads((evil_run.folder / "manifest.json").read_text())
+    for key in ("created_at", "finished_at"):  # the run's times, not the build's
+        shown = manifest[key].replace("T", " ").removesuffix("Z") + " UTC"
+        assert shown in evil_html
+    assert "<dd>2 per scenario</dd>" in evil_html
+    assert f"<dd>{manifest['seed']}, common random numbers</dd>" in evil_html
+    # what the second scenario changes from the first, as dotted paths
+    assert "1 change from Baseline 2025" in evil_html
+    assert "+ policies.1 = {kind = &quot;ban_open_weights&quot;, region = &quot;EU&quot;" \
+        in evil_html
+
+
+def test_key_figures_per_region(evil_html: str) -> None:
+    for region in ("World", "US", "EU", "CN", "RoW"):
+        assert f"data-region-table='{region}'" in evil_html
+    assert "US 2023" in evil_html and "EU 2004" in evil_html
+    assert "Like a uniform price change of" in evil_html
+
+
+def test_in_memory_results_to_html(tmp_path) -> None:
+    res = sim.run(["baseline"], replications=2, seed=1, months=3, jobs=1)
+    path = res.to_html(tmp_path / "r.html")
+    html = path.read_text(encoding="utf-8")
+    assert "in memory" in html
+    assert int(re.search(r"data-figures='(\d+)'", html).group(1)) >= 6
+
+
+def test_results_figure(evil_run: Results) -> None:
+    fig = evil_run.figure("hhi", region="EU", segment="enterprise")
+    assert isinstance(fig, go.Figure)
+    shown = [t for t in fig.data if t.visible is not False and isinstance(t.meta, dict)
+             and "segment" in t.meta]
+    assert shown and all(t.meta["region"] == "EU" and t.meta["segment"] == "enterprise"
+                         for t in shown)
+    menu = fig.layout.updatemenus[0]
+    assert [b.label for b in menu.buttons] == ["World", "US", "EU", "CN", "RoW"]
+    assert "EU" in fig.layout.title.text
+    for kind in ("capability", "contributors", "vendor_shares", "price_mean", "gap_months"):
+        assert len(evil_run.figure(kind).data) > 0
+    with pytest.raises(ScenarioError):
+        evil_run.figure("hhhi")
+    with pytest.raises(ScenarioError):
+        evil_run.figure("hhi", region="Mars")
+
+
+def test_selector_rule() -> None:
+    assert matches(None, {"region": "EU"})
+    assert matches({"region": ["EU", "World"]}, {"region": "World", "segment": "all"})
+    assert not matches({"region": "US", "segment": "all"}, {"region": "EU", "segment": "all"})
+    assert matches({"region": "EU"}, {"region": "EU", "segment": "developer"})
+
+
+def test_hhi_reading() -> None:
+    assert hhi_reading(2600, 180, 120, 240) == (
+        "US 2023: above the +100 screen in a highly concentrated market (HHI > 1,800) "
+        "(whole 95 % CI above). EU 2004: above +150 with HHI > 2,000 (95 % CI straddles it).")
+    assert "below +250 with HHI 1,000-2,000" in hhi_reading(1500, 120)
+    assert "not highly concentrated" in hhi_reading(1500, 120)
+    assert "falls" in hhi_reading(3000, -50)
+    assert "undefined" in hhi_reading(math.nan, 10)
+
+
+def test_price_equivalent() -> None:
+    assert price_equivalent(0.0) == 0.0
+    assert price_equivalent(-0.1) == pytest.approx(math.exp(0.1) - 1)  # loss: price rise
+    assert price_equivalent(0.1) < 0
+
+
+def test_sensitivity_and_calibration_reports(tmp_path) -> None:
+    from sim.experiment.calibration import Calibration, TargetsFile
+    from sim.experiment.design import parse_range
+    from sim.experiment.studies import sensitivity
+    from sim.report import write_calibration_report
+
+    base = sim.load_scenario("baseline")
+    params = [parse_range("world.network_effect=0.5:1.5", base),
+              parse_range("segments.enterprise.switching_cost=0:3", base)]
+    res, _, _ = sensitivity(base, params, method="morris", samples=2, replications=1, seed=1,
+                            months=3, jobs=1, out=tmp_path / "morris", progress=False)
+    html = write_report(res.folder).read_text(encoding="utf-8")
+    assert "Morris screening" in html and "Outcomes vs parameters" in html
+    assert int(re.search(r"data-figures='(\d+)'", html).group(1)) >= 6
+
+    targets = TargetsFile.model_validate({
+        "targets": {"name": "t <i>x</i>", "description": "d"},
+        "target": [{"name": "hhi_world", "metric": "hhi", "month": 3, "value": 3000,
+                    "tolerance": 300, "source": "<script>alert(4)</script>"}]})
+    fit = pd.DataFrame([{"target": "hhi_world", "metric": "hhi", "region": "World",
+                         "segment": "all", "month": 3, "observed": 3000.0, "tolerance": 300.0,
+                         "fitted_mean": 3100.0, "fitted_ci_low": 3000.0,
+                         "fitted_ci_high": 3200.0, "z": 1 / 3, "within": True,
+                         "source": "<script>alert(4)</script>"}])
+    evaluations = pd.DataFrame({"world.network_effect": [1.0, 1.1], "objective": [2.0, 0.11]})
+    result = Calibration({"world.network_effect": 1.1}, 0.11, evaluations, fit,
+                         base.with_overrides({"world.network_effect": 1.1}))
+    out = tmp_path / "cal"
+    out.mkdir()
+    page = _without_plotlyjs(write_calibration_report(out, result, targets).read_text())
+    assert "&lt;script&gt;alert(4)&lt;/script&gt;" in page and "<script>alert" not in page
+    assert "t &lt;i&gt;x&lt;/i&gt;" in page
+    assert int(re.search(r"data-figures='(\d+)'", page).group(1)) == 3

@@ -1,0 +1,188 @@
+"""The HTML report in a real browser: Debian's Chromium driven by Playwright (issue 6).
+
+Opens each report from disk with every non-file request blocked, waits for the plots,
+and checks that every figure drew, that nothing logged an error, and that the region and
+segment selectors change what is shown. Without /usr/bin/chromium the tests skip, unless
+REQUIRE_BROWSER=1 (as in CI), when they fail.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import sim
+from sim.report import write_report
+
+CHROMIUM = Path("/usr/bin/chromium")
+REQUIRED = os.environ.get("REQUIRE_BROWSER") == "1"
+
+
+def _unavailable(reason: str) -> None:
+    if REQUIRED:
+        pytest.fail(f"REQUIRE_BROWSER=1 but {reason}")
+    pytest.skip(f"{reason} (install with: apt-get install chromium; REQUIRE_BROWSER=1 makes "
+                "this a failure)")
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    if not CHROMIUM.exists():
+        _unavailable(f"Chromium is not installed at {CHROMIUM}")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        _unavailable("the playwright package is not installed")
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture(scope="module")
+def reports(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    from sim.experiment.design import parse_range
+    from sim.experiment.studies import sweep
+
+    root = tmp_path_factory.mktemp("browser")
+    small = {"replications": 2, "seed": 1, "months": 6, "jobs": 1, "progress": False}
+    one = sim.run(["baseline"], out=root / "one", **small)
+    two = sim.run(["baseline", "eu_blocks_open"], out=root / "two", **small)
+    base = sim.load_scenario("baseline")
+    params = [parse_range("world.network_effect=0.5:1.5", base),
+              parse_range("segments.enterprise.switching_cost=0:3", base)]
+    swept, _ = sweep(base, params, design="lhs", samples=4, base_id="baseline",
+                     out=root / "sweep", **small)
+    return {name: write_report(res.folder) for name, res in
+            (("one", one), ("two", two), ("sweep", swept))}
+
+
+class Page:
+    """A report opened offline, with its console errors, page errors and blocked requests."""
+
+    def __init__(self, browser: Any, path: Path):
+        self.errors: list[str] = []
+        self.blocked: list[str] = []
+        self.page = browser.new_page(viewport={"width": 1280, "height": 900})
+        self.page.on("console", lambda m: self.errors.append(f"console: {m.text}")
+                     if m.type == "error" else None)
+        self.page.on("pageerror", lambda e: self.errors.append(f"pageerror: {e}"))
+        self.page.route("**/*", self._route)
+        self.expected = int(re.search(r"data-figures='(\d+)'",
+                                      path.read_text(encoding="utf-8")).group(1))
+        self.page.goto(path.as_uri())
+        self.page.wait_for_function(
+            "n => Array.from(document.querySelectorAll('.js-plotly-plot')).filter("
+            "d => d.data && d.data.length > 0 && d.querySelector('.main-svg')).length === n",
+            arg=self.expected, timeout=30_000)
+
+    def _route(self, route: Any) -> None:
+        if route.request.url.startswith("file://"):
+            route.continue_()
+        else:
+            self.blocked.append(route.request.url)
+            route.abort()
+
+    def drawn(self) -> int:
+        return self.page.evaluate(
+            "Array.from(document.querySelectorAll('.js-plotly-plot'))"
+            ".filter(d => d.data && d.data.length > 0).length")
+
+    def shown(self, index: int) -> dict[str, Any]:
+        """Title and the meta of the visible, cell-specific traces of figure ``index``."""
+        return self.page.evaluate(
+            """i => { const d = document.querySelectorAll('.js-plotly-plot')[i];
+                 return {title: d.layout.title.text,
+                         visible: d._fullData.filter(t => t.visible === true)
+                                             .map(t => t.index),
+                         metas: d.data.filter(t => t.visible !== false && t.meta
+                                                && t.meta.region !== undefined)
+                                      .map(t => t.meta),
+                         firstY: Array.from(d._fullData.find(t => t.visible === true
+                                   && t.meta && t.meta.region !== undefined).y || [])}; }""",
+            index)
+
+    def settle(self) -> None:
+        self.page.wait_for_timeout(150)
+
+    def close(self) -> None:
+        self.page.close()
+
+
+@pytest.fixture
+def open_report(browser: Any) -> Iterator[Any]:
+    pages: list[Page] = []
+
+    def _open(path: Path) -> Page:
+        page = Page(browser, path)
+        pages.append(page)
+        return page
+
+    yield _open
+    for page in pages:
+        page.close()
+
+
+@pytest.mark.parametrize("name", ["one", "two", "sweep"])
+def test_every_figure_draws_offline_without_errors(reports: dict[str, Path], open_report: Any,
+                                                   name: str) -> None:
+    page = open_report(reports[name])
+    assert page.expected >= 6
+    assert page.drawn() == page.expected
+    assert page.page.locator(".js-plotly-plot .main-svg").count() >= page.expected
+    assert page.errors == []
+    assert page.blocked == []  # nothing tried to reach the network
+
+
+@pytest.mark.parametrize("name", ["one", "two", "sweep"])
+def test_region_selector_changes_what_is_shown(reports: dict[str, Path], open_report: Any,
+                                               name: str) -> None:
+    page = open_report(reports[name])
+    figures = range(page.expected)
+    before = [page.shown(i) for i in figures if page.shown(i)["metas"]]
+    assert before and all(m["region"] == "World" or "World" in m["region"] for b in before
+                          for m in b["metas"])
+    page.page.select_option("#region-select", "EU")
+    page.settle()
+    after = [page.shown(i) for i in figures if page.shown(i)["metas"]]
+    assert len(after) == len(before)
+    for old, new in zip(before, after, strict=True):
+        assert "EU" in new["title"] and "EU" not in old["title"]
+        assert all(m["region"] == "EU" or "EU" in m["region"] for m in new["metas"])
+        assert new["visible"] != old["visible"]  # other traces are shown
+    # and what is plotted differs (the first figure: HHI over time, or outcome vs parameter)
+    assert after[0]["firstY"] and after[0]["firstY"] != before[0]["firstY"]
+    if name != "sweep":
+        assert page.page.locator("[data-region-table='EU']").is_visible()
+        assert not page.page.locator("[data-region-table='World']").is_visible()
+    assert page.errors == []
+
+
+def test_segment_selector_and_outcome_select(reports: dict[str, Path], open_report: Any) -> None:
+    page = open_report(reports["two"])
+    hhi = page.shown(0)
+    page.page.select_option("#segment-select", "enterprise")
+    page.settle()
+    now = page.shown(0)
+    assert "enterprise" in now["title"]
+    assert {m.get("segment") for m in now["metas"] if "segment" in m} == {"enterprise"}
+    assert now["firstY"] and now["firstY"] != hhi["firstY"]
+    assert page.errors == []
+
+    sweep = open_report(reports["sweep"])
+    before = sweep.shown(0)
+    sweep.page.locator(".figure").first.locator("select[data-dim='metric']").select_option(
+        "open_share")
+    sweep.settle()
+    after = sweep.shown(0)
+    assert "Open-weights share" in after["title"]
+    assert {m["metric"] for m in after["metas"]} == {"open_share"}
+    assert after["firstY"] and after["firstY"] != before["firstY"]
+    assert sweep.errors == []
