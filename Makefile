@@ -17,7 +17,7 @@ STAMP_BASE := $(VENV)/.installed
 STAMP_TEST := $(VENV)/.installed-test
 
 .DEFAULT_GOAL := help
-.PHONY: help venv venv-test demo test bench lint docs clean
+.PHONY: help venv venv-test demo test bench lint docs regression-update clean
 
 help:
 	@echo "make demo    compare baseline with eu_blocks_open; writes reports/demo/report.html"
@@ -25,6 +25,7 @@ help:
 	@echo "make bench   run benchmarks/run.py (BENCH_ARGS=... to pass options)"
 	@echo "make lint    ruff check $(LINT_PATHS)"
 	@echo "make docs    regenerate generated documentation (python -m sim.docgen)"
+	@echo "make regression-update   deliberately regenerate tests/regression/ baselines"
 	@echo "make clean   remove caches and build output (keeps $(VENV) and reports/)"
 	@echo "make venv / venv-test   just create or update the virtual environment"
 	@echo "variables: PYTHON=$(PYTHON) VENV=$(VENV)"
@@ -60,6 +61,10 @@ lint: $(STAMP_TEST)
 
 docs: $(STAMP_BASE)
 	$(BIN)/python -m sim.docgen
+
+# Deliberately regenerate the regression baselines (tests/regression/README.md).
+regression-update: $(STAMP_BASE)
+	$(BIN)/python tests/regression/update.py
 
 clean:
 	find . -path ./$(VENV) -prune -o -type d \

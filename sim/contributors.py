@@ -81,18 +81,23 @@ def choose_ecosystems(table: ContributorTable, spec: ContributorSpec, allowed: n
         current = table.ecosystem[rows]
         options = np.flatnonzero(allowed[r])
         if engaged_share is None:
-            stale = (current != NONE) & ~np.isin(current, options)
-            moving = (rng.random(n) < spec.reconsider_rate) | stale
+            # stale: the ecosystem is no longer allowed to this region's contributors
+            stale = (current != NONE) & ~allowed[r][np.maximum(current, 0)]
+            moving = np.flatnonzero((rng.random(n) < spec.reconsider_rate) | stale)
             offset = 0.0 if outside_offset is None else outside_offset[r]
             outside = offset + spec.capability_weight * frontier
         else:
-            moving = np.ones(n, dtype=bool)
+            moving = np.arange(n)
             outside = _calibrated_outside(inside[options], engaged_share)
+        if moving.size == 0:
+            continue
+        # Gumbel-max draws for the movers only: the cost follows who reconsiders
         values = np.concatenate([[outside], inside[options]])
-        noisy = values[None, :] + rng.gumbel(size=(n, len(values)))
+        noisy = values[None, :] + rng.gumbel(size=(moving.size, len(values)))
         pick = noisy.argmax(axis=1)
-        chosen = np.where(pick == 0, NONE, np.concatenate([[NONE], options])[pick])
-        table.ecosystem[rows] = np.where(moving, chosen, current)
+        labels = np.concatenate([[NONE], options])
+        current[moving] = labels[pick]
+        table.ecosystem[rows] = current
 
 
 def _calibrated_outside(values: np.ndarray, share: float) -> float:

@@ -40,7 +40,8 @@ class History:
         month = model.month
         vt = model.vendors
         pooled = model.counts.sum(axis=2)
-        weights, shift = model._weights(month)
+        # welfare of the choice set adopters faced this month (month 0: the initial one)
+        weights, shift = model._choice_weights if month > 0 else model._weights(month)
         values = demand.inclusive_value(weights, shift)  # [R, S, G]
         welfare = (values * model.group_fractions[:, None, :]).sum(axis=-1) \
             / model.tastes.alpha[None, :]
@@ -126,20 +127,31 @@ class History:
         return {"market": market, "vendors": vendors, "events": events}
 
     def _vendor_frame(self, model: MarketModel) -> pd.DataFrame:
-        names = model.vendors.names
-        parts = []
-        for month, snap in enumerate(self.vendor_rows[: model.month + 1]):
-            n_k, n_r, _ = snap.shape
-            frame = pd.DataFrame(snap.reshape(n_k * n_r, -1), columns=list(VENDOR_COLUMNS))
-            frame.insert(0, "vendor", np.repeat(names[:n_k], n_r))
-            frame.insert(0, "region", np.tile(model.regions, n_k))
-            frame.insert(0, "month", month)
-            parts.append(frame)
-        out = pd.concat(parts, ignore_index=True)
-        for flag in ("open", "served", "available", "alive"):
-            out[flag] = out[flag].astype(bool)
-        out.insert(1, "date", [date_of(m, self._start) for m in out["month"]])
-        return out.astype({"region": "string", "vendor": "string", "date": "string"})
+        names = np.array(model.vendors.names, dtype=object)
+        regions = np.array(model.regions, dtype=object)
+        snaps = self.vendor_rows[: model.month + 1]
+        sizes = [snap.shape[0] * snap.shape[1] for snap in snaps]
+        values = np.concatenate([snap.reshape(-1, snap.shape[-1]) for snap in snaps])
+        month = np.repeat(np.arange(len(snaps)), sizes)
+        vendor = np.concatenate([np.repeat(names[: snap.shape[0]], snap.shape[1])
+                                 for snap in snaps])
+        region = np.concatenate([np.tile(regions, snap.shape[0]) for snap in snaps])
+        columns: dict[str, object] = {
+            "month": month,
+            "date": pd.array(_dates(self._start, len(snaps))[month], dtype="string"),
+            "region": pd.array(region, dtype="string"),
+            "vendor": pd.array(vendor, dtype="string"),
+        }
+        for i, name in enumerate(VENDOR_COLUMNS):
+            column = values[:, i]
+            columns[name] = column.astype(bool) if name in ("open", "served", "available",
+                                                            "alive") else column
+        return pd.DataFrame(columns)
+
+
+def _dates(start: str, n: int) -> np.ndarray:
+    """Calendar months of steps ``0..n-1`` as an array of strings."""
+    return np.array([date_of(m, start) for m in range(n)], dtype=object)
 
 
 def _market_frame(values: np.ndarray, first: int, regions: list[str], segments: list[str],
@@ -149,7 +161,7 @@ def _market_frame(values: np.ndarray, first: int, regions: list[str], segments: 
     frame = pd.DataFrame(values.reshape(n_t * n_r * n_s, -1), columns=list(MARKET_METRICS))
     frame.insert(0, "segment", pd.array(np.tile(segments, n_t * n_r), dtype="string"))
     frame.insert(0, "region", pd.array(np.tile(np.repeat(regions, n_s), n_t), dtype="string"))
-    frame.insert(0, "date", pd.array([date_of(m, start) for m in np.repeat(months, n_r * n_s)],
+    frame.insert(0, "date", pd.array(_dates(start, first + n_t)[np.repeat(months, n_r * n_s)],
                                      dtype="string"))
     frame.insert(0, "month", np.repeat(months, n_r * n_s))
     return frame

@@ -115,6 +115,22 @@ def _with_totals(x: np.ndarray) -> np.ndarray:
     return np.concatenate([x, x.sum(axis=1, keepdims=True)], axis=1)
 
 
+def _ratio(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
+    """``numerator / denominator``, NaN where the denominator is not positive."""
+    out = np.full(np.broadcast(numerator, denominator).shape, np.nan)
+    np.divide(numerator, denominator, out=out, where=denominator > 0)
+    return out
+
+
+def _share_stats(values: np.ndarray, is_open: np.ndarray
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Total, HHI, open share and shares of the last axis in one pass (NaN when empty)."""
+    total = values.sum(axis=-1)
+    shares = _ratio(values, total[..., None])
+    concentration = 10_000.0 * np.einsum("...k,...k->...", shares, shares)
+    return total, concentration, shares @ is_open.astype(float), shares
+
+
 def compute_metrics(m: MonthInputs) -> np.ndarray:
     """Return metrics ``[region + World, segment + all, metric]`` for one month."""
     n_r, n_s = m.potential.shape
@@ -123,43 +139,34 @@ def compute_metrics(m: MonthInputs) -> np.ndarray:
     tokens = _with_totals(m.counts[..., 1:] * m.tokens[None, :, None])
     revenue = tokens * (m.hosted * m.price)[None, None, :]
     potential = _with_totals(m.potential.astype(float))
-    inside = adopters.sum(axis=-1)
-    total_tokens = tokens.sum(axis=-1)
-
-    def put(name: str, value: np.ndarray) -> None:
-        out[..., METRIC_INDEX[name]] = value
-
-    put("hhi", hhi(adopters))
-    put("hhi_usage", hhi(tokens))
-    put("hhi_revenue", hhi(revenue))
-    put("cr1", concentration_ratio(adopters, 1))
-    put("cr4", concentration_ratio(adopters, 4))
-    with np.errstate(divide="ignore", invalid="ignore"):
-        put("effective_firms", 10_000.0 / out[..., METRIC_INDEX["hhi"]])
-        put("open_share", (_shares(adopters) * m.is_open).sum(axis=-1)
-            * np.where(inside > 0, 1.0, np.nan))
-        put("open_usage_share", (_shares(tokens) * m.is_open).sum(axis=-1)
-            * np.where(total_tokens > 0, 1.0, np.nan))
-        put("open_revenue_share", (_shares(revenue) * m.is_open).sum(axis=-1)
-            * np.where(revenue.sum(axis=-1) > 0, 1.0, np.nan))
-        put("adoption", np.where(potential > 0, inside / np.where(potential > 0, potential, 1),
-                                 np.nan))
-        put("price_mean", np.where(total_tokens > 0, (tokens * m.price).sum(axis=-1)
-                                   / np.where(total_tokens > 0, total_tokens, 1.0), np.nan))
-    put("adopters", inside)
-    put("usage", total_tokens)
-    put("spend", revenue.sum(axis=-1))
-    put("consumer_welfare", _welfare_totals(m.welfare, m.potential))
+    inside, hhi_adopters, open_adopters, shares = _share_stats(adopters, m.is_open)
+    total_tokens, hhi_tokens, open_tokens, _ = _share_stats(tokens, m.is_open)
+    spend, hhi_spend, open_spend, _ = _share_stats(revenue, m.is_open)
+    ranked = -np.sort(-np.nan_to_num(shares, nan=0.0), axis=-1)
+    empty = np.where(inside > 0, 1.0, np.nan)
+    column = METRIC_INDEX
+    out[..., column["hhi"]] = hhi_adopters
+    out[..., column["hhi_usage"]] = hhi_tokens
+    out[..., column["hhi_revenue"]] = hhi_spend
+    out[..., column["cr1"]] = ranked[..., 0] * empty
+    out[..., column["cr4"]] = ranked[..., :4].sum(axis=-1) * empty
+    out[..., column["effective_firms"]] = _ratio(10_000.0, hhi_adopters)
+    out[..., column["open_share"]] = open_adopters
+    out[..., column["open_usage_share"]] = open_tokens
+    out[..., column["open_revenue_share"]] = open_spend
+    out[..., column["adoption"]] = _ratio(inside, potential)
+    out[..., column["price_mean"]] = _ratio(tokens @ m.price, total_tokens)
+    out[..., column["adopters"]] = inside
+    out[..., column["usage"]] = total_tokens
+    out[..., column["spend"]] = spend
+    out[..., column["consumer_welfare"]] = _welfare_totals(m.welfare, m.potential)
     _region_level(m, out)
     return out
 
 
 def _welfare_totals(welfare: np.ndarray, potential: np.ndarray) -> np.ndarray:
     """Potential-adopter-weighted means for the ``all`` and ``World`` aggregates."""
-    weighted = _with_totals(welfare * potential)
-    weights = _with_totals(potential.astype(float))
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(weights > 0, weighted / np.where(weights > 0, weights, 1.0), np.nan)
+    return _ratio(_with_totals(welfare * potential), _with_totals(potential.astype(float)))
 
 
 def _region_level(m: MonthInputs, out: np.ndarray) -> None:

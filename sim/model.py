@@ -222,6 +222,8 @@ class MarketModel(mesa.Model):
                                                      self.rules.contributor_friction, vt.count)
         effort = effort + self._subsidised_effort(by_region)
         self.effort[: vt.count] = effort
+        # fine-tunes released this month, drawn from the same regional streams after the choices
+        self._derivatives = contrib.derivatives(spec.derivative_rate, by_region, gens)
         return by_region
 
     def _subsidised_effort(self, by_region: np.ndarray) -> np.ndarray:
@@ -244,13 +246,14 @@ class MarketModel(mesa.Model):
 
     def _market(self, month: int) -> None:
         self._check_finite(month)  # before the draws: NaN would reach the multinomial
-        weights, _ = self._weights(month)
+        weights, shift = self._weights(month)
         bad = ~np.isfinite(weights).all(axis=(1, 2, 3))
         if bad.any():
             r = int(np.flatnonzero(bad)[0])
             raise ModelStateError(f"month {month} ({date_of(month, self.scenario.scenario.start)})"
                                   f", region {self.regions[r]}: adopters' utilities are not "
                                   "finite (brand constants or the outside option)")
+        self._choice_weights = weights, shift  # this month's choice set, for welfare
         probs = demand.choice_probabilities(weights, self._switching())
         options = np.concatenate([np.ones((len(self.regions), self.rules.available.shape[1], 1),
                                           dtype=bool), self.rules.available], axis=-1)
@@ -297,14 +300,12 @@ class MarketModel(mesa.Model):
         if effort_by_region is None:
             _, effort_by_region = contrib.ecosystem_effort(
                 self.contributors, self.rules.contributor_friction, self.vendors.count)
-        gens = [self.streams.generator(Mechanism.DERIVATIVES, self.month, r) for r in range(n_r)]
         engaged = self.contributors.ecosystem >= 0
         vendor_subsidy = books.subsidy.sum(axis=1) if books is not None else np.zeros(n_r)
         flows = {
             "contributors": np.bincount(self.contributors.region[engaged], minlength=n_r),
             "effort": effort_by_region.sum(axis=1),
-            "derivatives": contrib.derivatives(self.scenario.contributors.derivative_rate,
-                                               effort_by_region, gens),
+            "derivatives": getattr(self, "_derivatives", np.zeros(n_r)),  # none before month 1
             "compliance_paid": (books.compliance.sum(axis=1) if books is not None
                                 else np.zeros(n_r)),
             "subsidy_paid": vendor_subsidy + self._contributor_subsidy,

@@ -96,8 +96,12 @@ def logit_shares(utilities: np.ndarray) -> np.ndarray:
     return e / e.sum()
 
 
-def hand_utilities(model: Any, region: int = 0, segment_index: int = 0) -> tuple[float, np.ndarray]:
+def hand_utilities(model: Any, region: int = 0, segment_index: int = 0,
+                   counts: np.ndarray | None = None) -> tuple[float, np.ndarray]:
     """``(U0, U[k])`` written out from MODEL.md 4.1 with the model's state as data.
+
+    ``counts`` (default: the model's current counts) give the network shares: pass last
+    month's counts to get the utilities adopters chose with this month.
 
     ``U_k = beta q_k - alpha ln p_k + omega open_k + xi_k + eta ln(share_k + eps)
     + home [home_k == r]`` and ``U0 = u0 + beta q_ref`` with ``q_ref`` the closed frontier
@@ -108,7 +112,8 @@ def hand_utilities(model: Any, region: int = 0, segment_index: int = 0) -> tuple
     world = sc.world
     vt = model.vendors
     n = vt.count
-    counts = model.counts.sum(axis=2)[region, segment_index, 1:].astype(float)
+    counts = (model.counts if counts is None else counts).sum(axis=2)[
+        region, segment_index, 1:].astype(float)
     inside = counts.sum()
     share = counts / inside if inside > 0 else np.zeros(n)
     at_home = vt.view("home") == region

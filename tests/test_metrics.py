@@ -144,7 +144,11 @@ def test_consumer_welfare_closed_form_without_switching_costs():
 
 
 def test_consumer_welfare_by_hand_with_switching_cost_and_network_term():
-    """``ln(e^U0 + sum_k e^U_k) / alpha`` written out from MODEL.md 4.1, after some months."""
+    """``ln(e^U0 + sum_k e^U_k) / alpha`` written out from MODEL.md 4.1, after some months.
+
+    Welfare is that of the choice set adopters faced this month: the network term uses the
+    installed base they chose against (last month's counts).
+    """
     alpha = 2.2
     sc = scenario(vendors=[vendor("A", capability=100, price=0.9), vendor("B", capability=98),
                            vendor("O", "open", capability=95)],
@@ -153,9 +157,11 @@ def test_consumer_welfare_by_hand_with_switching_cost_and_network_term():
                                     open_preference=0.4, home_bias=0.3)],
                   world={"network_effect": 0.3, "price_adjustment": 0.4})
     model = MarketModel(sc, seed=3)
-    for _ in range(3):
+    for _ in range(2):
         model.step()
-    u0, u = hand_utilities(model)
+    before = model.counts.copy()
+    model.step()
+    u0, u = hand_utilities(model, counts=before)
     inclusive = math.log(math.exp(u0) + np.exp(u).sum())
     assert _row(model.metrics())["consumer_welfare"] == pytest.approx(inclusive / alpha,
                                                                       rel=1e-12)
