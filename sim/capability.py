@@ -23,7 +23,10 @@ def funding(initial: np.ndarray, world: World, month: int) -> np.ndarray:
 
 
 def rd_budget(rd_share: np.ndarray, funding_now: np.ndarray, profit: np.ndarray) -> np.ndarray:
-    """``R_k = rd_share * (funding + max(0, profit))`` in USD per month."""
+    """``R_k = rd_share * (funding + max(0, profit))`` in USD per month.
+
+    ``funding`` includes public subsidies received (they fund development too).
+    """
     return rd_share * (funding_now + np.maximum(profit, 0.0))
 
 

@@ -22,7 +22,6 @@ from sim.cli import app
 from sim.errors import Problem, ScenarioError
 
 if TYPE_CHECKING:
-    from concurrent.futures import Executor
 
     from sim.experiment.results import Results
     from sim.scenario.schema import Scenario
@@ -233,7 +232,7 @@ def calibrate_command(
 ) -> None:
     """Fit parameters to observed targets; writes calibrated.toml (extends the input)."""
     from sim.experiment.calibration import calibrate, load_targets, write_calibration
-    from sim.scenario.loader import shipped_scenarios
+    from sim.scenario.loader import load_scenario, shipped_scenarios
 
     base, label = _one(scenario, set_)
     if months is not None:
@@ -249,7 +248,8 @@ def calibrate_command(
     source = Path(scenario)
     extends = scenario if scenario in shipped_scenarios() and not source.exists() else \
         os.path.relpath(source.resolve(), folder.resolve())
-    path = write_calibration(folder, result, extends, label)
+    path = write_calibration(folder, result, extends, label, _fixed(base, set_))
+    load_scenario(path)  # the written file must load (and reproduce the fit)
     typer.echo(result.fit[["target", "observed", "tolerance", "fitted_mean", "within"]]
                .to_string(index=False))
     typer.echo(f"fitted: {', '.join(f'{k}={v:.6g}' for k, v in result.values.items())}")
@@ -258,6 +258,16 @@ def calibrate_command(
         from sim.report import write_calibration_report
 
         typer.echo(f"report:  {write_calibration_report(folder, result, goals)}")
+
+
+def _fixed(scenario: Scenario, sets: list[str] | None) -> dict[str, Any]:
+    """The ``--set`` overrides (as resolved values) for the calibrated scenario file."""
+    from sim.experiment.calibration import _current
+    from sim.scenario.overrides import parse_assignment
+
+    paths = [parse_assignment(item)[0] for item in sets or []]
+    return {path: _current(scenario, path) for path in paths
+            if not path.startswith("policies.")}
 
 
 @app.command("report")

@@ -147,8 +147,10 @@ def close_month(vendors: VendorTable, rules: Rules, counts: np.ndarray, tokens: 
     compliance = np.where(selling, rules.compliance_fixed + rules.compliance_share * revenue, 0.0)
     operating = revenue.sum(axis=0) + indirect - serving - compliance.sum(axis=0)
     funding_now = np.where(alive, funding_now, 0.0)
-    budget = np.where(alive, rd_budget(vendors.view("rd_share"), funding_now, operating), 0.0)
     received = subsidy.sum(axis=0)
+    # public money for open ecosystems funds development like external funding does
+    budget = np.where(alive, rd_budget(vendors.view("rd_share"), funding_now + received,
+                                       operating), 0.0)
     vendors.book("funding", funding_now)
     vendors.book("revenue", revenue.sum(axis=0))
     vendors.book("indirect", indirect)

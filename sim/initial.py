@@ -65,7 +65,8 @@ def _vendor_shares(shares: dict[str, float], names: list[str], available: np.nda
         if not available[k] and share > 0:
             raise ScenarioError(Problem(
                 f"gives {name} a share, but {name} is not available there at month 0 "
-                "(a ban, a 'regions' list or withdrawal); remove the share", path=f"{where}.{name}"))
+                "(a ban, a 'regions' list or withdrawal); remove the share",
+                path=f"{where}.{name}"))
         out[k] = share
     unlisted = available & np.array([n not in shares for n in names])
     remainder = max(0.0, 1.0 - out.sum())
@@ -118,7 +119,7 @@ def initial_counts(potential: np.ndarray, group_fractions: np.ndarray, pi: np.nd
 def invert_brands(pi: np.ndarray, base_utility: np.ndarray, outside: np.ndarray,
                   switching: np.ndarray, available: np.ndarray, tol: float = 1e-13,
                   max_iter: int = 10_000) -> np.ndarray:
-    """Brand constants ``xi[region, segment, vendor]`` whose chain reproduces ``pi`` in the long run.
+    """Brand constants ``xi[region, segment, vendor]``: the chain's long run reproduces ``pi``.
 
     Args:
         pi: Target shares ``[region, segment, option]``.
@@ -126,6 +127,8 @@ def invert_brands(pi: np.ndarray, base_utility: np.ndarray, outside: np.ndarray,
         outside: ``U0[region, segment]``.
         switching: Effective switching cost ``[region, segment]``.
         available: ``[region, vendor]`` (most restricted group).
+        tol: Convergence tolerance on the log-share correction.
+        max_iter: Iteration cap of the contraction.
 
     Returns:
         ``xi``; vendors unavailable in a cell get their mean constant over the cells of

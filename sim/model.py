@@ -19,8 +19,7 @@ from sim.agents.contributor import Contributor
 from sim.agents.regulator import Regulator
 from sim.agents.vendor import Vendor, VendorTable
 from sim.capability import capability_growth, funding
-from sim.errors import ScenarioError
-from sim.metrics import METRIC_INDEX, MonthInputs, compute_metrics
+from sim.metrics import METRIC_INDEX
 from sim.policies import access_groups, publish_rules
 from sim.rng import Mechanism, Streams, seed_sequence
 from sim.scenario.loader import load_scenario
@@ -442,11 +441,13 @@ class MarketModel(mesa.Model):
             bad = ~np.isfinite(values) & vt.view("alive")
             if bad.any():
                 k = int(np.flatnonzero(bad)[0])
-                raise ModelStateError(f"month {month} ({date_of(month, self.scenario.scenario.start)})"
-                                      f", vendor {vt.names[k]}: {name} is {values[k]}")
+                when = date_of(month, self.scenario.scenario.start)
+                raise ModelStateError(f"month {month} ({when}), vendor {vt.names[k]}: "
+                                      f"{name} is {values[k]}")
         if (self.counts < 0).any():
             r = int(np.argwhere(self.counts < 0)[0][0])
-            raise ModelStateError(f"month {month}, region {self.regions[r]}: negative adopter count")
+            raise ModelStateError(f"month {month}, region {self.regions[r]}: "
+                                  "negative adopter count")
 
     # ------------------------------------------------------------------ outputs
 

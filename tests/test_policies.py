@@ -342,20 +342,32 @@ def test_trigger_with_repeat_fires_again_while_the_condition_holds():
 
 
 def test_vendor_subsidy_raises_the_receivers_cash_by_exactly_the_budget():
+    """The subsidy flows into the receivers' cash exactly; they spend rd_share of it on R&D."""
     budget, start, end = 250_000.0, 2, 8
     policy = {"kind": "open_source_subsidy", "region": "A", "start": start, "end": end,
               "budget": budget}
     paid = sim.MarketModel(small(policies=[policy]), seed=3)
     none = sim.MarketModel(small(), seed=3)
-    paid.run(10)
-    none.run(10)
+    paid.run(start - 1)
+    none.run(start - 1)
+    rd_before = paid.vendors.ledger[:4, LEDGER_FLOWS.index("rd")].copy()
+    cash_before = paid.vendors.cash[:4].copy()
+    paid.step()
+    none.step()
+    first = paid.vendors.ledger[:4, LEDGER_FLOWS.index("subsidy")]
+    assert first.sum() == pytest.approx(budget, rel=1e-12)
+    # same demand this month, so the only differences are the subsidy and the R&D it funds
+    extra_rd = -(paid.vendors.ledger[:4, LEDGER_FLOWS.index("rd")] - rd_before) - (
+        -none.vendors.ledger[:4, LEDGER_FLOWS.index("rd")] + rd_before)
+    np.testing.assert_allclose(extra_rd, paid.vendors.rd_share[:4] * first, rtol=1e-9, atol=1e-6)
+    gain = (paid.vendors.cash[:4] - cash_before) - (none.vendors.cash[:4] - cash_before)
+    np.testing.assert_allclose(gain, first - extra_rd, rtol=1e-9, atol=1e-3)
+    paid.run(10 - start)
     months = end - start
     subsidy = paid.vendors.ledger[:4, LEDGER_FLOWS.index("subsidy")]
     assert subsidy.sum() == pytest.approx(budget * months, rel=1e-12)
     assert subsidy[0] == subsidy[1] == 0.0  # closed vendors get none
     assert (subsidy[2:] > 0).all()
-    gain = paid.vendors.cash[:4] - none.vendors.cash[:4]
-    np.testing.assert_allclose(gain, subsidy, rtol=1e-9, atol=1e-3)
     market = paid.results()["market"].query("region == 'A' and segment == 'all'")
     np.testing.assert_allclose(market["subsidy_paid"], [0.0] * start + [budget] * months
                                + [0.0] * (10 - end + 1), rtol=1e-12)

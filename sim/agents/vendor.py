@@ -75,8 +75,8 @@ class VendorTable:
     last_review: np.ndarray = field(init=False)
     ledger: np.ndarray = field(init=False)
 
-    _FLOAT = ("capability", "capability0", "price", "cost_factor", "cash", "funding0", "rd_share", "hosted",
-              "indirect", "license", "profit")
+    _FLOAT = ("capability", "capability0", "price", "cost_factor", "cash", "funding0",
+              "rd_share", "hosted", "indirect", "license", "profit")
     _BOOL = ("is_open", "adaptive", "alive", "capped")
     _INT = ("home", "born", "negative_months", "last_review")
 
