@@ -681,7 +681,20 @@ class Scenario(Frozen):
             self._check_policy(policy, f"policies.{i}", regions, vendors, segments, problems)
         if problems:
             raise ValueError(_pack(problems))
+        self._check_capability_valued()
         return self
+
+    def _check_capability_valued(self) -> None:
+        """Warn when a capability point costs a segment more (in price) than it is worth."""
+        per_point = self.world.serving_cost_per_point
+        for segment in self.segments:
+            if segment.capability_weight <= segment.price_elasticity * per_point:
+                warnings.warn(
+                    f"segments.{segment.name}: capability_weight {segment.capability_weight:g} "
+                    f"<= price_elasticity x world.serving_cost_per_point "
+                    f"({segment.price_elasticity * per_point:.3g}): a better model lowers this "
+                    "segment's utility, because serving it costs more than it is worth",
+                    ScenarioWarning, stacklevel=2)
 
     def _check_policy(self, policy: Any, base: str, regions: list[str], vendors: list[str],
                       segments: list[str], problems: list[tuple[str, str]]) -> None:
@@ -767,7 +780,19 @@ class Scenario(Frozen):
         return apply_overrides(self, overrides or {})
 
     def to_toml(self) -> str:
-        """Return the resolved scenario as TOML that loads back to an equal scenario."""
+        """Return the resolved scenario as TOML that loads back to an equal scenario.
+
+        The text spells out every value (no ``extends``); runs save their scenarios so.
+
+        Example:
+            >>> import sim, tempfile
+            >>> sc = sim.load_scenario("eu_blocks_open")
+            >>> path = tempfile.mkdtemp() + "/mine.toml"
+            >>> with open(path, "w", encoding="utf-8") as f:
+            ...     _ = f.write(sc.to_toml())
+            >>> sim.load_scenario(path) == sc
+            True
+        """
         from sim.scenario.dump import dump_toml
 
         return dump_toml(self)
