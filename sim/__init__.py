@@ -1,12 +1,16 @@
 """marketsim: an agent-based simulator of AI-model markets, open-weights vs closed.
 
-The public API (see ``docs/guide.md``)::
+The public API (see ``docs/guide.md`` and the notebooks in ``notebooks/``)::
 
     import sim
     base = sim.load_scenario("baseline")
     ban = sim.load_scenario("eu_blocks_open").with_overrides({"world.network_effect": 1.2})
+    res = sim.run({"base": base, "ban": ban}, replications=30, seed=7)
+    res.summary(); res.figure("hhi", region="EU"); res.to_html("eu.html")
     model = sim.MarketModel(ban, seed=1)
     model.step(); model.metrics()
+
+Every function and class in ``__all__`` has a docstring with an example.
 """
 
 from sim._version import __version__
@@ -28,6 +32,11 @@ def __getattr__(name: str):  # lazy: keep `import sim` (and the CLI's --help) li
 
         return run_replication
     raise AttributeError(f"module 'sim' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:  # list the lazy names too (tab completion in notebooks)
+    return sorted(set(globals()) | set(__all__))
+
 
 __all__ = [
     "__version__",

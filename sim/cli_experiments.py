@@ -22,7 +22,6 @@ from sim.cli import app
 from sim.errors import Problem, ScenarioError
 
 if TYPE_CHECKING:
-
     from sim.experiment.results import Results
     from sim.scenario.schema import Scenario
 

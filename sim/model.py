@@ -13,6 +13,7 @@ import mesa
 import numpy as np
 import pandas as pd
 
+import sim.mesa_compat  # noqa: F401  (mesa 3.3 keeps every model alive otherwise)
 from sim import contributors as contrib
 from sim import demand, entry, finance, initial, pricing
 from sim.agents.contributor import Contributor
@@ -92,9 +93,29 @@ class MarketModel(mesa.Model):
     def _init_contributors(self) -> None:
         init = self.streams.generator(Mechanism.INIT, 0)
         self.contributors = contrib.create_table(self.scenario, init)
-        self.contributor_agents = [Contributor(self, i) for i in range(self.contributors.count)]
+        self._contributor_agents: list[Contributor] | None = None
         self.effort = np.zeros(self.vendors.capacity)
         self.outside_contribution = np.zeros(len(self.regions))
+
+    @property
+    def contributor_agents(self) -> list[Contributor]:
+        """The contributor communities as Mesa agents (views on ``self.contributors``).
+
+        Created on first use: the month's schedule works on the table, one vectorised call
+        per region, and registering a few hundred Mesa agents costs about a fifth of a
+        replication's time (docs/performance.md), so batch runs that never look at them
+        do not pay for them. Once created they are registered with the model like any agent.
+
+        Example:
+            >>> import sim
+            >>> model = sim.MarketModel("baseline", seed=1)
+            >>> len(model.contributor_agents) == model.scenario.contributors.count
+            True
+        """
+        if self._contributor_agents is None:
+            self._contributor_agents = [Contributor(self, i)
+                                        for i in range(self.contributors.count)]
+        return self._contributor_agents
 
     def _init_market(self, scenario: Scenario) -> None:
         self.rules = self._publish(0)
@@ -167,7 +188,13 @@ class MarketModel(mesa.Model):
         self._check_finite(month)
 
     def run(self, months: int | None = None) -> MarketModel:
-        """Step until the horizon (or ``months`` more steps); returns self."""
+        """Step until the horizon (or ``months`` more steps); returns self.
+
+        Example:
+            >>> import sim
+            >>> sim.MarketModel("baseline", seed=1).run(months=3).month
+            3
+        """
         end = self.horizon if months is None else min(self.horizon, self.month + months)
         while self.month < end:
             self.step()
@@ -457,7 +484,14 @@ class MarketModel(mesa.Model):
 
     def results(self, scenario_id: str = "scenario", replication: int = 0
                 ) -> dict[str, pd.DataFrame]:
-        """Tidy ``market``, ``vendors`` and ``events`` tables of the months run so far."""
+        """Tidy ``market``, ``vendors`` and ``events`` tables of the months run so far.
+
+        Example:
+            >>> import sim
+            >>> tables = sim.MarketModel("baseline", seed=1).run(months=2).results()
+            >>> sorted(tables), sorted(tables["market"]["month"].unique().tolist())
+            (['events', 'market', 'vendors'], [0, 1, 2])
+        """
         return self._history.frames(self, scenario_id, replication)
 
 

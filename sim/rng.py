@@ -53,8 +53,22 @@ def seed_sequence(seed: int | np.random.SeedSequence, replication: int | None = 
     return np.random.SeedSequence(root.entropy, spawn_key=(*root.spawn_key, int(replication)))
 
 
+#: Draws reserved for one month of one stream (2**64: more than any month can use).
+MONTH_STRIDE = 1 << 64
+
+
 class Streams:
     """Factory of independent generators for one replication.
+
+    Each (mechanism, region) pair has one PCG64 stream, seeded from the replication's
+    SeedSequence with ``spawn_key + (mechanism, region)``; month ``m`` draws from that
+    stream advanced by ``m * 2**64`` (PCG64's ``advance`` jumps in constant time). So the
+    draws of a mechanism in a region in a month depend only on (seed, mechanism, month,
+    region), and handing out a month's generator costs a state reset, not a new
+    SeedSequence (MODEL.md 6; docs/performance.md).
+
+    A returned generator stays valid until the next request for the same mechanism and
+    region (the model never holds two months of one stream at once).
 
     Args:
         sequence: The replication's SeedSequence.
@@ -71,11 +85,23 @@ class Streams:
         self.sequence = sequence
         self._entropy = sequence.entropy
         self._key = tuple(sequence.spawn_key)
+        self._streams: dict[tuple[int, int], tuple[np.random.Generator, dict]] = {}
 
     def generator(self, mechanism: Mechanism, month: int, region: int = GLOBAL
                   ) -> np.random.Generator:
         """Return the generator of ``mechanism`` in ``month`` and ``region``."""
-        child = np.random.SeedSequence(
-            self._entropy, spawn_key=(*self._key, int(mechanism), int(month), int(region))
-        )
-        return np.random.Generator(np.random.PCG64(child))
+        if month < 0:
+            raise ValueError(f"month must be >= 0, got {month}")
+        key = (int(mechanism), int(region))
+        stream = self._streams.get(key)
+        if stream is None:
+            child = np.random.SeedSequence(self._entropy, spawn_key=(*self._key, *key))
+            bits = np.random.PCG64(child)
+            stream = (np.random.Generator(bits), bits.state)
+            self._streams[key] = stream
+        generator, start = stream
+        bits = generator.bit_generator
+        bits.state = start
+        if month:
+            bits.advance(int(month) * MONTH_STRIDE)
+        return generator

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 import tomllib
-from concurrent.futures import Executor, ProcessPoolExecutor
+from concurrent.futures import Executor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
@@ -26,7 +26,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from sim.errors import Problem, ScenarioError, suggest
 from sim.experiment.design import Parameter
-from sim.experiment.runner import default_jobs, run
+from sim.experiment.runner import default_jobs, process_pool, run
 from sim.experiment.store import atomic_write_text
 from sim.experiment.summary import t_interval
 from sim.metric_names import MARKET_METRICS
@@ -122,12 +122,8 @@ def load_targets(path: str | Path, scenario: Scenario | None = None) -> TargetsF
     try:
         targets = TargetsFile.model_validate(data)
     except ValidationError as exc:
-        problems = []
-        for err in exc.errors(include_url=False):
-            loc = ".".join(str(x) for x in err["loc"])
-            problems.append(Problem(str(err["msg"]).removeprefix("Value error, "),
-                                    file=str(candidate), path=loc or None))
-        raise ScenarioError(problems) from None
+        raise ScenarioError([_problem(err, str(candidate))
+                             for err in exc.errors(include_url=False)]) from None
     if scenario is not None:
         for i, target in enumerate(targets.target):
             where = f"target.{i}"
@@ -143,11 +139,35 @@ def load_targets(path: str | Path, scenario: Scenario | None = None) -> TargetsF
                                                                scenario.segment_names)))
             step = target.step(scenario.scenario.start)
             if not 0 <= step <= scenario.scenario.months:
-                raise ScenarioError(Problem(f"month {step} is outside the scenario's 0.."
-                                            f"{scenario.scenario.months}", file=str(candidate),
+                when = f"date {target.date} is month {step}" if target.date else f"month {step}"
+                raise ScenarioError(Problem(f"{when}, outside the scenario's months 0.."
+                                            f"{scenario.scenario.months} (starting "
+                                            f"{scenario.scenario.start})", file=str(candidate),
                                             path=f"{where}.date" if target.date else
                                             f"{where}.month"))
     return targets
+
+
+def _problem(err: Any, file: str) -> Problem:
+    """A targets-file validation error as a Problem (unknown keys get a suggestion)."""
+    loc = tuple(err["loc"])
+    path = ".".join(str(x) for x in loc) or None
+    kind = err["type"]
+    if kind == "extra_forbidden":
+        key = str(loc[-1])
+        model = {(): TargetsFile, ("targets",): TargetsMeta}.get(loc[:-1], Target)
+        valid = sorted(model.model_fields)
+        hint = suggest(key, valid)
+        return Problem(f"unknown key {key!r}" + ("" if hint else
+                                                  f"; expected one of: {', '.join(valid)}"),
+                       file=file, path=path, suggestion=hint)
+    if kind == "missing":
+        return Problem("required field is missing", file=file, path=path)
+    message = str(err["msg"]).removeprefix("Value error, ")
+    if kind not in ("model_type", "dict_type", "list_type", "value_error") and "input" in err:
+        shown = repr(err["input"])
+        message += f", got {shown}" if len(shown) <= 60 else ""
+    return Problem(message, file=file, path=path)
 
 
 def fit_table(market: pd.DataFrame, targets: TargetsFile, start: str) -> pd.DataFrame:
@@ -197,7 +217,7 @@ def calibrate(scenario: Scenario, targets: TargetsFile, parameters: list[Paramet
     seed = scenario.experiment.seed if seed is None else seed
     own_pool = None
     if executor is None and (jobs or default_jobs()) > 1:
-        own_pool = executor = ProcessPoolExecutor(max_workers=jobs or default_jobs())
+        own_pool = executor = process_pool(jobs)
     history: list[dict[str, Any]] = []
 
     def values_of(unit: np.ndarray) -> dict[str, Any]:
@@ -251,11 +271,17 @@ def _unit_of(p: Parameter, value: Any) -> float:
     return float(np.clip((value - p.low) / (p.high - p.low), 0.0, 1.0))
 
 
-def child_toml(values: dict[str, Any], extends: str, name: str, description: str) -> str:
-    """A scenario file that extends ``extends`` and sets ``values`` (dotted paths)."""
+def child_toml(values: dict[str, Any], extends: str, name: str, description: str,
+               fixed: dict[str, Any] | None = None) -> str:
+    """A scenario file that extends ``extends`` and sets ``values`` (dotted paths).
+
+    ``fixed`` are overrides the fit was made under (``--set``), written too so the file
+    reproduces the fit.
+    """
     data: dict[str, Any] = {"scenario": {"format_version": 1, "name": name,
                                          "description": description, "extends": extends}}
-    for path, value in values.items():
+    fixed = fixed or {}
+    for path, value in {**fixed, **values}.items():
         parts = path.split(".")
         if parts[0] in ("regions", "segments", "vendors"):
             items = data.setdefault(parts[0], [])
@@ -270,15 +296,21 @@ def child_toml(values: dict[str, Any], extends: str, name: str, description: str
             node = node.setdefault(part, {})
         node[rest[-1]] = value
     lines = [f"# {path} = {value!r}  (calibrated)" for path, value in values.items()]
+    lines += [f"# {path} = {value!r}  (--set)" for path, value in fixed.items()
+              if path not in values]
     return "\n".join(["# Written by marketsim calibrate.", *lines, "", tomli_w.dumps(data)])
 
 
-def write_calibration(out: Path, result: Calibration, extends: str, source_name: str) -> Path:
-    """Write ``calibrated.toml``, ``calibration.csv`` and ``evaluations.csv`` into ``out``."""
+def write_calibration(out: Path, result: Calibration, extends: str, source_name: str,
+                      fixed: dict[str, Any] | None = None) -> Path:
+    """Write ``calibrated.toml``, ``calibration.csv`` and ``evaluations.csv`` into ``out``.
+
+    ``fixed``: overrides the fit was made under (``--set``), kept in ``calibrated.toml``.
+    """
     out.mkdir(parents=True, exist_ok=True)
     text = child_toml(result.values, extends, f"{source_name} (calibrated)",
                       f"Parameters fitted by marketsim calibrate; objective "
-                      f"{result.objective:.4g}.")
+                      f"{result.objective:.4g}.", fixed)
     tomllib.loads(text)  # never write a file that would not load
     atomic_write_text(out / "calibrated.toml", text)
     atomic_write_text(out / "calibration.csv", result.fit.to_csv(index=False,

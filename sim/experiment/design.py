@@ -99,6 +99,8 @@ def parse_range(text: str, scenario: Scenario, option: str = "--vary") -> Parame
             raise ScenarioError(Problem(f"{option} needs LOW:HIGH or at least two choices "
                                         f"a,b, got {spec!r}", path=path))
         if ":" not in spec:
+            for choice in choices:  # every choice must be a valid value of the field
+                scenario.with_overrides({path: choice})
             return Parameter(path, choices=choices)
     low_text, colon, high_text = spec.partition(":")
     if not colon:

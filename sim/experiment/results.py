@@ -48,7 +48,17 @@ class Results:
 
     @classmethod
     def from_folder(cls, root: str | Path, **known: Any) -> Results:
-        """Open a results folder written by :func:`sim.run` or ``marketsim run``."""
+        """Open a results folder written by :func:`sim.run` or ``marketsim run``.
+
+        Tables are read from the folder when first used.
+
+        Example:
+            >>> import sim, tempfile
+            >>> folder = tempfile.mkdtemp() + "/run"
+            >>> _ = sim.run("baseline", replications=2, months=6, jobs=1, out=folder)
+            >>> sim.Results.from_folder(folder)
+            Results(baseline; 2 replications, seed 0)
+        """
         from sim.scenario.loader import load_scenario
 
         folder = ResultsFolder(root)
@@ -72,41 +82,98 @@ class Results:
 
     @property
     def market(self) -> pd.DataFrame:
-        """Tidy metrics: scenario, replication, month, date, region, segment, <metrics>."""
+        """Tidy metrics: scenario, replication, month, date, region, segment, <metrics>.
+
+        One row per scenario, replication, month (0 to the horizon), region and segment;
+        region ``World`` and segment ``all`` rows aggregate the others.
+
+        Example:
+            >>> import sim
+            >>> res = sim.run("baseline", replications=2, seed=1, months=6, jobs=1)
+            >>> list(res.market.columns[:6])
+            ['scenario', 'replication', 'month', 'date', 'region', 'segment']
+            >>> row = res.market.query("month == 6 and region == 'EU' and segment == 'all'")
+            >>> len(row), bool(0 < row["hhi"].iloc[0] <= 10_000)
+            (2, True)
+        """
         return self._table("market")
 
     @property
     def vendors(self) -> pd.DataFrame:
-        """Per vendor and region: scenario, replication, month, date, region, vendor, ..."""
+        """Per vendor and region: scenario, replication, month, date, region, vendor, ...
+
+        Example:
+            >>> import sim
+            >>> res = sim.run("baseline", replications=2, seed=1, months=6, jobs=1)
+            >>> "Meta" in set(res.vendors["vendor"]), "share" in res.vendors.columns
+            (True, True)
+        """
         return self._table("vendors")
 
     @property
     def events(self) -> pd.DataFrame:
-        """Events: scenario, replication, month, date, region, vendor, kind, detail."""
+        """Events: scenario, replication, month, date, region, vendor, kind, detail.
+
+        Policy switches, withdrawals, re-entries, entries, exits, mergers, triggers.
+
+        Example:
+            >>> import sim
+            >>> res = sim.run("eu_blocks_open", replications=2, seed=1, months=12, jobs=1)
+            >>> list(res.events.columns)
+            ['scenario', 'replication', 'month', 'date', 'region', 'vendor', 'kind', 'detail']
+        """
         return self._table("events")
 
     def summary(self, month: int | list[int] | None = None,
                 metrics: list[str] | None = None) -> pd.DataFrame:
-        """Per scenario, region, segment and metric: mean, sd, 95 % CI, 5-95 % spread, and
-        the paired difference vs the first scenario with its 95 % CI.
+        """Per scenario, region, segment and metric: mean, sd, CI, spread and paired difference.
+
+        Mean, sd, 95 % CI of the mean, 5-95 % spread, and the paired difference vs the
+        first scenario with its 95 % CI.
 
         Args:
             month: Month or months (default: the final month).
             metrics: Metrics to include (default: all).
+
+        Returns:
+            Columns ``scenario, region, segment, metric, month, mean, sd, ci_low, ci_high,
+            p05, p95, diff_mean, diff_ci_low, diff_ci_high``; the ``diff_*`` columns are
+            the paired difference from the first scenario (common random numbers), NaN for
+            the first scenario itself.
+
+        Example:
+            >>> import sim
+            >>> res = sim.run(["baseline", "eu_blocks_open"], replications=2, seed=1, months=6,
+            ...               jobs=1)
+            >>> table = res.summary(metrics=["hhi"])
+            >>> eu = table[(table["region"] == "EU") & (table["segment"] == "all")]
+            >>> eu[["scenario", "metric", "month"]].values.tolist()
+            [['baseline', 'hhi', 6], ['eu_blocks_open', 'hhi', 6]]
+            >>> bool(eu["diff_mean"].isna().iloc[0])  # no difference for the reference
+            True
         """
         return summarise(self._market_for(month, metrics), self.ids, month=month,
                          metrics=metrics)
 
     def final_month(self) -> int:
-        """The last month of the run (the latest of the scenarios' horizons)."""
+        """The last month of the run (the latest of the scenarios' horizons).
+
+        Example:
+            >>> import sim
+            >>> sim.run("baseline", replications=2, months=6, jobs=1).final_month()
+            6
+        """
         if self._tables["market"] is None and self.folder is not None:
             return max(ResultsFolder(self.folder).final_months().values())
         return int(self.market["month"].max())
 
     def _market_for(self, month: int | list[int] | None, metrics: list[str] | None
                     ) -> pd.DataFrame:
-        """The market table, or from a folder only the months and columns a summary needs
-        (a large sweep's table need not fit in memory)."""
+        """The market table, or only the months and columns a summary needs.
+
+        Read from the folder when the table is not loaded, so a large sweep's table never
+        has to fit in memory.
+        """
         if self._tables["market"] is not None or self.folder is None:
             return self.market
         folder = ResultsFolder(self.folder)
@@ -123,6 +190,14 @@ class Results:
 
         Scenarios are summarised ``block`` at a time and appended, so a sweep of many
         points never holds its whole summary in memory; the file is the same.
+        :func:`sim.run` calls it when it writes a folder.
+
+        Example:
+            >>> import sim, tempfile
+            >>> folder = tempfile.mkdtemp() + "/run"
+            >>> res = sim.run("baseline", replications=2, months=6, jobs=1, out=folder)
+            >>> res.write_summary().name
+            'summary.csv'
         """
         if self.folder is None:
             raise RuntimeError("these results have no folder; use summary().to_csv(path)")
@@ -149,13 +224,31 @@ class Results:
             region: Region shown first, or ``World``.
             segment: Segment, or ``all``.
             **options: Passed to the figure builder (e.g. ``events=False``).
+
+        Raises:
+            ScenarioError: Unknown metric, region or segment (with a suggestion).
+
+        Example:
+            >>> import sim
+            >>> res = sim.run(["baseline", "eu_blocks_open"], replications=2, months=6, jobs=1)
+            >>> fig = res.figure("hhi", region="EU")
+            >>> type(fig).__name__
+            'Figure'
+            >>> fig.show()  # doctest: +SKIP
         """
         from sim.report import figure
 
         return figure(self, metric, region=region, segment=segment, **options)
 
     def to_html(self, path: str | Path) -> Path:
-        """Write the HTML report of these results to ``path`` (one self-contained file)."""
+        """Write the HTML report of these results to ``path`` (one self-contained file).
+
+        Example:
+            >>> import sim, tempfile
+            >>> res = sim.run(["baseline", "eu_blocks_open"], replications=2, months=6, jobs=1)
+            >>> res.to_html(tempfile.mkdtemp() + "/report.html").name
+            'report.html'
+        """
         from sim.report import to_html
 
         return to_html(self, path)

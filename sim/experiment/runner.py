@@ -9,14 +9,12 @@ so they travel to spawned processes and remote workers alike.
 
 from __future__ import annotations
 
-import itertools
 import re
 import sys
 import time
-import weakref
-from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Executor, Future, ProcessPoolExecutor, as_completed
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -39,36 +37,7 @@ from sim.scenario.schema import Scenario
 __all__ = ["run", "Task", "execute_task", "assign_ids", "default_jobs"]
 
 
-class _WeakCounters(weakref.WeakKeyDictionary):
-    """Per-model agent id counters that, unlike mesa's, do not keep models alive."""
-
-    def __getitem__(self, model: Any) -> Any:
-        try:
-            return super().__getitem__(model)
-        except KeyError:
-            counter = itertools.count(1)
-            self[model] = counter
-            return counter
-
-
-def _stop_mesa_model_leak() -> None:
-    """Mesa 3.3 counts agent ids in a class-level ``defaultdict`` keyed by model, so every
-    model ever built stays in memory (mesa issue #3179, fixed upstream by PR #3180).
-    A worker running hundreds of replications grew by ~0.6 MB per run. Swap in weakly
-    keyed counters (same numbering, so results are unchanged). Called once at import,
-    before any replication runs in this process (workers import this module to
-    unpickle :func:`execute_task`)."""
-    import mesa
-
-    ids = getattr(mesa.Agent, "_ids", None)
-    if isinstance(ids, defaultdict):  # newer mesa has no such dict: nothing to do
-        counters = _WeakCounters()
-        for model, counter in list(ids.items()):
-            counters[model] = counter
-        mesa.Agent._ids = counters
-
-
-_stop_mesa_model_leak()
+import sim.mesa_compat  # noqa: E402,F401  (frees finished models in workers too)
 
 
 @dataclass(frozen=True)
@@ -103,6 +72,42 @@ def execute_task(task: Task) -> tuple[str, int, float, dict[str, pd.DataFrame] |
     return task.scenario_id, task.replication, seconds, None
 
 
+def ignore_interrupts() -> None:
+    """Pool worker initializer: Ctrl-C is the parent's to handle.
+
+    A terminal sends SIGINT to the whole process group; workers that took it would
+    print tracebacks. The parent cancels what has not started, waits for the
+    replications in flight (they are stored) and exits with 130.
+    """
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def process_pool(jobs: int | None) -> ProcessPoolExecutor:
+    """The local process pool (``-j``; default all cores)."""
+    return ProcessPoolExecutor(max_workers=jobs or default_jobs(), initializer=ignore_interrupts)
+
+
+@contextmanager
+def _interrupts_ignored(active: bool) -> Iterator[None]:
+    """Ignore SIGINT while local workers are started: they inherit it.
+
+    See :func:`ignore_interrupts`. Only the main thread may change signal handlers.
+    """
+    import signal
+    import threading
+
+    if not active or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
 def default_jobs() -> int:
     """All cores."""
     import os
@@ -116,7 +121,7 @@ def _slug(text: str) -> str:
 
 
 def assign_ids(scenarios: Sequence[Scenario], labels: Sequence[str | None]) -> list[str]:
-    """Scenario ids: the label (shipped name or file stem), suffixed ``-2``, ``-3`` when repeated."""
+    """Scenario ids: the label (shipped name or file stem), ``-2``, ``-3`` when repeated."""
     ids: list[str] = []
     seen: dict[str, int] = {}
     for scenario, label in zip(scenarios, labels, strict=True):
@@ -192,20 +197,25 @@ def run(scenarios: Any, replications: int | None = None, seed: int | None = None
              if folder is None or not folder.is_done(sid, rep)]
     started = time.perf_counter()
     manifest = _manifest(ids, loaded, texts, seed, replications, command) if folder else None
+    timings: dict[str, float] = {}
     if folder is not None:
+        if resume:  # keep the timings of replications an earlier attempt finished
+            earlier = (folder.read_manifest() or {}).get("timings") or {}
+            timings = {key: value for key, value in earlier.items()
+                       if folder.is_done(*_split_key(key))}
         for sid, text in zip(ids, texts, strict=True):
             folder.write_scenario(sid, text)
         folder.write_manifest({**manifest, "status": "running"})
     collected: dict[tuple[str, int], dict[str, pd.DataFrame]] = {}
-    timings: dict[str, float] = {}
     try:
         for sid, rep, seconds, tables in _execute(tasks, jobs, executor, progress):
             timings[f"{sid}/{rep}"] = round(seconds, 4)
             if tables is not None:
                 collected[(sid, rep)] = tables
-    except KeyboardInterrupt:
-        if folder is not None:
-            folder.write_manifest({**manifest, "status": "interrupted",
+    except BaseException as exc:
+        if folder is not None:  # what finished is kept; --resume continues
+            status = "interrupted" if isinstance(exc, KeyboardInterrupt) else "failed"
+            folder.write_manifest({**manifest, "status": status, "timings": timings,
                                    "finished": _finished(folder, ids, replications)})
         raise
     elapsed = time.perf_counter() - started
@@ -224,6 +234,12 @@ def run(scenarios: Any, replications: int | None = None, seed: int | None = None
     return Results(tables["market"], tables["vendors"], tables["events"], ids=ids,
                    scenarios=loaded, seed=seed, replications=replications,
                    run_seconds=elapsed)
+
+
+def _split_key(key: str) -> tuple[str, int]:
+    """``"<scenario id>/<replication>"`` of the manifest's timings."""
+    sid, _, rep = key.rpartition("/")
+    return sid, int(rep) if rep.isdigit() else -1
 
 
 def _finished(folder: ResultsFolder, ids: list[str], replications: int) -> dict[str, int]:
@@ -294,8 +310,9 @@ def _execute(tasks: list[Task], jobs: int | None, executor: Executor | None,
                 bar.update()
             return
         own = executor is None
-        pool = executor or ProcessPoolExecutor(max_workers=jobs or default_jobs())
-        futures: list[Future[Any]] = [pool.submit(execute_task, task) for task in tasks]
+        with _interrupts_ignored(own):  # workers start ignoring Ctrl-C, even while importing
+            pool = executor or process_pool(jobs)
+            futures: list[Future[Any]] = [pool.submit(execute_task, task) for task in tasks]
         try:
             for future in as_completed(futures):
                 yield future.result()

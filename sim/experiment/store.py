@@ -38,6 +38,10 @@ __all__ = ["ResultsFolder", "TABLES", "atomic_write_text", "atomic_writer", "wri
 
 TABLES = ("market", "vendors", "events")
 
+#: rows per row group of the combined tables (a part is added whole, so a group ends
+#: with the first part that reaches this size)
+ROW_GROUP_ROWS = 16_384
+
 
 def _file_mode() -> int:
     mask = os.umask(0)
@@ -170,19 +174,33 @@ class ResultsFolder:
         atomic_write_text(self.root / "scenarios" / f"{scenario_id}.toml", toml_text)
 
     def combine(self, order: Iterable[tuple[str, int]]) -> None:
-        """Stream every part, in ``order``, into ``<table>.parquet``."""
+        """Stream every part, in ``order``, into ``<table>.parquet``.
+
+        Parts are gathered into row groups of about :data:`ROW_GROUP_ROWS` rows (one row
+        group per replication would make the file's footer, which every reader holds in
+        memory, grow with the number of runs). The files depend only on the parts and
+        their order, never on which executor wrote them or when.
+        """
         order = list(order)
         for table in TABLES:
             target = self.root / f"{table}.parquet"
             tmp = _temporary(target)
             writer = None
+            pending: list[pa.Table] = []
             try:
                 for scenario_id, rep in order:
                     part = pq.read_table(self.part(scenario_id, rep, table))
                     if writer is None:
                         writer = pq.ParquetWriter(tmp, part.schema)
-                    writer.write_table(part.cast(writer.schema))
+                    pending.append(part.cast(writer.schema))
+                    if sum(t.num_rows for t in pending) >= ROW_GROUP_ROWS:
+                        writer.write_table(pa.concat_tables(pending),
+                                           row_group_size=ROW_GROUP_ROWS * 2)
+                        pending = []
                 if writer is not None:
+                    if pending:
+                        writer.write_table(pa.concat_tables(pending),
+                                           row_group_size=ROW_GROUP_ROWS * 2)
                     writer.close()
                     writer = None
                 os.replace(tmp, target)
@@ -200,8 +218,11 @@ class ResultsFolder:
 
     def scan(self, table: str, columns: list[str] | None = None,
              months: Iterable[int] | None = None) -> Iterator[pa.Table]:
-        """Stream a combined table one row group (one replication) at a time, optionally
-        keeping only some months: memory stays that of one replication."""
+        """Stream a combined table one row group at a time.
+
+        With ``months``, only those months' rows are kept; memory stays that of one
+        row group (about :data:`ROW_GROUP_ROWS` rows), whatever the number of runs.
+        """
         source = pq.ParquetFile(self.root / f"{table}.parquet")
         wanted = None if months is None else pa.array(sorted(set(months)), pa.int64())
         for i in range(source.num_row_groups):

@@ -8,6 +8,7 @@ different luck.
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -20,9 +21,10 @@ from sim.experiment.results import Results
 from sim.experiment.runner import run
 from sim.experiment.store import ResultsFolder, atomic_write_text, write_frame
 from sim.metric_names import MARKET_METRICS
-from sim.scenario.schema import Scenario
+from sim.scenario.schema import Scenario, ScenarioWarning
 
-__all__ = ["sweep", "sensitivity", "metric_at", "SENSITIVITY_METHODS"]
+__all__ = ["sweep", "sensitivity", "sample", "indices", "metric_at", "check_cell",
+           "SENSITIVITY_METHODS"]
 
 SENSITIVITY_METHODS = ("sobol", "morris")
 
@@ -55,22 +57,88 @@ def sweep(scenario: Scenario, parameters: list[Parameter], *, design: str = "lhs
     return results, table
 
 
+def check_cell(scenario: Scenario, metric: str, region: str, segment: str = "all") -> None:
+    """Raise ScenarioError (with a suggestion) unless metric, region and segment exist."""
+    if metric not in MARKET_METRICS:
+        raise ScenarioError(Problem(f"unknown metric {metric!r}", path="--metric",
+                                    suggestion=suggest(metric, MARKET_METRICS)))
+    for option, value, known in (("--region", region, [*scenario.region_names, "World"]),
+                                 ("--segment", segment, [*scenario.segment_names, "all"])):
+        if value not in known:
+            raise ScenarioError(Problem(f"unknown {option[2:]} {value!r}; known: "
+                                        f"{', '.join(known)}", path=option,
+                                        suggestion=suggest(value, known)))
+
+
 def metric_at(results: Results, metric: str, region: str, segment: str = "all",
               month: int | None = None) -> pd.Series:
     """Mean over replications of one metric in one cell at one month, per scenario id."""
-    if metric not in MARKET_METRICS:
-        raise ScenarioError(Problem(f"unknown metric {metric!r}",
-                                    suggestion=suggest(metric, MARKET_METRICS)))
-    names = results.scenarios[0]
-    if region != "World" and region not in names.region_names:
-        raise ScenarioError(Problem(f"unknown region {region!r}",
-                                    suggestion=suggest(region, [*names.region_names, "World"])))
-    if segment != "all" and segment not in names.segment_names:
-        raise ScenarioError(Problem(f"unknown segment {segment!r}",
-                                    suggestion=suggest(segment, [*names.segment_names, "all"])))
+    check_cell(results.scenarios[0], metric, region, segment)
     summary = results.summary(month=month, metrics=[metric])
     cell = summary[(summary["region"] == region) & (summary["segment"] == segment)]
     return cell.set_index("scenario")["mean"].reindex(results.ids)
+
+
+def _check_method(method: str) -> None:
+    if method not in SENSITIVITY_METHODS:
+        raise ScenarioError(Problem(f"unknown method {method!r}; choose sobol or morris",
+                                    path="--method",
+                                    suggestion=suggest(method, SENSITIVITY_METHODS)))
+
+
+def sample(problem: dict[str, Any], method: str, samples: int, seed: int) -> np.ndarray:
+    """Points at which to evaluate a model for SALib's ``method`` (one row per point).
+
+    Args:
+        problem: SALib problem (``num_vars``, ``names``, ``bounds``).
+        method: ``sobol`` (Saltelli/Sobol' sequence with base sample ``samples``,
+            ``samples * (d + 2)`` points, no second-order indices) or ``morris``
+            (``samples`` trajectories on 4 levels, ``samples * (d + 1)`` points).
+        samples: See ``method``.
+        seed: Seed of the sample.
+    """
+    from SALib.sample import morris as morris_sample
+    from SALib.sample import sobol as sobol_sample
+
+    _check_method(method)
+    if method == "morris":
+        return morris_sample.sample(problem, samples, num_levels=4, seed=seed)
+    if samples & (samples - 1):
+        better = 1 << samples.bit_length()
+        warnings.warn(ScenarioWarning(f"--samples {samples} is not a power of 2; Sobol' "
+                                      f"indices converge best with 2^k (e.g. {better})"),
+                      stacklevel=2)
+    with warnings.catch_warnings():  # SALib's own (multi-line) version of that warning
+        warnings.filterwarnings("ignore", category=UserWarning, module="SALib")
+        return sobol_sample.sample(problem, samples, calc_second_order=False, seed=seed)
+
+
+def indices(problem: dict[str, Any], method: str, x: np.ndarray, y: np.ndarray, seed: int
+            ) -> pd.DataFrame:
+    """Sensitivity indices of outputs ``y`` at the points ``x`` given by :func:`sample`.
+
+    Returns:
+        One row per parameter: ``sobol`` gives S1, S1_conf, ST, ST_conf (bootstrap 95 %
+        half-widths); ``morris`` gives mu_star, mu_star_conf, mu, sigma.
+    """
+    from SALib.analyze import morris as morris_analyze
+    from SALib.analyze import sobol as sobol_analyze
+
+    _check_method(method)
+    y = np.asarray(y, dtype=float)
+    if method == "sobol":
+        found = sobol_analyze.analyze(problem, y, calc_second_order=False, seed=seed)
+        table = pd.DataFrame({"parameter": problem["names"], "S1": found["S1"],
+                              "S1_conf": found["S1_conf"], "ST": found["ST"],
+                              "ST_conf": found["ST_conf"]})
+    else:
+        found = morris_analyze.analyze(problem, np.asarray(x, dtype=float), y, num_levels=4,
+                                       seed=seed)
+        table = pd.DataFrame({"parameter": problem["names"], "mu_star": found["mu_star"],
+                              "mu_star_conf": found["mu_star_conf"], "mu": found["mu"],
+                              "sigma": found["sigma"]})
+    table.insert(1, "method", method)
+    return table
 
 
 def sensitivity(scenario: Scenario, parameters: list[Parameter], *, method: str = "sobol",
@@ -83,30 +151,26 @@ def sensitivity(scenario: Scenario, parameters: list[Parameter], *, method: str 
 
     ``sobol``: Saltelli sampling with base sample ``samples`` (``samples * (d + 2)`` runs),
     first-order and total indices with bootstrap CIs. ``morris``: ``samples`` trajectories
-    (``samples * (d + 1)`` runs), mu*, its CI, and sigma.
+    (``samples * (d + 1)`` runs), mu*, its CI, and sigma. Sampling and analysis are the
+    model-free :func:`sample` and :func:`indices`. Inputs are checked before any run.
 
     Returns:
         ``(results, design, indices)``; ``indices`` is written to ``sensitivity.csv``.
     """
-    from SALib.analyze import morris as morris_analyze
-    from SALib.analyze import sobol as sobol_analyze
-    from SALib.sample import morris as morris_sample
-    from SALib.sample import sobol as sobol_sample
-
-    if method not in SENSITIVITY_METHODS:
-        raise ScenarioError(Problem(f"unknown method {method!r}; choose sobol or morris",
-                                    suggestion=suggest(method, SENSITIVITY_METHODS)))
-    if any(not p.numeric for p in parameters):
-        raise ScenarioError("sensitivity needs numeric ranges (PATH=LOW:HIGH), not choices")
+    _check_method(method)
     if not parameters:
         raise ScenarioError("sensitivity needs at least one --vary PATH=LOW:HIGH")
+    if any(not p.numeric for p in parameters):
+        raise ScenarioError("sensitivity needs numeric ranges (PATH=LOW:HIGH), not choices")
+    check_cell(scenario, metric, region, segment)
+    horizon = run_options.get("months") or scenario.scenario.months
+    if month is not None and not 0 <= month <= horizon:
+        raise ScenarioError(Problem(f"month {month} is outside the run's 0..{horizon}",
+                                    path="--month"))
     seed = scenario.experiment.seed if seed is None else seed
     problem = {"num_vars": len(parameters), "names": [p.path for p in parameters],
                "bounds": [[p.low, p.high] for p in parameters]}
-    if method == "sobol":
-        x = sobol_sample.sample(problem, samples, calc_second_order=False, seed=seed)
-    else:
-        x = morris_sample.sample(problem, samples, num_levels=4, seed=seed)
+    x = sample(problem, method, samples, seed)
     table = pd.DataFrame({p.path: p.scale((x[:, i] - p.low) / (p.high - p.low))
                           for i, p in enumerate(parameters)})
     ids = _point_ids(base_id, len(table))
@@ -118,22 +182,12 @@ def sensitivity(scenario: Scenario, parameters: list[Parameter], *, method: str 
     if np.isnan(y).any():
         raise ScenarioError(f"{metric} in {region}/{segment} is undefined (NaN) at some design "
                             "points; choose another metric or region")
-    if method == "sobol":
-        found = sobol_analyze.analyze(problem, y, calc_second_order=False, seed=seed)
-        indices = pd.DataFrame({"parameter": problem["names"], "S1": found["S1"],
-                                "S1_conf": found["S1_conf"], "ST": found["ST"],
-                                "ST_conf": found["ST_conf"]})
-    else:
-        found = morris_analyze.analyze(problem, x, y, num_levels=4, seed=seed)
-        indices = pd.DataFrame({"parameter": problem["names"], "mu_star": found["mu_star"],
-                                "mu_star_conf": found["mu_star_conf"], "mu": found["mu"],
-                                "sigma": found["sigma"]})
-    indices.insert(1, "method", method)
-    indices["metric"], indices["region"], indices["segment"] = metric, region, segment
-    indices["month"] = results.final_month() if month is None else month
+    found = indices(problem, method, x, y, seed)
+    found["metric"], found["region"], found["segment"] = metric, region, segment
+    found["month"] = results.final_month() if month is None else month
     if results.folder is not None:
         folder = ResultsFolder(results.folder)
         write_frame(folder.root / "design.parquet", table)
         atomic_write_text(folder.root / "sensitivity.csv",
-                          indices.to_csv(index=False, float_format="%.10g"))
-    return results, table, indices
+                          found.to_csv(index=False, float_format="%.10g"))
+    return results, table, found

@@ -78,14 +78,14 @@ def summarise(market: pd.DataFrame, scenario_ids: list[str], month: int | list[i
         market: Tidy market table of a run (it may hold only the months summarised).
         scenario_ids: Scenario ids in run order; differences are against the first.
         month: Month(s) to summarise; default each scenario's final month.
-        metrics: Metrics to include; default all.
+        metrics: Metrics to include; default every market metric in the table.
 
     Returns:
         One row per scenario, month, region, segment and metric (in that order).
         ``diff_*`` are the paired difference vs the first scenario in the same month,
         region and segment (NaN for the first scenario, and for cells it lacks).
     """
-    metrics = list(metrics or MARKET_METRICS)
+    metrics = list(metrics or [m for m in MARKET_METRICS if m in market.columns])
     keys = ["month", "region", "segment"]
     frame = market[market["scenario"].isin(scenario_ids)]
     if month is None:

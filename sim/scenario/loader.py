@@ -76,7 +76,16 @@ def shipped_dir() -> Path:
 
 
 def shipped_scenarios() -> dict[str, Path]:
-    """Return ``{name: path}`` of shipped scenarios, sorted by name."""
+    """Return ``{name: path}`` of shipped scenarios, sorted by name.
+
+    They are found through the package, so this works from any working directory.
+
+    Example:
+        >>> import sim
+        >>> names = sim.shipped_scenarios()
+        >>> "baseline" in names, names["eu_blocks_open"].suffix
+        (True, '.toml')
+    """
     folder = shipped_dir()
     if not folder.is_dir():
         return {}
