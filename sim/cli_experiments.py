@@ -115,13 +115,21 @@ def _finish(results: Results, no_report: bool, kind: str = "run") -> None:
 
 
 def _key_figures(results: Results) -> None:
+    """Print the final month's key figures, with the paired difference vs the first.
+
+    HHI and open share per region, price and welfare for the World (all segments).
+    """
     table = results.summary(metrics=["hhi", "open_share", "price_mean", "consumer_welfare"])
-    world = table[(table["region"] == "World") & (table["segment"] == "all")]
-    for _, row in world.iterrows():
+    table = table[table["segment"] == "all"]
+    keep = table["metric"].isin(["hhi", "open_share"]) | (table["region"] == "World")
+    typer.echo(f"  {'scenario':<24} {'region':<8} {'metric':<18} {'mean':>12}"
+               "  paired difference vs the first [95 % CI]")
+    for _, row in table[keep].iterrows():
         diff = "" if row["scenario"] == results.ids[0] or row["diff_mean"] != row["diff_mean"] \
-            else f"  diff {row['diff_mean']:+.4g} [{row['diff_ci_low']:.4g}, " \
-                 f"{row['diff_ci_high']:.4g}]"
-        typer.echo(f"  {row['scenario']:<24} {row['metric']:<18} {row['mean']:>12.4g}{diff}")
+            else f"  {row['diff_mean']:+.4g} [{row['diff_ci_low']:+.4g}, " \
+                 f"{row['diff_ci_high']:+.4g}]"
+        typer.echo(f"  {row['scenario']:<24} {row['region']:<8} {row['metric']:<18} "
+                   f"{row['mean']:>12.4g}{diff}")
 
 
 @app.command("run")
