@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 import sys
 import time
+import warnings
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Executor, Future, ProcessPoolExecutor, as_completed
 from contextlib import contextmanager
@@ -32,7 +33,7 @@ from sim.experiment.store import (
     versions,
 )
 from sim.scenario.loader import load_scenario, source_id
-from sim.scenario.schema import Scenario
+from sim.scenario.schema import Scenario, ScenarioWarning
 
 __all__ = ["run", "Task", "execute_task", "assign_ids", "default_jobs"]
 
@@ -63,7 +64,9 @@ def execute_task(task: Task) -> tuple[str, int, float, dict[str, pd.DataFrame] |
     from sim.scenario.loader import validate_data
 
     start = time.perf_counter()
-    scenario = validate_data(tomllib.loads(task.scenario_toml))
+    with warnings.catch_warnings():  # the caller validated (and warned about) it already
+        warnings.simplefilter("ignore", ScenarioWarning)
+        scenario = validate_data(tomllib.loads(task.scenario_toml))
     tables = run_replication(scenario, task.seed, task.replication, task.scenario_id)
     seconds = time.perf_counter() - start
     if task.out_dir is None:
@@ -192,7 +195,8 @@ def run(scenarios: Any, replications: int | None = None, seed: int | None = None
     ids = assign_ids(loaded, labels)
     texts = [s.to_toml() for s in loaded]
     folder = _prepare_folder(out, ids, texts, seed, replications, resume, force) if out else None
-    tasks = [Task(sid, text, seed, rep, str(folder.root) if folder else None)
+    # an absolute path: remote (Dask) workers resolve it in their own working directory
+    tasks = [Task(sid, text, seed, rep, str(folder.root.resolve()) if folder else None)
              for sid, text in zip(ids, texts, strict=True) for rep in range(replications)
              if folder is None or not folder.is_done(sid, rep)]
     started = time.perf_counter()
