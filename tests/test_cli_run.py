@@ -33,10 +33,20 @@ def digests(folder: Path) -> dict[str, str]:
             for name in DATA_FILES}
 
 
+def default_sigint() -> None:
+    """In the child: Ctrl-C handled normally even if the test runner ignores SIGINT.
+
+    A job started in the background of a non-interactive shell (as CI may start the suite)
+    inherits SIGINT ignored, and Python then never raises KeyboardInterrupt.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def marketsim(*args: str | Path, stderr=subprocess.PIPE) -> subprocess.Popen:
     """Start ``python -m sim ARGS`` with stdout and stderr piped (not a terminal)."""
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     return subprocess.Popen([sys.executable, "-m", "sim", *map(str, args)], cwd=ROOT, env=env,
+                            preexec_fn=default_sigint,
                             stdout=subprocess.PIPE, stderr=stderr, text=True)
 
 
@@ -103,7 +113,8 @@ def test_ctrl_c_on_a_terminal_with_workers_is_one_line(tmp_path: Path) -> None:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     process = subprocess.Popen([sys.executable, "-m", "sim", *RUN, "-o", str(out), "-j", "2"],
                                cwd=ROOT, env=env, stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE, text=True, start_new_session=True)
+                               stderr=subprocess.PIPE, text=True, start_new_session=True,
+                               preexec_fn=default_sigint)
     wait_for_first_done(process, out)
     os.killpg(process.pid, signal.SIGINT)
     _, stderr = process.communicate(timeout=120)
