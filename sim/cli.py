@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import signal
 import sys
 import traceback
 import warnings
@@ -353,12 +354,20 @@ def schema() -> None:
 # --------------------------------------------------------------------------- entry point
 
 
+def _terminate(signum: int, frame: Any) -> None:
+    """Turn SIGTERM into SystemExit(143) (128 + 15, the shell's convention)."""
+    raise SystemExit(128 + signal.SIGTERM)
+
+
 def main(argv: list[str] | None = None) -> NoReturn:
     """Run the command line and exit with its code.
 
     Args:
         argv: Arguments (default: ``sys.argv[1:]``).
     """
+    # SIGTERM (kill, a job scheduler's time limit) unwinds like an exit, so process pools
+    # shut their workers down and finished replications stay on disk for --resume
+    signal.signal(signal.SIGTERM, _terminate)
     try:
         # standalone mode: click reports usage errors (exit 2) and calls sys.exit itself
         typer.main.get_command(app).main(args=argv, standalone_mode=True)
