@@ -113,7 +113,7 @@ def run_robustness(samples: int, replications: int, seed: int, jobs: int | None,
         values = {path: float(v) for path, v in zip(UNCERTAIN, row, strict=True)}
         scenarios[f"s{i:04d}-base"] = base.with_overrides(values)
         scenarios[f"s{i:04d}-ban"] = ban.with_overrides(values)
-    results = sim.run(scenarios, replications=replications, seed=seed, jobs=jobs,
+    sim.run(scenarios, replications=replications, seed=seed, jobs=jobs,
                       out=out / "robustness", force=True, progress=True,
                       command="scripts/findings.py --robustness")
     frame = pd.read_parquet(out / "robustness" / "market.parquet",
@@ -142,7 +142,6 @@ def run_robustness(samples: int, replications: int, seed: int, jobs: int | None,
         drivers = ", ".join(f"{name} {corr[name]:+.2f}" for name in top)
         rows.append(f"| {metric} | {np.median(values):+.4g} | [{np.percentile(values, 5):+.4g}, "
                     f"{np.percentile(values, 95):+.4g}] | {share:.0%} | {drivers} |")
-    del results
     return "\n".join(rows)
 
 

@@ -70,7 +70,6 @@ def _expected_margin(model: MarketModel, capability: float, is_open: bool, home:
     """
     vt = model.vendors
     n = vt.count
-    cost = model._serving_cost(month)
     own_cost = float(model.world.serving_cost * model.world.serving_cost_fall_per_year
                      ** (-month / 12.0) * (1.0 if is_open else 2.0))  # at its own start
     price = own_cost * (1 + model.world.open_margin) if is_open else float(
@@ -93,7 +92,6 @@ def _expected_margin(model: MarketModel, capability: float, is_open: bool, home:
     adopters = (shares * model.group_fractions[:, None, :]).sum(axis=-1) * model.potential
     tokens = (adopters * model._tokens(month)[None, :]).sum(axis=1)  # [region]
     hosted = 0.3 if is_open else 1.0
-    del cost
     margin = tokens * hosted * (price - own_cost)
     revenue = tokens * hosted * price
     # it would serve only the regions that pay their compliance costs (MODEL.md 4.6)

@@ -218,12 +218,16 @@ class MarketModel(mesa.Model):
     def _vendors_decide(self, month: int) -> None:
         order = self.streams.generator(Mechanism.VENDOR_ORDER, month).permutation(
             len(self.vendor_agents))
+        vt = self.vendors
+        before = vt.view("served").copy(), vt.view("is_open").copy()
         for i in order:
             self.vendor_agents[i].decide()
-        self.rules = publish_rules(self._active_policies(), self.vendors, self.regions,
-                                   self.group_evade_upto, month)
+        if not (np.array_equal(before[0], vt.view("served"))
+                and np.array_equal(before[1], vt.view("is_open"))):
+            # a withdrawal, re-entry or openness switch changes who can buy what
+            self.rules = publish_rules(self._active_policies(), vt, self.regions,
+                                       self.group_evade_upto, month)
         cost = self._serving_cost(month)
-        vt = self.vendors
         target, capped = self._best_response(cost)
         closed_price = pricing.adjust_prices(vt.view("price"), target, self.world.price_adjustment)
         is_open = vt.view("is_open")

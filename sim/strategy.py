@@ -20,11 +20,7 @@ import numpy as np
 from sim import contributors as contrib
 from sim import demand, pricing
 from sim.finance import legally_offered
-from sim.policies import (
-    Rules,
-    compliance_fixed_cost,  # noqa: F401  (re-exported for strategy users)
-    publish_rules,
-)
+from sim.policies import Rules, publish_rules
 from sim.scenario.schema import Merger
 
 if TYPE_CHECKING:

@@ -240,8 +240,8 @@ def calibrate(scenario: Scenario, targets: TargetsFile, parameters: list[Paramet
 
     x0 = np.array([_unit_of(p, _current(scenario, p.path)) for p in parameters])
     try:
-        found = minimize(objective, x0, method="Powell", bounds=[(0.0, 1.0)] * len(parameters),
-                         options={"maxfev": max_evaluations, "xtol": 1e-3, "ftol": 1e-4})
+        minimize(objective, x0, method="Powell", bounds=[(0.0, 1.0)] * len(parameters),
+                 options={"maxfev": max_evaluations, "xtol": 1e-3, "ftol": 1e-4})
     finally:
         if own_pool is not None:
             own_pool.shutdown()
@@ -250,7 +250,6 @@ def calibrate(scenario: Scenario, targets: TargetsFile, parameters: list[Paramet
     fitted = scenario.with_overrides(values)
     res = run({"fit": fitted.with_overrides({"scenario.months": max(horizon, 1)})},
               replications, seed, jobs=1, progress=False)
-    del found
     return Calibration(values, best["objective"], pd.DataFrame(history),
                        fit_table(res.market, targets, start), fitted)
 
