@@ -1,0 +1,396 @@
+"""R&D and capability on the Epoch Capabilities Index scale, with spill-overs (MODEL.md 6.2).
+
+One capability point is one point of Epoch AI's Capabilities Index (ECI), so a point is a fixed
+amount of frontier progress (the frontier gained ~8 points a year before 2024-04 and ~15 after:
+Epoch AI, CALIBRATION.md fit window). Product line ``k`` gains each month
+
+    dq_k = alive_k * [ g ln(1 + R_k / R0(t))                      own R&D
+                      + open_k * community_k                     contributors (ecosystem.py)
+                      + kappa_open   * max(0, q_open_best   - q_k)   floor: open weights
+                      + kappa_closed * max(0, q_closed_best - q_k) ] pull: distilling APIs
+
+``R_k`` is the share of its owner's R&D budget the line receives (:func:`split_rd_budget`;
+by default the firm's flagship gets most, :func:`flagship_weights`). The floor is strong
+(anyone can fine-tune or distil open weights), the pull toward closed models weak (APIs show
+outputs, not weights); together with the leader's faster own R&D they make the open-closed gap
+settle at ``gap* = (a - b) / kappa_closed`` points (:func:`steady_state_gap`): the gap persists
+as an emergent result, not an imposed one. ``R0(t)`` moves with two explicit factors, the fall in
+the cost of compute and the growth of the compute a frontier point needs (:func:`rd_scale`).
+
+Every state array has a leading world axis ``W``; products are ``K``, firms ``F``. A parameter
+that is one number per world is a float or an array of shape ``[W]``. Formulas, defaults and the
+steady-state analysis: ``docs/mechanisms/capability-and-ecosystems.md``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = [
+    "ECI_PACE_BEFORE_2024_04", "ECI_PACE_AFTER_2024_04", "COMPUTE_COST_FALL_PER_YEAR",
+    "DIFFICULTY_GROWTH_PER_YEAR", "RD_PRODUCTIVITY", "RD_SCALE", "KAPPA_OPEN", "KAPPA_CLOSED",
+    "FLAGSHIP_SHARE", "rd_scale", "constant_pace_budget_growth", "flagship_weights",
+    "split_rd_budget", "capability_gain", "frontiers", "gap_months", "steady_state_gap",
+    "steady_state_gap_months", "gap_path", "gap_half_life_months",
+]
+
+# ---------------------------------------------------------------- defaults (sources in the doc)
+#: ECI points a month gained by the frontier before 2024-04 (Epoch AI: ~8 a year).
+ECI_PACE_BEFORE_2024_04 = 8.0 / 12.0
+#: ECI points a month gained by the frontier after 2024-04 (Epoch AI: ~15 a year).
+ECI_PACE_AFTER_2024_04 = 15.0 / 12.0
+#: Factor by which a dollar buys more compute each year (Epoch AI, ML hardware
+#: price-performance, ~1.4x a year).
+COMPUTE_COST_FALL_PER_YEAR = 1.4
+#: Factor by which the compute needed for the same monthly gain grows each year. Assumption:
+#: 2.5 (budget growth, Epoch AI: frontier training cost ~2.4x a year) x 1.4, the value that keeps
+#: the pace constant; Epoch's 4-5x a year growth of training compute bounds its prior from above.
+DIFFICULTY_GROWTH_PER_YEAR = 3.5
+#: g: points a month per unit of ln(1 + R/R0). Assumption: 1.25 / ln(10), so that a leader
+#: spending 9 R0 on its flagship gains the post-2024-04 ECI pace.
+RD_PRODUCTIVITY = ECI_PACE_AFTER_2024_04 / float(np.log(10.0))
+#: R0 at 2024-01 in USD a month. Assumption: the leader's flagship R&D (~$250M a month, from
+#: OpenAI's ~$3B of 2024 training compute reported by The Information) divided by 9.
+RD_SCALE = 2.5e7
+#: kappa_open: share of the distance to the best open model a laggard closes a month.
+#: Assumption: fine-tuning or distilling open weights takes weeks (half-life ~2 months).
+KAPPA_OPEN = 0.3
+#: kappa_closed: share of the distance to the best closed model closed a month by distilling
+#: from APIs. Assumption (weaker than the floor: outputs, not weights): half-life ~6.6 months.
+KAPPA_CLOSED = 0.1
+#: Share of a firm's R&D its flagship (best alive line) receives when it has other lines.
+#: Assumption: secondary lines (Gemma beside Gemini) are mostly distilled, not trained afresh.
+FLAGSHIP_SHARE = 0.8
+
+
+def _per_world(value: float | np.ndarray, ndim: int) -> np.ndarray:
+    """A per-world scalar parameter (float or ``[W]``) shaped to broadcast against ``ndim`` axes."""
+    arr = np.asarray(value, dtype=float)
+    if arr.ndim == 1:
+        return arr.reshape(arr.shape + (1,) * (ndim - 1))
+    return arr
+
+
+def rd_scale(month: float, rd_scale_at_start: float | np.ndarray = RD_SCALE,
+             compute_cost_fall_per_year: float | np.ndarray = COMPUTE_COST_FALL_PER_YEAR,
+             difficulty_growth_per_year: float | np.ndarray = DIFFICULTY_GROWTH_PER_YEAR,
+             ) -> np.ndarray:
+    """``R0(t) = R0 * (difficulty / compute_cost_fall)^(t / 12)``.
+
+    Cheaper compute lowers the dollars a point costs; each further point needs more compute.
+    Budgets growing by ``difficulty / compute_cost_fall`` a year keep ``R / R0`` and hence the
+    pace constant (:func:`constant_pace_budget_growth`).
+
+    Args:
+        month: Months since step 0 (2024-01).
+        rd_scale_at_start: R0 at step 0, USD a month (float or ``[W]``).
+        compute_cost_fall_per_year: Factor by which a dollar buys more compute a year (``>0``).
+        difficulty_growth_per_year: Factor by which the compute for the same monthly gain grows
+            a year (``>0``).
+
+    Returns:
+        R0 at ``month`` in USD a month: a 0-d array, or ``[W]`` if any input is per world.
+    """
+    cost_fall = np.asarray(compute_cost_fall_per_year, dtype=float)
+    difficulty = np.asarray(difficulty_growth_per_year, dtype=float)
+    if np.any(cost_fall <= 0) or np.any(difficulty <= 0):
+        raise ValueError("compute_cost_fall_per_year and difficulty_growth_per_year must be > 0")
+    return np.asarray(rd_scale_at_start, dtype=float) * (difficulty / cost_fall) ** (month / 12.0)
+
+
+def constant_pace_budget_growth(
+        compute_cost_fall_per_year: float | np.ndarray = COMPUTE_COST_FALL_PER_YEAR,
+        difficulty_growth_per_year: float | np.ndarray = DIFFICULTY_GROWTH_PER_YEAR,
+) -> np.ndarray:
+    """Yearly budget growth factor that keeps a firm's pace ``g ln(1 + R/R0(t))`` constant.
+
+    Args:
+        compute_cost_fall_per_year: As in :func:`rd_scale`.
+        difficulty_growth_per_year: As in :func:`rd_scale`.
+
+    Returns:
+        ``difficulty / compute_cost_fall`` (x a year); 2.5 at the defaults.
+    """
+    return (np.asarray(difficulty_growth_per_year, dtype=float)
+            / np.asarray(compute_cost_fall_per_year, dtype=float))
+
+
+def _firm_mask(owner: np.ndarray, alive: np.ndarray, n_firms: int) -> np.ndarray:
+    """``[W, F, K]``: line k is alive and owned by firm f (K and F are tens, so this is small)."""
+    firms = np.arange(n_firms)[None, :, None]
+    return (np.asarray(owner)[:, None, :] == firms) & np.asarray(alive, dtype=bool)[:, None, :]
+
+
+def flagship_weights(capability: np.ndarray, owner: np.ndarray, alive: np.ndarray,
+                     n_firms: int, flagship_share: float | np.ndarray = FLAGSHIP_SHARE,
+                     ) -> np.ndarray:
+    """R&D weights: a firm's flagship gets ``flagship_share``, its other lines share the rest.
+
+    The flagship is the firm's alive line of highest capability (the first on ties). A firm with
+    one alive line gives it everything. Dead lines get 0.
+
+    Args:
+        capability: ``[W, K]`` capability, ECI points.
+        owner: ``[W, K]`` firm index of each line (``0 <= owner < n_firms``).
+        alive: ``[W, K]`` whether the line exists.
+        n_firms: ``F``.
+        flagship_share: Share in [0, 1] (float or ``[W]``).
+
+    Returns:
+        ``[W, K]`` weights summing to 1 over each firm's alive lines.
+    """
+    share = _per_world(flagship_share, 2)
+    if np.any((share < 0) | (share > 1)):
+        raise ValueError("flagship_share must be in [0, 1]")
+    mask = _firm_mask(owner, alive, n_firms)                         # [W, F, K]
+    masked = np.where(mask, np.asarray(capability, dtype=float)[:, None, :], -np.inf)
+    best = masked.argmax(axis=2)                                     # first maximum
+    is_flagship = (np.arange(mask.shape[2])[None, None, :] == best[:, :, None]) & mask
+    is_flagship = is_flagship.any(axis=1)                            # [W, K]
+    lines = mask.sum(axis=2)                                         # [W, F]
+    lines_of_owner = np.take_along_axis(lines, np.asarray(owner), axis=1)
+    others = np.maximum(lines_of_owner - 1, 1)
+    weight = np.where(is_flagship, np.where(lines_of_owner > 1, share, 1.0),
+                      (1.0 - share) / others)
+    return np.where(np.asarray(alive, dtype=bool), weight, 0.0)
+
+
+def split_rd_budget(firm_budget: np.ndarray, owner: np.ndarray, alive: np.ndarray,
+                    weight: np.ndarray | None = None) -> np.ndarray:
+    """Split each firm's R&D budget over its alive lines in proportion to ``weight``.
+
+    Args:
+        firm_budget: ``[W, F]`` R&D budget, USD a month (``>= 0``).
+        owner: ``[W, K]`` firm index of each line.
+        alive: ``[W, K]``.
+        weight: ``[W, K]`` or ``[K]`` non-negative weights (e.g. :func:`flagship_weights`);
+            None splits equally. A firm whose alive lines all weigh 0 spends nothing on them.
+
+    Returns:
+        ``[W, K]`` R&D budget of each line, USD a month (0 for dead lines); a firm's lines sum to
+        its budget.
+    """
+    firm_budget = np.asarray(firm_budget, dtype=float)
+    alive = np.asarray(alive, dtype=bool)
+    w = np.ones(alive.shape) if weight is None else np.broadcast_to(
+        np.asarray(weight, dtype=float), alive.shape)
+    w = np.where(alive, w, 0.0)
+    mask = _firm_mask(owner, alive, firm_budget.shape[1])
+    total = np.where(mask, w[:, None, :], 0.0).sum(axis=2)          # [W, F]
+    total_of_owner = np.take_along_axis(total, np.asarray(owner), axis=1)
+    budget_of_owner = np.take_along_axis(firm_budget, np.asarray(owner), axis=1)
+    share = np.divide(w, total_of_owner, out=np.zeros_like(w), where=total_of_owner > 0)
+    return budget_of_owner * share
+
+
+def frontiers(capability: np.ndarray, is_open: np.ndarray, alive: np.ndarray,
+              ) -> tuple[np.ndarray, np.ndarray]:
+    """Best alive closed and best alive open capability of each world.
+
+    Args:
+        capability: ``[W, K]`` ECI points.
+        is_open: ``[W, K]``.
+        alive: ``[W, K]``.
+
+    Returns:
+        ``(closed[W], open[W])``; NaN where a world has no such line.
+    """
+    q = np.asarray(capability, dtype=float)
+    is_open = np.asarray(is_open, dtype=bool)
+    alive = np.asarray(alive, dtype=bool)
+
+    def best(mask: np.ndarray) -> np.ndarray:
+        top = np.max(q, axis=1, where=mask, initial=-np.inf)
+        return np.where(mask.any(axis=1), top, np.nan)
+
+    return best(alive & ~is_open), best(alive & is_open)
+
+
+def capability_gain(capability: np.ndarray, is_open: np.ndarray, alive: np.ndarray,
+                    rd_budget: np.ndarray, rd_scale_now: float | np.ndarray,
+                    rd_productivity: float | np.ndarray = RD_PRODUCTIVITY,
+                    community_gain: np.ndarray | None = None,
+                    kappa_open: float | np.ndarray = KAPPA_OPEN,
+                    kappa_closed: float | np.ndarray = KAPPA_CLOSED,
+                    spill_from_open: np.ndarray | None = None) -> np.ndarray:
+    """Capability each line gains this month (ECI points; 0 for dead lines).
+
+    All lines update from the same month's capabilities (a synchronous step). With
+    ``kappa_open + kappa_closed <= 1`` (checked) the new capability ``q + dq`` is non-decreasing
+    in every line's capability and budget, so more R&D never lowers anyone's capability in any
+    later month.
+
+    Args:
+        capability: ``[W, K]`` ECI points.
+        is_open: ``[W, K]`` open weights.
+        alive: ``[W, K]``.
+        rd_budget: ``[W, K]`` the line's R&D budget, USD a month (``>= 0``).
+        rd_scale_now: R0(t), USD a month (float or ``[W]``; :func:`rd_scale`).
+        rd_productivity: g, points a month per unit of ``ln(1 + R/R0)`` (float or ``[W]``).
+        community_gain: ``[W, K]`` points a month from contributors (``ecosystem.community_gain``);
+            applied to open alive lines only. None: no community term.
+        kappa_open: Floor rate toward the best open model, per month (float or ``[W]``).
+        kappa_closed: Pull rate toward the best closed model, per month (float or ``[W]``).
+        spill_from_open: ``[W, K]`` lines whose weights can be built on; default open and alive
+            (pass exited open lines too if their downloaded weights should still count).
+
+    Returns:
+        ``[W, K]`` capability gained this month.
+    """
+    q = np.asarray(capability, dtype=float)
+    is_open = np.asarray(is_open, dtype=bool)
+    alive = np.asarray(alive, dtype=bool)
+    budget = np.asarray(rd_budget, dtype=float)
+    if np.any(budget < 0):
+        raise ValueError("rd_budget must be >= 0")
+    k_open, k_closed = _per_world(kappa_open, 2), _per_world(kappa_closed, 2)
+    if np.any(k_open < 0) or np.any(k_closed < 0) or np.any(k_open + k_closed > 1):
+        raise ValueError("need kappa_open, kappa_closed >= 0 and kappa_open + kappa_closed <= 1")
+    scale = _per_world(rd_scale_now, 2)
+    if np.any(scale <= 0):
+        raise ValueError("rd_scale_now must be > 0")
+
+    own = _per_world(rd_productivity, 2) * np.log1p(budget / scale)
+    source = alive & is_open if spill_from_open is None else np.asarray(spill_from_open, bool)
+    # -inf when a world has no such line: max(0, -inf - q) = 0, so the term vanishes
+    best_open = np.max(q, axis=1, where=source, initial=-np.inf)[:, None]
+    best_closed = np.max(q, axis=1, where=alive & ~is_open, initial=-np.inf)[:, None]
+    floor = k_open * np.maximum(0.0, best_open - q)
+    pull = k_closed * np.maximum(0.0, best_closed - q)
+    community = 0.0 if community_gain is None else np.where(
+        is_open, np.asarray(community_gain, dtype=float), 0.0)
+    return np.where(alive, own + community + floor + pull, 0.0)
+
+
+def gap_months(closed_frontier_history: np.ndarray, open_frontier: np.ndarray, t: int,
+               pace_before_history: float | np.ndarray = ECI_PACE_BEFORE_2024_04) -> np.ndarray:
+    """How many months ago the closed frontier was at today's open frontier (Epoch's measure).
+
+    The closed frontier is the running maximum of the history (the best closed model released
+    so far), interpolated linearly between months. Before the first month of the history it is
+    extrapolated back at ``pace_before_history`` (the step-0 history has a single point).
+
+    Args:
+        closed_frontier_history: ``[W, T]`` best closed capability at months ``0 .. T-1``.
+        open_frontier: ``[W]`` best open capability now (NaN: no open model).
+        t: Index of the current month in the history (``0 <= t < T``).
+        pace_before_history: Points a month of the closed frontier before month 0 (float or
+            ``[W]``; default Epoch's pre-2024-04 ECI pace).
+
+    Returns:
+        ``[W]`` gap in months: 0 where the open frontier is at or above the closed frontier,
+        NaN where no open model exists.
+    """
+    history = np.asarray(closed_frontier_history, dtype=float)
+    if not 0 <= t < history.shape[1]:
+        raise ValueError(f"t = {t} is outside the history of {history.shape[1]} months")
+    level = np.asarray(open_frontier, dtype=float)
+    reached = np.maximum.accumulate(history[:, : t + 1], axis=1)     # [W, t+1], non-decreasing
+    known = np.isfinite(level)
+    safe_level = np.where(known, level, 0.0)
+    # index of the first month at which the closed frontier reached the open level
+    first = (reached < safe_level[:, None]).sum(axis=1)
+    idx_hi = np.minimum(first, t)
+    idx_lo = np.maximum(first - 1, 0)
+    hi = np.take_along_axis(reached, idx_hi[:, None], axis=1)[:, 0]
+    lo = np.take_along_axis(reached, idx_lo[:, None], axis=1)[:, 0]
+    inside = (first >= 1) & (first <= t)
+    rise = np.where(inside, hi - lo, 1.0)                            # > 0 where inside
+    month_inside = idx_lo + (safe_level - lo) / rise
+    pace = np.broadcast_to(np.asarray(pace_before_history, dtype=float), level.shape)
+    safe_pace = np.where(pace > 0, pace, 1.0)
+    month_before = np.where(pace > 0, -(reached[:, 0] - safe_level) / safe_pace, np.nan)
+    month = np.where(first == 0, month_before, month_inside)
+    gap = np.where(first > t, 0.0, t - month)
+    return np.where(known, gap, np.nan)
+
+
+def steady_state_gap(closed_gain: float | np.ndarray, open_gain: float | np.ndarray,
+                     kappa_closed: float | np.ndarray = KAPPA_CLOSED,
+                     kappa_open: float | np.ndarray = KAPPA_OPEN) -> np.ndarray:
+    """Fixed point of the gap map between the closed leader and the best open line (points).
+
+    With the leader gaining ``a`` and the best open line ``b`` a month of their own (R&D plus,
+    for the open line, community), the gap ``G = q_closed - q_open`` follows
+    ``G' = (1 - kappa_closed) G + (a - b)`` while ``G >= 0`` and ``G' = (1 - kappa_open) G +
+    (a - b)`` while ``G < 0`` (then the leader is the one pulled up by the open floor).
+
+    Args:
+        closed_gain: ``a``, points a month.
+        open_gain: ``b``, points a month.
+        kappa_closed: Pull toward closed models, per month.
+        kappa_open: Floor toward the best open model, per month.
+
+    Returns:
+        ``(a - b) / kappa_closed`` if ``a >= b``, else ``(a - b) / kappa_open``; inf when the
+        relevant kappa is 0 and ``a != b`` (the gap diverges), NaN when it is 0 and ``a == b``
+        (the gap keeps its initial value).
+    """
+    drift = np.asarray(closed_gain, dtype=float) - np.asarray(open_gain, dtype=float)
+    kappa = np.where(drift >= 0, np.asarray(kappa_closed, dtype=float),
+                     np.asarray(kappa_open, dtype=float))
+    safe = np.where(kappa > 0, kappa, 1.0)
+    diverging = np.where(drift == 0, np.nan, np.where(drift > 0, np.inf, -np.inf))
+    return np.where(kappa > 0, drift / safe, diverging)
+
+
+def steady_state_gap_months(closed_gain: float | np.ndarray, open_gain: float | np.ndarray,
+                            kappa_closed: float | np.ndarray = KAPPA_CLOSED,
+                            kappa_open: float | np.ndarray = KAPPA_OPEN) -> np.ndarray:
+    """Steady-state gap in months of frontier progress: ``gap* / a = (1 - b/a) / kappa_closed``.
+
+    Args:
+        closed_gain: ``a``, the frontier's pace, points a month (``> 0``).
+        open_gain: ``b``, points a month.
+        kappa_closed: Pull toward closed models, per month.
+        kappa_open: Floor toward the best open model, per month.
+
+    Returns:
+        Months; negative when the open line leads in steady state.
+    """
+    pace = np.asarray(closed_gain, dtype=float)
+    if np.any(pace <= 0):
+        raise ValueError("closed_gain (the frontier's pace) must be > 0")
+    return steady_state_gap(pace, open_gain, kappa_closed, kappa_open) / pace
+
+
+def gap_path(months: int | np.ndarray, gap_start: float | np.ndarray,
+             closed_gain: float | np.ndarray, open_gain: float | np.ndarray,
+             kappa_closed: float | np.ndarray = KAPPA_CLOSED) -> np.ndarray:
+    """Closed form of the gap after ``months``, while it stays non-negative (points).
+
+    ``G_t = G* + (1 - kappa_closed)^t (G_0 - G*)`` with ``G* = (a - b) / kappa_closed``; with
+    ``kappa_closed = 0`` it is ``G_0 + (a - b) t``.
+
+    Args:
+        months: Months elapsed.
+        gap_start: ``G_0``, points.
+        closed_gain: ``a``, points a month.
+        open_gain: ``b``, points a month.
+        kappa_closed: Pull toward closed models, per month.
+
+    Returns:
+        The gap in points.
+    """
+    t = np.asarray(months, dtype=float)
+    g0 = np.asarray(gap_start, dtype=float)
+    drift = np.asarray(closed_gain, dtype=float) - np.asarray(open_gain, dtype=float)
+    kappa = np.asarray(kappa_closed, dtype=float)
+    safe = np.where(kappa > 0, kappa, 1.0)
+    fixed = drift / safe
+    return np.where(kappa > 0, fixed + (1.0 - kappa) ** t * (g0 - fixed), g0 + drift * t)
+
+
+def gap_half_life_months(kappa_closed: float | np.ndarray = KAPPA_CLOSED) -> np.ndarray:
+    """Months for the distance to the steady-state gap to halve: ``ln 2 / -ln(1 - kappa)``.
+
+    Args:
+        kappa_closed: Pull toward closed models, per month, in [0, 1].
+
+    Returns:
+        Months (inf for 0, 0 for 1).
+    """
+    kappa = np.asarray(kappa_closed, dtype=float)
+    keep = 1.0 - kappa
+    safe = np.where((keep > 0) & (keep < 1), keep, 0.5)
+    return np.where(keep >= 1, np.inf, np.where(keep <= 0, 0.0, np.log(2.0) / -np.log(safe)))

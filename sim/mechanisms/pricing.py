@@ -1,0 +1,393 @@
+"""Multi-product Bertrand-Nash prices with the intensive margin (MODEL.md 4.2-4.3, 5).
+
+In cell ``c = (r, s)`` of a token-billed segment, ``M_c`` aware adopters choose line ``k``
+with the logit share ``s_kc = exp(V_kc - alpha_s ln p_k) / (exp(V0_c) + sum_j exp(...))`` and
+use ``tau_kc = tau_s (p_k / p_ref)^(-e_s)`` M tokens a month, so the line sells
+``Q_kc = M_c s_kc tau_kc``. Firm ``f`` sets the prices of its priced lines jointly to maximise
+``sum_{k in f} sum_c (p_k - c_k) Q_kc`` given everyone else's prices. Elasticities:
+``d ln Q_kc / d ln p_k = -(e_s + alpha_s (1 - s_kc))`` and ``d ln Q_jc / d ln p_k =
+alpha_s s_kc`` for ``j != k``. With revenue ``R_kc = p_k Q_kc``, margin ``mu_k = 1 - c_k/p_k``
+and the profit of the firm's other lines in the cell ``pi_(-k)c``, the first-order condition
+``d profit / d ln p_k = 0`` is
+
+    mu_k = sum_c [R_kc + alpha_s s_kc pi_(-k)c] / sum_c (e_s + alpha_s (1 - s_kc)) R_kc,
+
+summed over the line's price domain: every cell (``scope="global"``) or the segments of one
+region (``scope="regional"``, one price per region and line). ``solve_prices`` iterates this
+map (a Morrow & Skerlos (2011) style markup fixed point, own term solved exactly) in log
+markups, for all worlds at once, with per-variable step control. Proofs of the bounds and the
+condition for an interior optimum: docs/mechanisms/pricing.md.
+
+Assumption: a firm's objective counts only its priced lines; a non-priced line (open weights
+hosted by third parties) earns its owner nothing here and is a rival at a given price.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+
+from sim.mechanisms.usage import segment_parameter
+
+__all__ = [
+    "PricingEquilibrium",
+    "TokenMarket",
+    "adjust_markups",
+    "own_elasticity",
+    "solve_prices",
+    "token_demand",
+    "total_elasticity",
+]
+
+Scope = Literal["global", "regional"]
+
+
+@dataclass(frozen=True)
+class TokenMarket:
+    """The demand side of token-billed cells, everything but prices.
+
+    Attributes:
+        market_size: ``[W, R, S]`` aware adopters of the cell (>= 0; 0 is allowed).
+        utility: ``[W, R, S, K]`` non-price utility ``V`` (all of ``U`` but ``-alpha ln p``).
+        outside_utility: ``[W, R, S]`` utility ``V0`` of the outside option (finite).
+        available: ``[W, R, K]`` bool, the line is sold in the region.
+        price_weight: ``alpha_s`` (> 0), ``[S]`` or ``[W, S]``.
+        usage_elasticity: ``e_s`` (>= 0; > 1 for the bounds of the docs), ``[S]`` or ``[W, S]``.
+        base_usage: ``tau_s`` (> 0) M tokens per adopter per month at the reference price,
+            ``[S]`` or ``[W, S]``.
+        reference_price: ``p_ref`` (> 0) USD per M tokens, broadcastable to ``[W, R, S]``.
+        alive: ``[W, K]`` bool or None (all alive); a dead line sells nowhere.
+    """
+
+    market_size: np.ndarray
+    utility: np.ndarray
+    outside_utility: np.ndarray
+    available: np.ndarray
+    price_weight: np.ndarray
+    usage_elasticity: np.ndarray
+    base_usage: np.ndarray
+    reference_price: np.ndarray
+    alive: np.ndarray | None = None
+
+
+@dataclass(frozen=True)
+class PricingEquilibrium:
+    """Result of ``solve_prices``.
+
+    Attributes:
+        price: ``[W, R, K]`` USD per M tokens; under global scope equal across regions for
+            priced lines. Finite everywhere: where a priced line can sell nothing in its
+            domain it carries a conventional price (docs), mask it with ``has_demand``.
+        markup: ``[W, R, K]`` ``price / cost`` (NaN where the cost is not positive).
+        markup_capped: ``[W, R, K]`` bool, ``markup_max`` binds (the firm would rather
+            withdraw the line: docs/mechanisms/pricing.md, section 4).
+        has_demand: ``[W, R, K]`` bool, the priced line has positive revenue in its domain.
+        converged: ``[W]`` bool.
+        iterations: ``[W]`` int, iterations until convergence (``max_iter`` if not).
+    """
+
+    price: np.ndarray
+    markup: np.ndarray
+    markup_capped: np.ndarray
+    has_demand: np.ndarray
+    converged: np.ndarray
+    iterations: np.ndarray
+
+
+@dataclass(frozen=True)
+class _Cells:
+    """TokenMarket shaped for ``[W, R, S, K]`` arithmetic (private)."""
+
+    size: np.ndarray  # [W, R, S, 1]
+    utility: np.ndarray  # [W, R, S, K]
+    outside: np.ndarray  # [W, R, S, 1]
+    sells: np.ndarray  # [W, R, 1, K]
+    alpha: np.ndarray  # [W|1, 1, S, 1]
+    e: np.ndarray  # [W|1, 1, S, 1]
+    log_base_usage: np.ndarray  # [W|1, 1, S, 1]
+    log_reference: np.ndarray  # [W|1, R|1, S|1, 1]
+
+
+def _cells(market: TokenMarket) -> _Cells:
+    size = np.asarray(market.market_size, dtype=np.float64)
+    utility = np.asarray(market.utility, dtype=np.float64)
+    sells = np.asarray(market.available, dtype=bool)
+    if size.ndim != 3 or utility.shape[:3] != size.shape or sells.ndim != 3:
+        raise ValueError("market_size [W,R,S], utility [W,R,S,K], available [W,R,K] required")
+    if market.alive is not None:
+        sells = sells & np.asarray(market.alive, dtype=bool)[:, None, :]
+    if np.any(~(size >= 0.0)):
+        raise ValueError("market_size must be >= 0 and not NaN")
+    alpha = segment_parameter(market.price_weight, "price_weight")
+    base = segment_parameter(market.base_usage, "base_usage")
+    reference = np.asarray(market.reference_price, dtype=np.float64)
+    if np.any(~(alpha > 0.0)) or np.any(~(base > 0.0)) or np.any(~(reference > 0.0)):
+        raise ValueError("price_weight, base_usage and reference_price must be positive")
+    while reference.ndim < 3:
+        reference = reference[None]
+    return _Cells(size=size[..., None], utility=utility,
+                  outside=np.asarray(market.outside_utility, dtype=np.float64)[..., None],
+                  sells=sells[:, :, None, :], alpha=alpha,
+                  e=segment_parameter(market.usage_elasticity, "usage_elasticity"),
+                  log_base_usage=np.log(base), log_reference=np.log(reference)[..., None])
+
+
+def _demand(cells: _Cells, log_price: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Shares and token quantities ``[W, R, S, K]`` at log prices ``[W, R, K]``."""
+    log_p = np.where(np.isfinite(log_price), log_price, 0.0)[:, :, None, :]
+    inside = np.where(cells.sells, cells.utility - cells.alpha * log_p, -np.inf)
+    top = np.maximum(cells.outside, inside.max(axis=-1, keepdims=True))  # log-sum-exp shift
+    weight = np.exp(inside - top)
+    share = weight / (np.exp(cells.outside - top) + weight.sum(axis=-1, keepdims=True))
+    usage = np.exp(cells.log_base_usage - cells.e * (log_p - cells.log_reference))
+    return share, cells.size * share * usage
+
+
+def _domain_sum(x: np.ndarray, scope: Scope) -> np.ndarray:
+    """Sum ``[W, R, S, K]`` over a price domain and return ``[W, R, K]`` (broadcast copy)."""
+    if scope == "global":
+        total = x.sum(axis=(1, 2))[:, None, :]
+        return np.broadcast_to(total, (x.shape[0], x.shape[1], x.shape[3])).copy()
+    return x.sum(axis=2)
+
+
+def _ownership(owner: np.ndarray, priced: np.ndarray, n_firms: int) -> np.ndarray:
+    """``[W, K, F]`` one-hot of the firm that earns each priced line (zero rows elsewhere)."""
+    owner = np.asarray(owner)
+    if owner.ndim != 2 or np.any((owner < 0) | (owner >= n_firms)):
+        raise ValueError("owner must be [W, K] firm indices in 0..n_firms-1")
+    return (owner[..., None] == np.arange(n_firms)) & np.asarray(priced, bool)[..., None]
+
+
+def _log_fixed_prices(fixed_price: np.ndarray, sells: np.ndarray, priced: np.ndarray
+                      ) -> np.ndarray:
+    """``[W, R, K]`` log of the given prices, checked where a non-priced line sells."""
+    fixed = np.asarray(fixed_price, dtype=np.float64)
+    if fixed.ndim == 2:
+        fixed = fixed[:, None, :]
+    fixed = np.broadcast_to(fixed, sells.shape)
+    needed = sells & ~priced[:, None, :]
+    if np.any(needed & ~(fixed > 0.0)) or np.any(needed & ~np.isfinite(fixed)):
+        raise ValueError("fixed_price must be positive and finite where a non-priced line sells")
+    return np.log(np.where(fixed > 0.0, fixed, 1.0), where=np.isfinite(fixed),
+                  out=np.zeros(sells.shape))
+
+
+def _target_margin(cells: _Cells, log_price: np.ndarray, margin: np.ndarray,
+                   own: np.ndarray, scope: Scope) -> tuple[np.ndarray, np.ndarray]:
+    """The FOC map: target margins ``mu`` and the domain denominators, both ``[W, R, K]``."""
+    share, tokens = _demand(cells, log_price)
+    revenue = np.exp(log_price)[:, :, None, :] * tokens
+    line_profit = margin[:, :, None, :] * revenue
+    firm_profit = np.einsum("wrsk,wkf->wrsf", line_profit, own)
+    siblings = np.einsum("wrsf,wkf->wrsk", firm_profit, own) - line_profit
+    numerator = _domain_sum(revenue + cells.alpha * share * siblings, scope)
+    denominator = _domain_sum((cells.e + cells.alpha * (1.0 - share)) * revenue, scope)
+    return np.divide(numerator, denominator, out=np.zeros_like(numerator),
+                     where=denominator > 0.0), denominator
+
+
+def solve_prices(
+    market: TokenMarket,
+    cost: np.ndarray,
+    owner: np.ndarray,
+    priced: np.ndarray,
+    fixed_price: np.ndarray,
+    *,
+    n_firms: int | None = None,
+    scope: Scope = "global",
+    markup_max: float = 50.0,
+    initial_markup: np.ndarray | None = None,
+    tol: float = 1e-12,
+    max_iter: int = 1000,
+) -> PricingEquilibrium:
+    """Multi-product Bertrand-Nash prices of the priced lines, for all worlds at once.
+
+    Args:
+        market: The demand side (``TokenMarket``).
+        cost: ``[W, K]`` serving cost, USD per M tokens (> 0 for priced lines).
+        owner: ``[W, K]`` int, firm index of each line.
+        priced: ``[W, K]`` bool, the owner chooses the price (closed lines, open lines it
+            hosts); other lines keep ``fixed_price`` and earn their owner nothing here.
+        fixed_price: ``[W, K]`` or ``[W, R, K]`` USD per M tokens of non-priced lines
+            (e.g. third-party hosting at cost x (1 + margin)); ignored for priced lines; may
+            be NaN where the line does not sell.
+        n_firms: ``F``; default ``owner.max() + 1``.
+        scope: ``"global"`` (one price per line, FOC over all cells) or ``"regional"`` (one
+            price per region and line, FOC over that region's segments).
+        markup_max: Safeguard cap on ``p / c`` (> 1).
+        initial_markup: ``[W, K]`` or ``[W, R, K]`` start (e.g. last month's target);
+            default the zero-share markup ``(e + alpha) / (e + alpha - 1)``.
+        tol: Convergence tolerance on the largest change of a log markup in a world.
+        max_iter: Iteration limit.
+
+    Returns:
+        A ``PricingEquilibrium``.
+    """
+    if scope not in ("global", "regional"):
+        raise ValueError(f"scope must be 'global' or 'regional', got {scope!r}")
+    if not markup_max > 1.0:
+        raise ValueError("markup_max must exceed 1")
+    cells = _cells(market)
+    sells = cells.sells[:, :, 0, :]
+    cost = np.asarray(cost, dtype=np.float64)
+    priced = np.asarray(priced, dtype=bool) & np.ones(cost.shape, dtype=bool)
+    if np.any(priced & ~(cost > 0.0)):
+        raise ValueError("cost must be positive for priced lines")
+    n_firms = int(np.max(owner)) + 1 if n_firms is None else n_firms
+    own = _ownership(owner, priced, n_firms).astype(np.float64)
+    shape = sells.shape
+    log_cost = np.broadcast_to(np.log(np.where(cost > 0.0, cost, 1.0))[:, None, :], shape)
+    log_fixed = _log_fixed_prices(fixed_price, sells, priced)
+    is_priced = np.broadcast_to(priced[:, None, :], shape)
+    # Convention (assumption, docs section 5) where a line sells nothing in its domain: the
+    # zero-share single-line margin 1 / (e + alpha), equal cell weights (it changes no profit).
+    zero_share = _domain_sum(np.broadcast_to(cells.e + cells.alpha, cells.utility.shape), scope)
+    cap = -np.expm1(-np.log(markup_max))  # the margin 1 - 1/markup_max
+    fallback = np.minimum(_domain_sum(np.ones(cells.utility.shape), scope) / zero_share, cap)
+    if initial_markup is None:
+        log_markup = -np.log1p(-fallback)
+    else:
+        start = np.asarray(initial_markup, dtype=np.float64)
+        start = np.broadcast_to(start[:, None, :] if start.ndim == 2 else start, shape)
+        log_markup = np.log(np.clip(start, 1.0, markup_max))
+    log_markup = np.where(is_priced, log_markup, 0.0)
+    # Convergence is judged and frozen per price domain (a world under global scope, a
+    # (world, region) under regional scope), so that no domain's answer depends on how long
+    # another one (another world, another region) takes: batched worlds equal single ones
+    # and a change confined to one region leaves the others' regional prices exactly alone.
+    blocks = (shape[0], 1) if scope == "global" else shape[:2]
+    block_axes = (1, 2) if scope == "global" else 2
+    active = np.ones(blocks, dtype=bool)
+    iterations = np.full(blocks, max_iter)
+    step_size = np.ones(shape)
+    last_change = np.zeros(shape)
+    for iteration in range(1, max_iter + 1):
+        log_price = np.where(is_priced, log_cost + log_markup, log_fixed)
+        margin = np.where(is_priced, -np.expm1(-log_markup), 0.0)
+        target, denominator = _target_margin(cells, log_price, margin, own, scope)
+        target = np.minimum(np.where(denominator > 0.0, target, fallback), cap)
+        change = np.where(is_priced, -np.log1p(-target) - log_markup, 0.0)
+        largest = np.abs(change).max(axis=block_axes).reshape(blocks)
+        done = active & (largest <= tol)
+        iterations[done] = iteration
+        active &= ~done
+        # change has the sign of d profit / d ln p (the map is a scaled own-price gradient
+        # step), so a sign flip means overshooting: halve that variable's step; a repeated
+        # sign means a steady climb (e.g. towards withdrawal): let the step grow back to 1.
+        flipped = change * last_change < 0.0
+        step_size = np.where(flipped, 0.5 * step_size, np.minimum(1.0, 2.0 * step_size))
+        last_change = change
+        log_markup = log_markup + active[:, :, None] * step_size * change
+        if not active.any():
+            break
+    log_price = np.where(is_priced, log_cost + log_markup, log_fixed)
+    margin = np.where(is_priced, -np.expm1(-log_markup), 0.0)
+    unconstrained, denominator = _target_margin(cells, log_price, margin, own, scope)
+    price = np.exp(log_price)
+    markup = np.full(shape, np.nan)
+    np.divide(price, np.broadcast_to(cost[:, None, :], shape), out=markup,
+              where=np.broadcast_to(cost[:, None, :] > 0.0, shape))
+    return PricingEquilibrium(
+        price=price, markup=markup,
+        markup_capped=is_priced & (denominator > 0.0) & (unconstrained >= cap),
+        has_demand=is_priced & (denominator > 0.0),
+        converged=~active.any(axis=1), iterations=iterations.max(axis=1))
+
+
+def token_demand(market: TokenMarket, price: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Logit shares and token quantities at given prices.
+
+    Args:
+        market: The demand side.
+        price: ``[W, R, K]`` USD per M tokens (> 0 where the line sells; NaN elsewhere is
+            accepted).
+
+    Returns:
+        ``(share, tokens)``, both ``[W, R, S, K]``: the share of the cell's aware adopters
+        (0 where the line does not sell) and M tokens a month (``M s tau``).
+    """
+    cells = _cells(market)
+    price = np.asarray(price, dtype=np.float64)
+    return _demand(cells, np.log(np.where(price > 0.0, price, 1.0)))
+
+
+def own_elasticity(market: TokenMarket, price: np.ndarray) -> np.ndarray:
+    """``-d ln Q_kc / d ln p_k = e_s + alpha_s (1 - s_kc)`` per cell and line.
+
+    Args:
+        market: The demand side.
+        price: ``[W, R, K]`` USD per M tokens.
+
+    Returns:
+        ``[W, R, S, K]`` (also defined where the line does not sell: share 0 there).
+    """
+    cells = _cells(market)
+    share, _ = token_demand(market, price)
+    return cells.e + cells.alpha * (1.0 - share)
+
+
+def total_elasticity(
+    market: TokenMarket,
+    price: np.ndarray,
+    owner: np.ndarray,
+    priced: np.ndarray,
+    *,
+    n_firms: int | None = None,
+    scope: Scope = "global",
+) -> np.ndarray:
+    """Elasticity of a firm's total token usage when all its priced lines' prices move together.
+
+    In a cell it is ``e_s + alpha_s (1 - S_fc)`` with ``S_fc`` the firm's share over its
+    priced lines; over the price domain the usage-weighted mean. It exceeds ``min e_s``
+    whenever the outside option has positive utility weight (docs, section 3).
+
+    Args:
+        market: The demand side.
+        price: ``[W, R, K]`` USD per M tokens.
+        owner: ``[W, K]`` firm index of each line.
+        priced: ``[W, K]`` bool, the lines the firm prices.
+        n_firms: ``F``; default ``owner.max() + 1``.
+        scope: ``"global"`` or ``"regional"``.
+
+    Returns:
+        ``[W, F]`` (global) or ``[W, R, F]`` (regional); NaN where the firm sells nothing.
+    """
+    cells = _cells(market)
+    n_firms = int(np.max(owner)) + 1 if n_firms is None else n_firms
+    own = _ownership(owner, priced, n_firms).astype(np.float64)
+    share, tokens = token_demand(market, price)
+    firm_share = np.einsum("wrsk,wkf->wrsf", share, own)
+    firm_tokens = np.einsum("wrsk,wkf->wrsf", tokens, own)
+    weighted = (cells.e + cells.alpha * (1.0 - firm_share)) * firm_tokens
+    axes = (1, 2) if scope == "global" else 2
+    total = firm_tokens.sum(axis=axes)
+    return np.divide(weighted.sum(axis=axes), total, out=np.full(total.shape, np.nan),
+                     where=total > 0.0)
+
+
+def adjust_markups(previous_markup: np.ndarray, target_markup: np.ndarray,
+                   speed: np.ndarray | float) -> np.ndarray:
+    """Partial adjustment of markups in logs: ``m_t = m_(t-1)^(1 - phi) * m*^phi``.
+
+    Markups, not price levels, adjust (MODEL.md 5): when costs fall 10 % a month the price
+    follows the cost at once and only the markup lags. Prices are then ``cost * m_t``.
+
+    Args:
+        previous_markup: Last month's markups ``p / c`` (> 0), any shape.
+        target_markup: This month's equilibrium markups (> 0), broadcastable.
+        speed: ``phi`` in [0, 1], broadcastable (e.g. ``[W, 1, 1]`` per world).
+
+    Returns:
+        The new markups (broadcast shape).
+    """
+    previous = np.asarray(previous_markup, dtype=np.float64)
+    target = np.asarray(target_markup, dtype=np.float64)
+    phi = np.asarray(speed, dtype=np.float64)
+    if np.any(~(previous > 0.0)) or np.any(~(target > 0.0)):
+        raise ValueError("markups must be positive")
+    if np.any(~((phi >= 0.0) & (phi <= 1.0))):
+        raise ValueError("speed must lie in [0, 1]")
+    return np.exp((1.0 - phi) * np.log(previous) + phi * np.log(target))

@@ -1,0 +1,201 @@
+"""Counter-based random streams for many worlds at once (MODEL.md 10; INTERFACES.md "Engines").
+
+Every random number of a world is a pure function of its key
+``(root seed, replication, mechanism, month, region, index)``: the Philox4x32-10
+block cipher (Salmon, Moraes, Dror & Shaw 2011, "Parallel random numbers: as easy
+as 1, 2, 3"; Random123) encrypts the counter ``(replication, mechanism/region,
+month, index)`` under the key ``root seed``. Nothing depends on how worlds are
+batched, how many there are, which executor runs them or in which order, so a
+batch of W worlds gives, bit for bit, what W separate runs give; the scenario and
+the posterior draw are not in the key, so paired runs (baseline and policy, or two
+parameter draws of one replication) share their numbers (common random numbers).
+
+Why not numpy Generators: building one costs 14-19 us here, one per
+(world, mechanism, month, region) key would dominate a batched month, and one
+Generator shared by the batch makes the draws depend on the batch. Philox needs
+no state at all and is evaluated for every world in one vectorised call.
+
+Exact binomial and multinomial draws need numpy's samplers: :meth:`KeyedStreams.
+generator_states` gives, for every world, a 128-bit PCG64 state derived from the
+same keys, so the exact engine resets one reusable generator per world and cell
+(a state assignment, not a construction).
+
+Example:
+    >>> import numpy as np
+    >>> streams = KeyedStreams(seed=7, replications=np.array([0, 1, 2]))
+    >>> u = streams.uniforms(Mechanism.ENTRY, month=3, region=0, n=4)
+    >>> u.shape
+    (3, 4)
+    >>> alone = KeyedStreams(seed=7, replications=np.array([1]))
+    >>> bool((alone.uniforms(Mechanism.ENTRY, 3, 0, 4)[0] == u[1]).all())
+    True
+"""
+
+from __future__ import annotations
+
+from enum import IntEnum
+
+import numpy as np
+
+__all__ = ["Mechanism", "KeyedStreams", "philox4x32", "set_pcg64_state", "GLOBAL_REGION"]
+
+# Philox4x32 constants (Random123, philox.h): multipliers and Weyl key increments.
+_M0 = np.uint64(0xD2511F53)
+_M1 = np.uint64(0xCD9E8D57)
+_W0 = np.uint32(0x9E3779B9)
+_W1 = np.uint32(0xBB67AE85)
+_LOW32 = np.uint64(0xFFFFFFFF)
+_SHIFT32 = np.uint64(32)
+
+#: Region slot of streams that are not about one region (entry, ordering, ...).
+GLOBAL_REGION = 0xFFFF
+
+#: 2**-53: turns 53 random bits into a double in [0, 1).
+_TO_UNIT = 1.0 / 9007199254740992.0
+
+
+class Mechanism(IntEnum):
+    """Which mechanism a stream belongs to: part of every key, so never renumber."""
+
+    AWARENESS = 1
+    DEMAND = 2
+    CONTRIBUTORS = 3
+    ENTRY = 4
+    ORDER = 5
+    INIT = 6
+    FUNDING = 7
+    OPENNESS = 8
+    EXACT_ENGINE = 9
+
+
+def philox4x32(counter: np.ndarray, key: np.ndarray, rounds: int = 10) -> np.ndarray:
+    """The Philox4x32 bijection, vectorised over any leading axes.
+
+    Args:
+        counter: ``[..., 4]`` unsigned 32-bit words (any integer dtype; values < 2**32).
+        key: ``[..., 2]`` unsigned 32-bit words, broadcastable against ``counter``.
+        rounds: Number of rounds; 10 is the standard, Crush-resistant choice.
+
+    Returns:
+        ``[..., 4]`` uint32: the encrypted counter (Random123's known-answer vectors hold:
+        ``tests/test_streams.py``).
+    """
+    c = np.asarray(counter, dtype=np.uint64) & _LOW32
+    k = np.asarray(key, dtype=np.uint64) & _LOW32
+    c0, c1, c2, c3 = (c[..., i] for i in range(4))
+    k0, k1 = k[..., 0], k[..., 1]
+    for _ in range(rounds):
+        # 32 x 32 -> 64-bit products are exact in uint64
+        p0 = _M0 * c0
+        p1 = _M1 * c2
+        hi0, lo0 = p0 >> _SHIFT32, p0 & _LOW32
+        hi1, lo1 = p1 >> _SHIFT32, p1 & _LOW32
+        c0, c1, c2, c3 = hi1 ^ c1 ^ k0, lo1, hi0 ^ c3 ^ k1, lo0
+        k0 = (k0 + np.uint64(_W0)) & _LOW32
+        k1 = (k1 + np.uint64(_W1)) & _LOW32
+    return np.stack([c0, c1, c2, c3], axis=-1).astype(np.uint32)
+
+
+class KeyedStreams:
+    """Random numbers of W worlds keyed by (seed, replication, mechanism, month, region).
+
+    Args:
+        seed: Root seed, 0 <= seed < 2**64.
+        replications: ``[W]`` replication number of each world (0 <= r < 2**32). Worlds
+            with the same replication get the same numbers (paired scenarios and
+            posterior draws share their luck: common random numbers).
+
+    Raises:
+        ValueError: A seed or replication out of range.
+    """
+
+    def __init__(self, seed: int, replications: np.ndarray):
+        if isinstance(seed, bool) or not 0 <= int(seed) < 2**64:
+            raise ValueError(f"seed must be an integer in [0, 2**64), got {seed!r}")
+        reps = np.asarray(replications)
+        if reps.ndim != 1 or (reps.size and (reps.min() < 0 or reps.max() >= 2**32)):
+            raise ValueError("replications must be a 1-d array of integers in [0, 2**32)")
+        self.seed = int(seed)
+        self.replications = reps.astype(np.uint64)
+        self._key = np.array([self.seed & 0xFFFFFFFF, self.seed >> 32], dtype=np.uint64)
+
+    @property
+    def worlds(self) -> int:
+        """Number of worlds W."""
+        return int(self.replications.shape[0])
+
+    def _blocks(self, mechanism: int, month: int, region: int, n_blocks: int) -> np.ndarray:
+        """``[W, n_blocks, 4]`` uint32 random words of one (mechanism, month, region)."""
+        if not 0 <= int(month) < 2**32:
+            raise ValueError(f"month must be in [0, 2**32), got {month}")
+        if not 0 <= int(region) <= GLOBAL_REGION:
+            raise ValueError(f"region must be in [0, {GLOBAL_REGION}], got {region}")
+        counter = np.empty((self.worlds, n_blocks, 4), dtype=np.uint64)
+        counter[..., 0] = self.replications[:, None]
+        counter[..., 1] = (int(mechanism) << 16) | int(region)
+        counter[..., 2] = int(month)
+        counter[..., 3] = np.arange(n_blocks, dtype=np.uint64)[None, :]
+        return philox4x32(counter, self._key)
+
+    def uniforms(self, mechanism: Mechanism, month: int, region: int, n: int) -> np.ndarray:
+        """``[W, n]`` uniforms in [0, 1) with 53 random bits each.
+
+        Draw ``i`` of a key is the same whatever ``n`` (a longer request extends a
+        shorter one), so a mechanism may ask for as many as the state needs.
+        """
+        n = int(n)
+        if n < 0:
+            raise ValueError(f"n must be >= 0, got {n}")
+        words = self._blocks(mechanism, month, region, (n + 1) // 2).astype(np.uint64)
+        # two doubles per block: 26 + 27 bits of words (0, 1) and of (2, 3)
+        first = ((words[..., 0] >> np.uint64(6)) << np.uint64(27)) | (words[..., 1]
+                                                                     >> np.uint64(5))
+        second = ((words[..., 2] >> np.uint64(6)) << np.uint64(27)) | (words[..., 3]
+                                                                      >> np.uint64(5))
+        bits = np.stack([first, second], axis=-1).reshape(self.worlds, -1)[:, :n]
+        return bits.astype(np.float64) * _TO_UNIT
+
+    def normals(self, mechanism: Mechanism, month: int, region: int, n: int) -> np.ndarray:
+        """``[W, n]`` standard normals (Box-Muller on :meth:`uniforms`)."""
+        m = (int(n) + 1) // 2
+        u = self.uniforms(mechanism, month, region, 2 * m).reshape(self.worlds, m, 2)
+        radius = np.sqrt(-2.0 * np.log1p(-u[..., 0]))  # 1 - u in (0, 1]: log is finite
+        angle = 2.0 * np.pi * u[..., 1]
+        z = np.stack([radius * np.cos(angle), radius * np.sin(angle)], axis=-1)
+        return z.reshape(self.worlds, -1)[:, : int(n)]
+
+    def generator_states(self, mechanism: Mechanism, month: int, region: int) -> np.ndarray:
+        """``[W, 4]`` uint32 words: a 128-bit PCG64 state per world for exact samplers.
+
+        Use with :func:`set_pcg64_state` on one reusable ``numpy.random.Generator``.
+        """
+        return self._blocks(mechanism, month, region, 1)[:, 0, :]
+
+
+def set_pcg64_state(generator: np.random.Generator, words: np.ndarray) -> np.random.Generator:
+    """Reset a PCG64-backed generator to the state encoded by four 32-bit ``words``.
+
+    The 128-bit state is the Philox output; the stream increment is fixed and odd,
+    as PCG requires. Resetting costs a dict assignment (microseconds), far less than
+    building a Generator.
+
+    Args:
+        generator: A ``numpy.random.Generator(numpy.random.PCG64())``.
+        words: Four uint32 words (a row of :meth:`KeyedStreams.generator_states`).
+
+    Returns:
+        The same generator, for chaining.
+    """
+    w = [int(x) for x in words]
+    state = w[0] | (w[1] << 32) | (w[2] << 64) | (w[3] << 96)
+    generator.bit_generator.state = {
+        "bit_generator": "PCG64",
+        "state": {"state": state, "inc": _PCG_INCREMENT},
+        "has_uint32": 0,
+        "uinteger": 0,
+    }
+    return generator
+
+
+# any odd 128-bit constant works; this is PCG's default multiplier's low word, made odd
+_PCG_INCREMENT = ((0x2360ED051FC65DA44385DF649FCCF645 << 1) | 1) & ((1 << 128) - 1)
