@@ -1,0 +1,36 @@
+"""Names of firm and product rows, entrants included (they differ between worlds).
+
+A scenario's own rows keep their names; an entrant's row is named by the world's entry
+counter and home region (``sim.mechanisms.entry.entrant_name``: ``Entrant#<n>-<home>``),
+which no scenario name can equal (``#`` is outside the name alphabet), and its one product
+line takes the firm's name.
+"""
+
+from __future__ import annotations
+
+from sim.engine.params import Params
+from sim.engine.state import State
+from sim.mechanisms.entry import entrant_name
+
+__all__ = ["firm_name", "product_name"]
+
+
+def firm_name(params: Params, state: State, world: int, row: int) -> str:
+    """Name of firm row ``row`` in world ``world``."""
+    st = params.structure
+    if row < st.scenario_firms:
+        return st.firms[row]
+    number = int(state.firm_entrant[world, row])
+    if number < 0:
+        return f"(free slot {row})"
+    return entrant_name(number, st.regions[int(state.home[world, row])])
+
+
+def product_name(params: Params, state: State, world: int, row: int) -> str:
+    """Name of product row ``row`` in world ``world`` (an entrant's line: its firm's name)."""
+    st = params.structure
+    if row < st.scenario_products:
+        return st.products[row]
+    if int(state.product_entrant[world, row]) < 0:
+        return f"(free slot {row})"
+    return firm_name(params, state, world, int(state.owner[world, row]))

@@ -1,0 +1,185 @@
+"""Exit, acquisition and entry (MODEL.md 6.3): who is in the market next month.
+
+A firm whose cash stays negative ``exit_after`` months and cannot raise exits with its
+lines; a distressed firm is absorbed first if a cash-rich firm values it above its price
+(acquisitions conserve adopters and cash: ``sim.mechanisms.entry.acquire``). Potential
+entrants arrive as a Poisson process (one uniform per world and month) and enter when the
+value of a comparable incumbent's margin over the horizon exceeds the entry cost; starting
+from the best open model lowers both the cost and the gap, which is how open weights check
+market control.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from sim.engine.names import firm_name, product_name
+from sim.engine.params import VENTURE, Params
+from sim.engine.state import Event, State
+from sim.mechanisms import entry as ent
+from sim.mechanisms import funding as fund
+from sim.streams import GLOBAL_REGION, KeyedStreams, Mechanism
+
+__all__ = ["entry_terms", "exit_terms", "exits_and_acquisitions", "arrivals",
+           "ENTRANT_MARGIN_SHARE"]
+
+#: An entrant expects this share of the margin of the incumbent line closest to it in
+#: capability and openness (assumption: a newcomer starts with the weakest brand and no
+#: installed base; docs/mechanisms/supply-finance-entry.md).
+ENTRANT_MARGIN_SHARE = 0.5
+
+
+def _get(params: Params, key: str, default: float) -> np.ndarray:
+    value = params.world.get(key)
+    return np.full(params.worlds, default) if value is None else value
+
+
+def entry_terms(params: Params) -> ent.EntryTerms:
+    """Entry terms from ``[world]``."""
+    d = ent.EntryTerms()
+    return ent.EntryTerms(
+        full_cost_usd=_get(params, "entry_cost", d.full_cost_usd),
+        cost_growth_per_year=_get(params, "entry_cost_growth_per_year", d.cost_growth_per_year),
+        open_cost_fraction=_get(params, "entrant_open_cost_fraction", d.open_cost_fraction),
+        open_start_gap=_get(params, "entrant_open_gap", d.open_start_gap),
+        scratch_gap=_get(params, "entrant_gap_no_open", d.scratch_gap),
+        horizon_months=_get(params, "entry_horizon", d.horizon_months),
+        annual_discount_rate=_get(params, "discount_rate", d.annual_discount_rate))
+
+
+def exit_terms(params: Params) -> ent.ExitTerms:
+    """Exit and acquisition terms from ``[world]``."""
+    d = ent.ExitTerms()
+    return ent.ExitTerms(
+        exit_after_months=_get(params, "exit_after", d.exit_after_months),
+        price_run_rate_multiple=_get(params, "acquisition_run_rate_multiple",
+                                     d.price_run_rate_multiple))
+
+
+def exits_and_acquisitions(params: Params, state: State, month: int, raised: np.ndarray,
+                           burn: np.ndarray, value_to_acquirer: np.ndarray
+                           ) -> dict[str, np.ndarray]:
+    """Absorb distressed firms where someone will pay, then retire firms out of cash.
+
+    Returns:
+        ``{"exits": [W], "acquisitions": [W]}`` counts this month.
+    """
+    terms = exit_terms(params)
+    state.months_negative = ent.update_negative_months(state.months_negative,
+                                                       fund.cents_to_usd(state.cash),
+                                                       state.firm_alive)
+    offered = raised > 0
+    cash_usd = fund.cents_to_usd(state.cash)
+    distressed = ent.distressed(cash_usd, burn, state.firm_alive, offered, terms)
+    target = ent.pick_target(distressed, cash_usd)
+    price = ent.acquisition_price(12.0 * state.revenue_last, terms)
+    target_price = np.where(target >= 0, np.take_along_axis(
+        price, np.maximum(target, 0)[:, None], axis=1)[:, 0], 0.0)
+    acquirer = ent.pick_acquirer(target, cash_usd, state.firm_alive, value_to_acquirer,
+                                 target_price)
+    target = np.where(acquirer >= 0, target, -1)
+    acquisitions = (target >= 0).astype(np.int64)
+    for w in np.flatnonzero(target >= 0):  # at most one a world a month: events are rare
+        state.events.append(Event(
+            int(w), month, "World", firm_name(params, state, w, int(acquirer[w])), None,
+            "acquisition", f"absorbed {firm_name(params, state, w, int(target[w]))}, which had "
+            f"{cash_usd[w, target[w]] / 1e6:,.0f}M USD of cash and no round on offer, for "
+            f"{target_price[w] / 1e6:,.0f}M USD"))
+    owner, cash, alive = ent.acquire(state.owner, state.cash, state.firm_alive, target,
+                                     acquirer, fund.usd_to_cents(target_price))
+    state.owner, state.cash, state.firm_alive = owner, cash, alive
+    exiting = ent.exits_due(state.months_negative, state.firm_alive, raised, terms)
+    for w, f in zip(*np.nonzero(exiting), strict=True):
+        state.events.append(Event(int(w), month, "World", firm_name(params, state, w, int(f)),
+                                  None, "exit", f"cash negative for "
+                                  f"{int(state.months_negative[w, f])} months and no investor "
+                                  "or acquirer"))
+    state.firm_alive, state.product_alive = ent.retire_firms(
+        state.firm_alive, state.product_alive, state.owner, exiting)
+    return {"exits": exiting.sum(axis=1), "acquisitions": acquisitions}
+
+
+def arrivals(params: Params, state: State, month: int, streams: KeyedStreams,
+             line_margin: np.ndarray, brand_floor: np.ndarray) -> np.ndarray:
+    """Potential entrants arrive; those whose value is positive enter. Returns ``[W]`` entries.
+
+    Args:
+        params: Parameters.
+        state: State; an entrant fills a free firm row and a free product row.
+        month: Step.
+        streams: Random streams (one arrival uniform and three choice uniforms per world).
+        line_margin: ``[W, K]`` last month's operating margin of each line, USD.
+        brand_floor: ``[W, R, S]`` weakest alive brand constant of each cell (an entrant's).
+    """
+    u = streams.uniforms(Mechanism.ENTRY, month, GLOBAL_REGION, 4)
+    rate = _get(params, "entry_rate", 0.3)
+    arriving = ent.arrival_count_from_uniform(u[:, 0], rate) > 0  # at most one entry a month
+    if not arriving.any():
+        return np.zeros(state.worlds, dtype=np.int64)
+    terms = entry_terms(params)
+    is_open = u[:, 1] < _get(params, "entrant_open_probability", 0.5)
+    best_open = np.where(state.product_alive & state.is_open, state.capability, -np.inf).max(1)
+    closed = np.where(state.product_alive & ~state.is_open, state.capability, -np.inf).max(1)
+    q0, cost, from_open = ent.entrant_start(best_open, closed, terms, month)
+    same = state.product_alive & (state.is_open == is_open[:, None])
+    distance = np.where(same, np.abs(state.capability - q0[:, None]), np.inf)
+    nearest = np.argmin(distance, axis=1)
+    comparable = np.take_along_axis(line_margin, nearest[:, None], axis=1)[:, 0]
+    comparable = np.where(np.isfinite(distance.min(axis=1)), comparable, 0.0)
+    value = ent.entry_value(ENTRANT_MARGIN_SHARE * np.maximum(comparable, 0.0)[:, None],
+                            cost[:, None], terms)[:, 0]  # one candidate a world
+    free_firm = ~state.firm_alive & (state.firm_entrant < 0)
+    free_line = (state.launch < 0) & ~state.product_alive & (state.product_entrant < 0)
+    free_line[:, : params.structure.scenario_products] = False
+    enter = arriving & (value > 0) & free_firm.any(axis=1) & free_line.any(axis=1)
+    for w in np.flatnonzero(enter):  # entries are rare (a few a year): a loop is clearer
+        _enter(params, state, month, int(w), int(np.argmax(free_firm[w])),
+               int(np.argmax(free_line[w])), bool(is_open[w]), float(q0[w]), float(cost[w]),
+               bool(from_open[w]), float(u[w, 2]), brand_floor[w], int(nearest[w]))
+    return enter.astype(np.int64)
+
+
+def _enter(params: Params, state: State, month: int, w: int, f: int, k: int, is_open: bool,
+           capability: float, cost: float, from_open: bool, u_home: float,
+           brand_floor: np.ndarray, comparable: int) -> None:
+    weights = state.potential[w].sum(axis=1)
+    weights = weights / weights.sum() if weights.sum() > 0 else np.full(len(weights),
+                                                                        1.0 / len(weights))
+    home = int(min(np.searchsorted(np.cumsum(weights), u_home, side="right"), len(weights) - 1))
+    state.entrants[w] += 1
+    state.firm_entrant[w, f] = state.entrants[w]
+    state.firm_alive[w, f] = True
+    state.home[w, f] = home
+    state.funding[w, f] = VENTURE
+    state.cash[w, f] = 0  # the entry cost is raised and spent at once (a wash in the ledger)
+    state.rd_share[w, f] = 0.7  # assumption: the median of the scenario's venture labs
+    state.log_growth[w, f] = 0.0
+    state.spending_plan[w, f] = 0.0
+    state.months_negative[w, f] = 0
+    state.months_since_round[w, f] = 0
+    state.revenue_last[w, f] = 0.0
+    state.product_entrant[w, k] = state.entrants[w]
+    state.product_alive[w, k] = True
+    state.owner[w, k] = f
+    state.is_open[w, k] = is_open
+    state.capability[w, k] = capability
+    state.size[w, k] = 1.0  # assumption: a mid-sized model
+    state.licence[w, k] = 0.0
+    state.hosted_fraction[w, k] = 0.3 if is_open else 1.0  # assumption (open: mean of scenario)
+    state.self_hosted_fraction[w, k] = 0.4 if is_open else 0.0
+    state.subscription_price[w, k] = 0.0 if is_open else 20.0  # assumption: the common plan
+    state.launch[w, k] = month
+    state.served[w, :, k] = True
+    state.withdrawn_at[w, :, k] = -1
+    state.brand[w, :, :, k] = brand_floor
+    # until its first pricing round the entrant charges what the comparable line charges
+    state.markup[w, :, k] = state.markup[w, :, comparable]
+    state.price[w, :, k] = state.price[w, :, comparable]
+    state.effort[w, k] = 0.0
+    state.ecosystem[w, k] = 0.0
+    start = "the best open model" if from_open else "scratch"
+    state.events.append(Event(
+        w, month, params.structure.regions[home], firm_name(params, state, w, f),
+        product_name(params, state, w, k), "entry",
+        f"entered from {start} at {capability:.1f} points ({'open' if is_open else 'closed'} "
+        f"weights), cost {cost / 1e6:,.0f}M USD, expecting a comparable line's margin"))
