@@ -8,7 +8,10 @@ table, which overrides built-in defaults. Registered on :data:`sim.cli.app`.
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import os
+import re
 import shlex
 import sys
 from contextlib import contextmanager
@@ -42,7 +45,9 @@ Jobs = Annotated[int | None, typer.Option("-j", "--jobs", min=1,
 Scheduler = Annotated[str | None, typer.Option("--scheduler", metavar="ADDRESS",
                                                help="Dask scheduler, e.g. tcp://host:8786.")]
 Resume = Annotated[bool, typer.Option("--resume", help="Continue an interrupted run in -o.")]
-Force = Annotated[bool, typer.Option("--force", help="Overwrite a non-empty -o.")]
+Force = Annotated[bool, typer.Option("--force", help="Replace the files marketsim wrote in "
+                                      "-o (a folder with a marketsim manifest.json); "
+                                      "nothing else in it is removed.")]
 NoReport = Annotated[bool, typer.Option("--no-report", help="Do not write report.html.")]
 Vary = Annotated[list[str], typer.Option("--vary", metavar="PATH=LOW:HIGH",
                                          help="Parameter range, or PATH=a,b,c (repeatable).")]
@@ -76,21 +81,111 @@ def _default_out(label: str) -> Path:
     return candidate
 
 
+#: seconds to reach a scheduler's port, and then for it to answer as a Dask scheduler
+CONNECT_TIMEOUT = 3.0
+ANSWER_TIMEOUT = 5.0
+_ADDRESS = re.compile(r"(?:(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*)://)?"
+                      r"(?P<host>\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+):(?P<port>[0-9]{1,5})")
+
+
+def shown(text: Any) -> str:
+    """Text with control characters escaped (see :func:`sim.experiment.store.shown`)."""
+    from sim.experiment.store import shown as escape
+
+    return escape(text)
+
+
+def _scheduler_problem(scheduler: str, message: str) -> ScenarioError:
+    return ScenarioError(Problem(f"{shown(repr(scheduler))[:120]}: {message}",
+                                 path="--scheduler"))
+
+
+def check_scheduler(scheduler: str) -> str:
+    """Check that ``scheduler`` is a Dask scheduler answering, within a few seconds.
+
+    A malformed address, a closed port, a host that does not resolve, and a server that
+    accepts connections but is not a Dask scheduler (a silent port, a web server) are
+    each one ScenarioError line, after at most :data:`CONNECT_TIMEOUT` +
+    :data:`ANSWER_TIMEOUT` seconds.
+
+    Returns:
+        The address with its scheme (``tcp://`` when none was given).
+    """
+    import socket
+
+    match = _ADDRESS.fullmatch(scheduler.strip())
+    if match is None:
+        raise _scheduler_problem(scheduler, "expected a Dask scheduler address such as "
+                                 "tcp://HOST:8786")
+    scheme = (match["scheme"] or "tcp").lower()
+    if scheme not in ("tcp", "tls"):
+        raise _scheduler_problem(scheduler, f"{scheme}:// is not a Dask scheduler address; "
+                                 "expected tcp://HOST:PORT (or tls://HOST:PORT)")
+    host, port = match["host"].strip("[]"), int(match["port"])
+    if not 0 < port < 65536:
+        raise _scheduler_problem(scheduler, f"port {port} is outside 1..65535")
+    try:
+        from distributed.comm import connect
+        from distributed.security import Security
+    except ImportError:
+        raise ScenarioError("--scheduler needs Dask: pip install 'marketsim[dask]'") from None
+    try:
+        with socket.create_connection((host, port), timeout=CONNECT_TIMEOUT):
+            pass
+    except socket.gaierror:
+        raise _scheduler_problem(scheduler, f"cannot resolve the host {shown(host)!r}"
+                                 ) from None
+    except ConnectionRefusedError:
+        raise _scheduler_problem(scheduler, "connection refused (is the scheduler running?)"
+                                 ) from None
+    except TimeoutError:
+        raise _scheduler_problem(scheduler, f"no connection within {CONNECT_TIMEOUT:g} s"
+                                 ) from None
+    except OSError as exc:
+        raise _scheduler_problem(scheduler, f"cannot connect ({shown(exc.strerror or exc)})"
+                                 ) from None
+    address = f"{scheme}://{match['host']}:{port}"
+
+    async def identity() -> Any:
+        comm = await connect(address, timeout=ANSWER_TIMEOUT,
+                             **Security().get_connection_args("client"))
+        try:
+            await comm.write({"op": "identity", "reply": True})
+            return await comm.read()
+        finally:
+            comm.abort()
+
+    logger = logging.getLogger("distributed")
+    level = logger.level
+    logger.setLevel(logging.CRITICAL)
+    try:
+        reply = asyncio.run(asyncio.wait_for(identity(), ANSWER_TIMEOUT))
+    except Exception:  # noqa: BLE001 - whatever it is, it did not answer as a scheduler
+        reply = None
+    finally:
+        logger.setLevel(level)
+    kind = reply.get("type") if isinstance(reply, dict) else None
+    if kind != "Scheduler":
+        said = f" (it answers as a Dask {shown(kind)})" if isinstance(kind, str) else ""
+        raise _scheduler_problem(scheduler, f"not a Dask scheduler: no scheduler answered "
+                                 f"within {ANSWER_TIMEOUT:g} s{said}")
+    return address
+
+
 @contextmanager
 def _executor(scheduler: str | None):
     """A Dask executor for ``--scheduler``, or None for the local process pool."""
     if scheduler is None:
         yield None
         return
+    address = check_scheduler(scheduler)
+    from distributed import Client
+
     try:
-        from distributed import Client
-    except ImportError:
-        raise ScenarioError("--scheduler needs Dask: pip install 'marketsim[dask]'") from None
-    try:
-        client = Client(scheduler, timeout="10s")
+        client = Client(address, timeout="10s")
     except (OSError, TimeoutError, ValueError) as exc:
-        raise ScenarioError(Problem(f"cannot reach the Dask scheduler {scheduler!r}: {exc}",
-                                    path="--scheduler")) from None
+        raise _scheduler_problem(scheduler, f"cannot use the Dask scheduler "
+                                 f"({shown(' '.join(str(exc).split()))[:160]})") from None
     try:
         yield client.get_executor()
     finally:
@@ -99,19 +194,27 @@ def _executor(scheduler: str | None):
 
 def _run_options(out: Path | None, label: str, jobs: int | None, resume: bool, force: bool
                  ) -> dict[str, Any]:
+    """Options every study passes to :func:`sim.run`, with ``-o`` checked.
+
+    Nothing is written yet, so a refused folder is reported before any scheduler is
+    contacted or any design is built.
+    """
+    from sim.experiment.store import inspect_output
+
     folder = out if out is not None else _default_out(label)
+    inspect_output(folder, force=force, resume=resume)
     return {"out": folder, "jobs": jobs, "resume": resume, "force": force,
             "command": _command_line()}
 
 
 def _finish(results: Results, no_report: bool, kind: str = "run") -> None:
     folder = Path(results.folder)
-    typer.echo(f"results: {folder}")
+    typer.echo(f"results: {shown(folder)}")
     if not no_report:
         from sim.report import write_report
 
         path = write_report(folder)
-        typer.echo(f"report:  {path}")
+        typer.echo(f"report:  {shown(path)}")
 
 
 def _key_figures(results: Results) -> None:
@@ -156,8 +259,11 @@ def run_command(
 
 
 def _one(scenario: str, sets: list[str] | None) -> tuple[Scenario, str]:
+    """One scenario and its label (made safe: it names the default folder and the ids)."""
+    from sim.experiment.store import safe_id
+
     loaded, labels = _load([scenario], sets)
-    return loaded[0], labels[0]
+    return loaded[0], safe_id(labels[0])
 
 
 def _ranges(texts: list[str], scenario: Scenario, option: str) -> list[Any]:
@@ -238,33 +344,36 @@ def calibrate_command(
     resume: Resume = False, force: Force = False, no_report: NoReport = False,
 ) -> None:
     """Fit parameters to observed targets; writes calibrated.toml (extends the input)."""
-    from sim.experiment.calibration import calibrate, load_targets, write_calibration
+    from sim.experiment.calibration import calibrate, load_targets
     from sim.scenario.loader import load_scenario, shipped_scenarios
 
     base, label = _one(scenario, set_)
     if months is not None:
         base = base.with_overrides({"scenario.months": months})
+    folder = out if out is not None else _default_out(f"{label}-calibration")
+    from sim.experiment.store import check_output_path, inspect_output
+
+    inspect_output(folder, force=force, resume=resume)
     goals = load_targets(targets, base)
     parameters = _ranges(fit, base, "--fit")
-    folder = out if out is not None else _default_out(f"{label}-calibration")
-    if folder.exists() and any(folder.iterdir()) and not (force or resume):
-        raise ScenarioError(f"{folder}: folder is not empty; use --force to overwrite it")
-    with _executor(scheduler) as executor:
-        result = calibrate(base, goals, parameters, replications=replications, seed=seed,
-                           max_evaluations=max_evaluations, jobs=jobs, executor=executor)
     source = Path(scenario)
     extends = scenario if scenario in shipped_scenarios() and not source.exists() else \
-        os.path.relpath(source.resolve(), folder.resolve())
-    path = write_calibration(folder, result, extends, label, _fixed(base, set_))
+        os.path.relpath(source.resolve(), check_output_path(folder).resolve())
+    with _executor(scheduler) as executor:
+        result = calibrate(base, goals, parameters, replications=replications, seed=seed,
+                           max_evaluations=max_evaluations, jobs=jobs, executor=executor,
+                           out=folder, force=force, resume=resume, command=_command_line(),
+                           extends=extends, fixed=_fixed(base, set_), name=label)
+    path = check_output_path(folder) / "calibrated.toml"
     load_scenario(path)  # the written file must load (and reproduce the fit)
     typer.echo(result.fit[["target", "observed", "tolerance", "fitted_mean", "within"]]
                .to_string(index=False))
     typer.echo(f"fitted: {', '.join(f'{k}={v:.6g}' for k, v in result.values.items())}")
-    typer.echo(f"scenario: {path}")
+    typer.echo(f"scenario: {shown(path)}")
     if not no_report:
         from sim.report import write_calibration_report
 
-        typer.echo(f"report:  {write_calibration_report(folder, result, goals)}")
+        typer.echo(f"report:  {shown(write_calibration_report(path.parent, result, goals))}")
 
 
 def _fixed(scenario: Scenario, sets: list[str] | None) -> dict[str, Any]:
@@ -282,8 +391,10 @@ def report_command(
     folder: Annotated[Path, typer.Argument(help="A results folder written by run/sweep/...")],
 ) -> None:
     """(Re)build report.html of a results folder."""
+    from sim.experiment.results import Results
+    from sim.experiment.store import ResultsFolder
     from sim.report import write_report
 
-    if not (folder / "manifest.json").is_file():
-        raise ScenarioError(f"{folder}: not a marketsim results folder (no manifest.json)")
-    typer.echo(f"report: {write_report(folder)}")
+    Results.from_folder(folder)  # a marketsim results folder, its manifest checked
+    ResultsFolder(folder).check_report_inputs()  # a run that finished, nothing linked in
+    typer.echo(f"report: {shown(write_report(folder))}")

@@ -21,7 +21,24 @@ from sim.rng import Mechanism
 if TYPE_CHECKING:
     from sim.model import MarketModel
 
-__all__ = ["arrivals", "entry_cost", "entrant_capability", "entrant_brand"]
+__all__ = ["arrivals", "entry_cost", "entrant_capability", "entrant_brand", "entrant_name",
+           "ENTRANT_PREFIX"]
+
+
+#: Entrants are named ``Entrant#1``, ``Entrant#2``, ...: ``#`` is outside the alphabet of
+#: scenario names (letters, digits, ``_``, ``-``), so an entrant's name can never be a
+#: scenario vendor's, whatever the scenario calls its vendors.
+ENTRANT_PREFIX = "Entrant#"
+
+
+def entrant_name(n: int) -> str:
+    """The name of the ``n``-th entrant of a run (1-based).
+
+    Example:
+        >>> entrant_name(2)
+        'Entrant#2'
+    """
+    return f"{ENTRANT_PREFIX}{n}"
 
 
 def entry_cost(model: MarketModel, month: int) -> float:
@@ -110,7 +127,10 @@ def arrivals(model: MarketModel, month: int) -> int:
     for _ in range(n):
         is_open = bool(rng.random() < world.entrant_open_probability)
         weights = model.potential.sum(axis=1).astype(float)
-        home = int(rng.choice(len(model.regions), p=weights / weights.sum()))
+        # with no potential adopters anywhere every region is as likely a home (the entrant
+        # then expects no margin and stays out)
+        home = int(rng.choice(len(model.regions),
+                              p=weights / weights.sum() if weights.sum() > 0 else None))
         capability = entrant_capability(model)
         margin, revenue, net, price = _expected_margin(model, capability, is_open, home, month)
         cost = entry_cost(model, month)
@@ -128,7 +148,7 @@ def _enter(model: MarketModel, month: int, capability: float, is_open: bool, hom
            price: float, cost: float) -> int:
     vt = model.vendors
     world = model.world
-    name = f"Entrant{sum(1 for n in vt.names if n.startswith('Entrant')) + 1}"
+    name = entrant_name(sum(1 for n in vt.names if n.startswith(ENTRANT_PREFIX)) + 1)
     index = vt.add(name, home=home, is_open=is_open, adaptive=False, capability=capability,
                    cost_factor=1.0 if is_open else 2.0, cash=0.0,
                    funding0=world.entrant_funding, rd_share=0.7,

@@ -1,4 +1,4 @@
-"""The one error users see for bad input: :class:`ScenarioError`.
+r"""The one error users see for bad input: :class:`ScenarioError`.
 
 Every malformed scenario file, override, sweep range or targets file ends in a
 ``ScenarioError``. It carries one :class:`Problem` per thing that is wrong, each
@@ -6,6 +6,11 @@ with where it is (file, line and column for TOML syntax, or a dotted path for a
 schema error), what was expected and, where one exists, a did-you-mean
 suggestion. ``str(error)`` is one line for one problem and a short list for
 several, ready to print to stderr without a traceback.
+
+Everything a problem shows is passed through :func:`printable`: a name, key or
+file name holding a newline, a carriage return, an ANSI escape sequence or
+another control character is shown escaped (``\n``, ``\x1b``), so it can
+neither split a problem into two lines nor reach the terminal raw.
 """
 
 from __future__ import annotations
@@ -14,7 +19,42 @@ import difflib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-__all__ = ["Problem", "ScenarioError", "suggest", "did_you_mean"]
+__all__ = ["Problem", "ScenarioError", "suggest", "did_you_mean", "printable"]
+
+_NAMED_ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def _escape(char: str) -> str:
+    if char.isprintable():
+        return char
+    if char in _NAMED_ESCAPES:
+        return _NAMED_ESCAPES[char]
+    code = ord(char)
+    if code < 0x100:
+        return f"\\x{code:02x}"
+    return f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"
+
+
+def printable(text: object) -> str:
+    r"""Return ``text`` with control characters escaped, safe to print as one line.
+
+    Args:
+        text: Any value; it is converted with ``str``.
+
+    Returns:
+        The text with every character Python does not consider printable (newlines,
+        carriage returns, tabs, ANSI escapes and other control characters, Unicode line
+        separators, bidirectional overrides) written as ``repr`` would write it: ``\n``,
+        ``\x1b``, ``\u202e``. Everything else, spaces included, is unchanged.
+
+    Example:
+        >>> printable("Evil\nName\x1b[31m")
+        'Evil\\nName\\x1b[31m'
+    """
+    text = str(text)
+    if text.isprintable():  # the common case: nothing to escape
+        return text
+    return "".join(_escape(c) for c in text)
 
 
 @dataclass(frozen=True)
@@ -56,7 +96,7 @@ class Problem:
         text = f"{where}: {self.message}" if where else self.message
         if self.suggestion:
             text += f" (did you mean {self.suggestion!r}?)"
-        return text
+        return printable(text)
 
 
 class ScenarioError(ValueError):

@@ -35,6 +35,18 @@ class ModelStateError(RuntimeError):
     """State turned NaN or infinite: names the month, region and quantity."""
 
 
+def _quiet_arithmetic() -> Any:
+    """Silence numpy's overflow and invalid-value warnings for the model's arithmetic.
+
+    Extreme scenarios can overflow (cash near 1e308) and produce inf or NaN. Numpy would
+    print a RuntimeWarning with a source path first; instead the numerical guard
+    (:meth:`MarketModel._check_finite`, :class:`ModelStateError`) reports the state in one
+    line naming the month, vendor or region and quantity. Empty markets are NaN by design
+    (:mod:`sim.metrics`) and are not errors.
+    """
+    return np.errstate(over="ignore", invalid="ignore", divide="ignore")
+
+
 class MarketModel(mesa.Model):
     """An AI-model market: vendors, adopters, contributors and regulators, month by month.
 
@@ -80,9 +92,10 @@ class MarketModel(mesa.Model):
         if demand_engine not in ("cohort", "agents"):
             raise ValueError(f"demand_engine must be 'cohort' or 'agents', got {demand_engine!r}")
         self.demand_engine = demand_engine
-        self._init_market(scenario)
         self._contributor_subsidy = np.zeros(len(self.regions))
-        self._observe()
+        with _quiet_arithmetic():
+            self._init_market(scenario)
+            self._observe()
         if demand_engine == "agents":
             from sim.reference import AdopterPopulation
 
@@ -176,15 +189,17 @@ class MarketModel(mesa.Model):
         if self.month >= self.horizon:
             raise RuntimeError(f"the scenario's horizon is {self.horizon} months")
         month = self.month + 1
-        self.rules = self._publish(month)                      # 1. regulators
-        self._vendors_decide(month)                            # 2. vendors
-        effort_by_region = self._contributors_choose(month)    # 3. contributors
-        self._market(month)                                    # 4. adopters choose
-        books = self._accounting(month)                        # 5. accounting, capability, exit
-        entry.arrivals(self, month)                            # 6. entry
-        books = books.padded(self.vendors.count)               # entrants have no flows yet
-        self.month = month
-        self._observe(books, effort_by_region)                 # 7. observation
+        with _quiet_arithmetic():
+            self.rules = self._publish(month)                      # 1. regulators
+            self._vendors_decide(month)                            # 2. vendors
+            effort_by_region = self._contributors_choose(month)    # 3. contributors
+            self._market(month)                                    # 4. adopters choose
+            books = self._accounting(month)                        # 5. accounting, capability
+            self._check_finite(month)  # before entry: a NaN would look like a profitable entry
+            entry.arrivals(self, month)                            # 6. entry
+            books = books.padded(self.vendors.count)               # entrants have no flows yet
+            self.month = month
+            self._observe(books, effort_by_region)                 # 7. observation
         self._check_finite(month)
 
     def run(self, months: int | None = None) -> MarketModel:

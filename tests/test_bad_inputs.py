@@ -23,7 +23,7 @@ CASES: list[tuple[str, tuple[str, ...]]] = [
     ("not_utf8.toml", ("not_utf8.toml:2", "not UTF-8")),
     ("unknown_table.toml", ("markets", "unknown key 'markets'", "world")),
     ("misspelt_key.toml", ("world.netwrok_effect", "did you mean 'network_effect'?")),
-    ("wrong_type.toml", ("scenario.months", "valid integer", "'sixty'")),
+    ("wrong_type.toml", ("scenario.months", "expected an integer", "'sixty' (text)")),
     ("out_of_range.toml", ("world.spillover", "less than or equal to 1", "1.5")),
     ("alpha_not_above_one.toml", ("segments.consumer.price_elasticity", "greater than 1")),
     ("unknown_home_region.toml", ("vendors.Aleph.home", "unknown region 'FR'", "EU")),
@@ -60,6 +60,39 @@ CASES: list[tuple[str, tuple[str, ...]]] = [
     ("trigger_nested_merger.toml", ("policies.1.policy", "kind 'merger' is not allowed here")),
     ("several_problems.toml", ("3 problems", "scenario.months", "world.spillover",
                                "segments.developer.switching_cost")),
+    # reserved names: the aggregate rows of the results
+    ("reserved_region_world.toml", ("regions.World.name", "reserved for aggregates")),
+    ("reserved_region_case.toml", ("regions.WORLD.name", "reserved for aggregates",
+                                   "ignoring case")),
+    ("reserved_segment_all.toml", ("segments.all.name", "reserved for aggregates")),
+    # strict types: a boolean is not a number, text is not a number, a number is not text
+    ("bool_as_integer.toml", ("scenario.months", "expected an integer, got true (a boolean)")),
+    ("bool_as_number.toml", ("vendors.Meta.capability", "expected a number, got true")),
+    ("string_as_number.toml", ("world.network_effect", "expected a number, got '0.5' (text)")),
+    ("number_as_string.toml", ("scenario.name", "expected text", "got 2026 (an integer)")),
+    ("number_as_bool.toml", ("policies.1.allow_contributors",
+                             "expected true or false, got 1 (an integer)")),
+    ("float_as_integer.toml", ("scenario.months", "expected an integer, got 60.0 (a number)")),
+    ("world_not_a_table.toml", ("world", "expected a table, got 5 (an integer)")),
+    # contradictory bounds
+    ("size_min_above_max.toml", ("contributors.size_max", "must be at least size_min (500)")),
+    # names printed safely: escaped, never splitting the line
+    ("name_with_newline.toml", ("vendors.Evil\\nName.name", "invalid name 'Evil\\nName'")),
+    ("name_with_ansi.toml", ("vendors.\\x1b[31mRed", "invalid name '\\x1b[31mRed")),
+    ("key_with_newline.toml", ("regions.EU.adopters.Evil\\nName:", "invalid name")),
+    ("title_with_escape.toml", ("scenario.name", "without control characters", "'\\x1b'")),
+    # removing inherited items blames the child
+    ("remove_every_vendor.toml", ("remove_every_vendor.toml: vendors:",
+                                  "removes every inherited vendor")),
+    ("remove_every_region.toml", ("remove_every_region.toml: regions:",
+                                  "removes every inherited region")),
+    ("remove_every_segment.toml", ("remove_every_segment.toml: segments:",
+                                   "removes every inherited segment")),
+    ("remove_home_region.toml", ("remove_home_region.toml: vendors.Mistral.home",
+                                 "unknown region 'EU'", "removed with 'remove = true'")),
+    # a UTF-8 byte-order mark is skipped: the error is the file's real one, on its line
+    ("bom_with_error.toml", ("bom_with_error.toml: world.netwrok_effect",
+                             "did you mean 'network_effect'?")),
 ]
 
 
@@ -83,6 +116,7 @@ def test_bad_fixture(fixture: str, expected: tuple[str, ...]) -> None:
     lines = result.stderr.strip().splitlines()
     # one line, or a short list when several fields are wrong
     assert len(lines) == 1 or (lines[0].endswith("problems:") and len(lines) <= 10), result
+    assert "\x1b" not in result.stderr and "\r" not in result.stderr  # nothing raw reaches a tty
 
 
 @pytest.mark.parametrize(("fixture", "expected"), CASES, ids=[c[0] for c in CASES])
@@ -186,7 +220,7 @@ def test_override_wrong_type(base: sim.Scenario) -> None:
         base.with_overrides({"world.network_effect": "strong"})
     message = str(info.value)
     assert "world.network_effect" in message and "'strong'" in message
-    assert "valid number" in message
+    assert "expected a number" in message
 
 
 def test_override_out_of_range_and_bad_choice(base: sim.Scenario) -> None:

@@ -40,6 +40,111 @@ def test_usage_error_exits_2(cli) -> None:
     assert "Missing argument" in result.stderr
 
 
+@pytest.mark.parametrize(("args", "expected"), [
+    (["run", "baseline", "-r", "0"],
+     "error: -r/--replications: invalid value '0': Input should be greater than or equal to 1 "
+     "(try 'marketsim run --help')"),
+    (["run", "baseline", "-j", "0"], "error: -j/--jobs: invalid value '0'"),
+    (["run", "baseline", "--months", "0"], "error: --months: invalid value '0'"),
+    (["run", "baseline", "--months", "abc"], "error: --months: invalid value 'abc'"),
+    (["run", "baseline", "--seed", "-1"], "error: --seed: invalid value '-1'"),
+    (["run", "baseline", "--bogus"], "error: No such option: --bogus"),
+    (["--bogus"], "error: No such option: --bogus (try 'marketsim --help')"),
+    (["valdate"], "error: No such command 'valdate'"),
+    (["validate"], "error: Missing argument 'SCENARIO...' (try 'marketsim validate --help')"),
+    (["run", "baseline", "-o"], "error: Option '-o' requires an argument"),
+    # click escapes the option itself (\\x0a); the line must stay one inert line either way
+    (["validate", "baseline", "--bogus\n\x1b[2J"], "error: No such option: --bogus\\x"),
+])
+def test_usage_errors_are_one_line(cli, args: list[str], expected: str) -> None:
+    result = cli(*args)
+    assert result.exit_code == 2, result
+    assert result.stdout == ""
+    assert result.stderr.count("\n") == 1, result
+    assert result.stderr.startswith(expected), result
+    assert "Usage:" not in result.stderr and "\x1b" not in result.stderr
+
+
+def test_usage_error_in_a_real_process_is_one_line() -> None:
+    proc = subprocess.run([sys.executable, "-m", "sim", "run", "baseline", "-r", "0"],
+                          capture_output=True, text=True, cwd=ROOT, timeout=60)
+    assert proc.returncode == 2
+    assert proc.stderr.startswith("error: -r/--replications: ")
+    assert proc.stderr.count("\n") == 1 and proc.stdout == ""
+
+
+def test_no_arguments_prints_help_on_stdout(cli) -> None:
+    result = cli()
+    assert result.exit_code == 2
+    assert result.stdout.startswith("Usage: marketsim")
+    assert "validate" in result.stdout
+    assert result.stderr == ""
+
+
+def test_safe_text_escapes_every_control_character() -> None:
+    raw = "a\nb\rc\td\x1b[31me\x07f\x9bg\u2028h\u202ei\x00j\udcff"
+    safe = sim.cli.safe_text(raw)
+    assert safe == "a\\nb\\rc\\td\\x1b[31me\\x07f\\x9bg\\u2028h\\u202ei\\x00j\\udcff"
+    assert len(safe.splitlines()) == 1
+    assert sim.cli.safe_text("Zürich 東京 — ok") == "Zürich 東京 — ok"
+
+
+def test_scenario_error_with_control_characters_is_one_inert_line(cli, monkeypatch) -> None:
+    import sim.scenario.loader
+
+    def bad(source: str) -> None:
+        raise sim.ScenarioError("regions.EU\n\x1b[2Jerror: fake: unknown region")
+
+    monkeypatch.setattr(sim.scenario.loader, "load_with_parent", bad)
+    result = cli("show", "baseline")
+    assert result.exit_code == 2
+    assert result.stderr == "error: regions.EU\\n\\x1b[2Jerror: fake: unknown region\n"
+
+
+def test_several_problems_are_one_line(cli, monkeypatch) -> None:
+    from sim.errors import Problem
+
+    def bad(source: str) -> None:
+        raise sim.ScenarioError([Problem("must be >= 1", path="scenario.months"),
+                                 Problem("must be <= 1", path="world.spillover")],
+                                file="x.toml")
+
+    monkeypatch.setattr(sim.cli, "_load", bad)
+    result = cli("validate", "x.toml")
+    assert result.exit_code == 2
+    assert result.stderr == ("error: x.toml: 2 problems: scenario.months: must be >= 1; "
+                             "world.spillover: must be <= 1\n")
+
+
+def test_runtime_warnings_do_not_reach_stderr(cli, monkeypatch) -> None:
+    import warnings
+
+    def noisy(source: str) -> None:
+        warnings.warn("invalid value encountered in divide", RuntimeWarning, stacklevel=1)
+        warnings.warn("old API", FutureWarning, stacklevel=1)
+        raise sim.ScenarioError("world.network_effect: the model produced NaN")
+
+    monkeypatch.setattr(sim.cli, "_load", noisy)
+    monkeypatch.delenv("MARKETSIM_DEBUG", raising=False)
+    result = cli("validate", "baseline")
+    assert result.exit_code == 2
+    assert result.stderr.splitlines() == [
+        "warning: FutureWarning: old API",
+        "error: world.network_effect: the model produced NaN"]
+
+
+@pytest.mark.parametrize("args", [["schema"], ["scenarios"], ["--help"]])
+def test_broken_pipe_exits_quietly(args: list[str]) -> None:
+    """``marketsim schema | head -1``: the reader went away; exit 0, nothing on stderr."""
+    process = subprocess.Popen([sys.executable, "-m", "sim", *args], cwd=ROOT,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert process.stdout is not None and process.stderr is not None
+    process.stdout.close()  # before the command writes anything
+    stderr = process.stderr.read()
+    assert process.wait(timeout=60) == 0, stderr
+    assert stderr == b""
+
+
 def test_validate_shipped(cli) -> None:
     files = sorted(SCENARIOS.glob("*.toml"))
     result = cli("validate", *files)
@@ -184,10 +289,10 @@ def test_unexpected_error_is_one_line_exit_1(cli, monkeypatch) -> None:
     monkeypatch.delenv("MARKETSIM_DEBUG", raising=False)
     result = cli("validate", "baseline")
     assert result.exit_code == 1
-    lines = result.stderr.splitlines()
-    assert lines[0] == "marketsim: error: RuntimeError: disk on fire second line"
-    assert "MARKETSIM_DEBUG=1" in lines[1]
-    assert len(lines) == 2
+    # one line, the debug hint on it
+    assert result.stderr.splitlines() == [
+        "marketsim: error: RuntimeError: disk on fire second line "
+        "(set MARKETSIM_DEBUG=1 to see the traceback)"]
     assert "Traceback" not in result.stderr
 
 

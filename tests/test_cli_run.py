@@ -165,6 +165,7 @@ def test_progress_bar_on_a_terminal(tmp_path: Path) -> None:
 
 
 def test_non_empty_folder_refused_then_forced(uninterrupted: Path, tmp_path: Path, cli) -> None:
+    """--force replaces only a marketsim results folder, and only marketsim's files in it."""
     out = tmp_path / "busy"
     out.mkdir()
     (out / "keep.txt").write_text("x")
@@ -172,9 +173,23 @@ def test_non_empty_folder_refused_then_forced(uninterrupted: Path, tmp_path: Pat
     assert result.exit_code == 2
     assert result.stderr.count("\n") == 1 and "--resume" in result.stderr
     assert "--force" in result.stderr and str(out) in result.stderr
+    # not a marketsim folder: --force is refused and nothing is removed
+    result = cli(*RUN, "-o", out, "-j", "1", "--force")
+    assert result.exit_code == 2, result
+    assert result.stderr.count("\n") == 1 and "not a marketsim results folder" in result.stderr
+    assert sorted(p.name for p in out.iterdir()) == ["keep.txt"]
+    # a marketsim folder holding a file of the user's: replaced, the user's file kept
+    import shutil
+
+    shutil.rmtree(out)
+    shutil.copytree(uninterrupted, out)
+    (out / "keep.txt").write_text("x")
+    (out / "market.parquet").write_bytes(b"stale")
     result = cli(*RUN, "-o", out, "-j", "1", "--force")
     assert result.exit_code == 0, result
-    assert not (out / "keep.txt").exists()
+    assert (out / "keep.txt").read_text() == "x"
+    assert result.stderr.startswith("note: ") and result.stderr.count("\n") == 1
+    assert "keep.txt" in result.stderr
     assert digests(out) == digests(uninterrupted)
 
 

@@ -23,6 +23,7 @@ MODULES = [
     "sim.metrics",
     "sim.errors",
     "sim.rng",
+    "sim.streams",
 ]
 
 

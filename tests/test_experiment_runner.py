@@ -206,10 +206,21 @@ def test_non_empty_folder_is_refused_unless_resume_or_force(reference: Path, tmp
     with pytest.raises(sim.ScenarioError, match="no manifest"):
         sim.run(SCENARIOS, replications=REPS, seed=SEED, months=MONTHS, jobs=1, out=tmp_path,
                 resume=True)
-    sim.run(SCENARIOS, replications=REPS, seed=SEED, months=MONTHS, jobs=1, out=tmp_path,
+    # force=True replaces only a folder marketsim wrote: this one is refused, untouched
+    with pytest.raises(sim.ScenarioError, match="not a marketsim results folder"):
+        sim.run(SCENARIOS, replications=REPS, seed=SEED, months=MONTHS, jobs=1, out=tmp_path,
+                force=True)
+    assert [p.name for p in tmp_path.iterdir()] == ["notes.txt"]
+    # a marketsim folder: its files are replaced, the user's file stays
+    import shutil
+
+    run = tmp_path / "run"
+    shutil.copytree(reference, run)
+    (run / "notes.txt").write_text("mine")
+    sim.run(SCENARIOS, replications=REPS, seed=SEED, months=MONTHS, jobs=1, out=run,
             force=True)
-    assert not (tmp_path / "notes.txt").exists()
-    assert_same_data(reference, tmp_path)
+    assert (run / "notes.txt").read_text() == "mine"
+    assert_same_data(reference, run)
 
 
 @pytest.mark.parametrize(("change", "message"), [

@@ -85,8 +85,19 @@ def load_only_scenario_or_error(path: Path) -> None:
         except ScenarioError as exc:
             assert str(exc)  # renders
             assert exc.problems
+            assert_one_printable_line_each(exc)
             return
     assert isinstance(result, Scenario)
+
+
+def assert_one_printable_line_each(exc: ScenarioError) -> None:
+    """Whatever a document holds, each problem prints as one line with nothing raw in it."""
+    for problem in exc.problems:
+        text = str(problem)
+        assert text.isprintable(), text
+    lines = str(exc).splitlines()
+    assert len(lines) == 1 or len(lines) == min(len(exc.problems), exc.MAX_LISTED) + 1 + (
+        len(exc.problems) > exc.MAX_LISTED)
 
 
 @SETTINGS
@@ -94,6 +105,14 @@ def load_only_scenario_or_error(path: Path) -> None:
 def test_arbitrary_text(folder: Path, text: str) -> None:
     path = folder / "text.toml"
     path.write_text(text, encoding="utf-8")
+    load_only_scenario_or_error(path)
+
+
+@SETTINGS
+@given(text=st.text(max_size=200))
+def test_arbitrary_text_after_a_bom(folder: Path, text: str) -> None:
+    path = folder / "bom.toml"
+    path.write_bytes(b"\xef\xbb\xbf" + text.encode("utf-8", "surrogatepass"))
     load_only_scenario_or_error(path)
 
 
@@ -192,6 +211,7 @@ def test_arbitrary_overrides(path: str, value: Any) -> None:
             result = base.with_overrides({path: value})
         except ScenarioError as exc:
             assert str(exc)
+            assert_one_printable_line_each(exc)
             return
     assert isinstance(result, Scenario)
 

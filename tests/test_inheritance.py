@@ -165,12 +165,16 @@ remove = true
 name = "Beta"
 home = "US"
 """)
-    # the parent's EU policy still names EU: policies are not silently dropped
+    # the parent's EU policy still names EU: policies are not silently dropped. The child
+    # removed EU and only the child can mend it, so the error names the child and says
+    # where the reference was set
     with pytest.raises(sim.ScenarioError) as info:
         sim.load_scenario(path)
     assert info.value.path == "policies.0.region"
-    assert info.value.file is not None and info.value.file.endswith("parent.toml")
+    assert info.value.file is not None and info.value.file.endswith("child.toml")
     assert "unknown region 'EU'" in str(info.value)
+    assert "set in parent.toml" in str(info.value)
+    assert "removed with 'remove = true' in this file" in str(info.value)
 
 
 def test_remove_baseline_vendor(write) -> None:

@@ -13,8 +13,9 @@ can follow it. Runs stop at the last target month.
 from __future__ import annotations
 
 import math
+import time
 import tomllib
-from concurrent.futures import Executor
+from concurrent.futures import Executor, ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
@@ -26,8 +27,20 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from sim.errors import Problem, ScenarioError, suggest
 from sim.experiment.design import Parameter
-from sim.experiment.runner import default_jobs, process_pool, run
-from sim.experiment.store import atomic_write_text
+from sim.experiment.limits import check_jobs, check_runs, worker_count
+from sim.experiment.runner import check_count, ignore_interrupts, run
+from sim.experiment.store import (
+    MANIFEST_FORMAT,
+    TOOL,
+    ResultsFolder,
+    atomic_write_text,
+    git_state,
+    now_iso,
+    open_output,
+    shown,
+    status_of,
+    versions,
+)
 from sim.experiment.summary import t_interval
 from sim.metric_names import MARKET_METRICS
 from sim.scenario.loader import read_toml
@@ -202,8 +215,40 @@ class Calibration:
 def calibrate(scenario: Scenario, targets: TargetsFile, parameters: list[Parameter], *,
               replications: int | None = None, seed: int | None = None,
               max_evaluations: int = 60, jobs: int | None = None,
-              executor: Executor | None = None, progress: bool | None = None) -> Calibration:
-    """Fit ``parameters`` so the model's mean reproduces ``targets``."""
+              executor: Executor | None = None, progress: bool | None = None,
+              out: str | Path | None = None, force: bool = False, resume: bool = False,
+              command: str | None = None, extends: str | None = None,
+              fixed: dict[str, Any] | None = None, name: str | None = None) -> Calibration:
+    """Fit ``parameters`` so the model's mean reproduces ``targets``.
+
+    Args:
+        scenario: The scenario to fit.
+        targets: Observed facts (:func:`load_targets`).
+        parameters: Numeric ranges to fit (``--fit PATH=LOW:HIGH``).
+        replications: Replications per evaluation (default: the scenario's).
+        seed: Root seed, the same for every evaluation (default: the scenario's).
+        max_evaluations: Objective evaluations of the Powell search.
+        jobs: Worker processes (clamped to the usable cores and the replications).
+        executor: Any ``concurrent.futures.Executor``; overrides ``jobs``.
+        progress: Unused (evaluations are quiet); kept for symmetry with :func:`sim.run`.
+        out: Results folder: ``manifest.json`` (kind ``calibration``), ``calibrated.toml``,
+            ``calibration.csv`` and ``evaluations.csv``. The same rule as
+            :func:`sim.run`'s ``out`` applies (see
+            :func:`sim.experiment.store.inspect_output`); a calibration cannot be resumed.
+        force: Replace a results folder marketsim wrote (only marketsim's files).
+        resume: Accepted for symmetry: a missing or empty ``out`` starts afresh; a
+            calibration folder is refused (run it again with ``force``).
+        command: The command line, recorded in the manifest.
+        extends: What ``calibrated.toml`` extends (a shipped name or a path relative to
+            ``out``); None writes the fitted scenario fully resolved.
+        fixed: Overrides the fit was made under (``--set``), kept in ``calibrated.toml``.
+        name: Name of the input, for the calibrated scenario's name.
+
+    Raises:
+        ScenarioError: Bad input, an unusable ``out``, or more runs than
+            ``MARKETSIM_MAX_RUNS``; all checked before the first evaluation.
+    """
+    del progress
     if not parameters or any(not p.numeric for p in parameters):
         raise ScenarioError("calibrate needs numeric ranges: --fit PATH=LOW:HIGH")
     for p in parameters:
@@ -213,11 +258,72 @@ def calibrate(scenario: Scenario, targets: TargetsFile, parameters: list[Paramet
     start = scenario.scenario.start
     horizon = max(t.step(start) for t in targets.target)
     short = scenario.with_overrides({"scenario.months": max(horizon, 1)})
-    replications = replications or scenario.experiment.replications
-    seed = scenario.experiment.seed if seed is None else seed
+    replications = check_count(replications or scenario.experiment.replications,
+                               "replications", 1)
+    max_evaluations = check_count(max_evaluations, "--max-evaluations", 1)
+    seed = check_count(scenario.experiment.seed if seed is None else seed, "seed", 0)
+    check_jobs(jobs)
+    reps = f"{replications} replication{'s' if replications != 1 else ''}"
+    check_runs(replications, f"each evaluation's {reps}", in_memory=True,
+               instead="use fewer replications")
+    check_runs((max_evaluations + 1) * replications,
+               f"--max-evaluations {max_evaluations} (+1 final run) x {reps}")
+    folder = _open_folder(out, force, resume) if out is not None else None
+    manifest = _manifest(seed, replications, max_evaluations, parameters, targets, command)
+    if folder is not None:
+        folder.write_manifest({**manifest, "status": "running"})
+    started = time.perf_counter()
+    try:
+        result = _search(scenario, short, targets, parameters, replications, seed,
+                         max_evaluations, jobs, executor, start, horizon)
+        if folder is not None:
+            write_calibration(folder.root, result, extends, name or scenario.scenario.name,
+                              fixed)
+            folder.write_manifest({**manifest, "status": "complete", "finished_at": now_iso(),
+                                   "run_seconds": round(time.perf_counter() - started, 3),
+                                   "objective": result.objective})
+    except BaseException as exc:
+        if folder is not None:
+            folder.write_manifest({**manifest, "status": status_of(exc)})
+        raise
+    return result
+
+
+def _open_folder(out: str | Path, force: bool, resume: bool) -> ResultsFolder:
+    """A calibration's results folder, by the rule every command's ``-o`` follows."""
+    folder, action, manifest = open_output(out, force=force, resume=resume)
+    if action == "resume":
+        kind = manifest["kind"]
+        raise ScenarioError(f"{shown(folder.root)}: " + (
+            "a calibration cannot be resumed; use --force to run it again"
+            if kind == "calibration" else
+            f"a {kind} folder; --resume continues only a calibration's (use --force to "
+            "replace it)"))
+    return folder
+
+
+def _manifest(seed: int, replications: int, max_evaluations: int,
+              parameters: list[Parameter], targets: TargetsFile, command: str | None
+              ) -> dict[str, Any]:
+    return {"tool": TOOL, "format": MANIFEST_FORMAT, "kind": "calibration",
+            "command": command, "created_at": now_iso(), "versions": versions(),
+            "git": git_state(), "seed": seed, "replications": replications,
+            "max_evaluations": max_evaluations, "scenarios": [],
+            "fit": [{"path": p.path, "low": p.low, "high": p.high} for p in parameters],
+            "targets": targets.targets.name}
+
+
+def _search(scenario: Scenario, short: Scenario, targets: TargetsFile,
+            parameters: list[Parameter], replications: int, seed: int, max_evaluations: int,
+            jobs: int | None, executor: Executor | None, start: str, horizon: int
+            ) -> Calibration:
+    """The bounded Powell search and the fit at its best point."""
     own_pool = None
-    if executor is None and (jobs or default_jobs()) > 1:
-        own_pool = executor = process_pool(jobs)
+    if executor is None:
+        workers = worker_count(jobs, replications)
+        if workers > 1:
+            own_pool = executor = ProcessPoolExecutor(max_workers=workers,
+                                                      initializer=ignore_interrupts)
     history: list[dict[str, Any]] = []
 
     def values_of(unit: np.ndarray) -> dict[str, Any]:
@@ -244,7 +350,7 @@ def calibrate(scenario: Scenario, targets: TargetsFile, parameters: list[Paramet
                  options={"maxfev": max_evaluations, "xtol": 1e-3, "ftol": 1e-4})
     finally:
         if own_pool is not None:
-            own_pool.shutdown()
+            own_pool.shutdown(wait=True, cancel_futures=True)
     best = min(history, key=lambda h: h["objective"])
     values = {p.path: best[p.path] for p in parameters}
     fitted = scenario.with_overrides(values)
@@ -300,16 +406,25 @@ def child_toml(values: dict[str, Any], extends: str, name: str, description: str
     return "\n".join(["# Written by marketsim calibrate.", *lines, "", tomli_w.dumps(data)])
 
 
-def write_calibration(out: Path, result: Calibration, extends: str, source_name: str,
+def write_calibration(out: Path, result: Calibration, extends: str | None, source_name: str,
                       fixed: dict[str, Any] | None = None) -> Path:
     """Write ``calibrated.toml``, ``calibration.csv`` and ``evaluations.csv`` into ``out``.
 
-    ``fixed``: overrides the fit was made under (``--set``), kept in ``calibrated.toml``.
+    ``calibrated.toml`` extends ``extends`` and sets the fitted values (and ``fixed``: the
+    overrides the fit was made under, ``--set``); with ``extends=None`` it is the fitted
+    scenario fully resolved.
     """
+    out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    text = child_toml(result.values, extends, f"{source_name} (calibrated)",
-                      f"Parameters fitted by marketsim calibrate; objective "
-                      f"{result.objective:.4g}.", fixed)
+    description = f"Parameters fitted by marketsim calibrate; objective {result.objective:.4g}."
+    if extends is None:
+        fitted = result.scenario.with_overrides({"scenario.name": f"{source_name} (calibrated)",
+                                                 "scenario.description": description})
+        lines = [f"# {path} = {value!r}  (calibrated)" for path, value in result.values.items()]
+        text = "\n".join(["# Written by marketsim calibrate.", *lines, "", fitted.to_toml()])
+    else:
+        text = child_toml(result.values, extends, f"{source_name} (calibrated)", description,
+                          fixed)
     tomllib.loads(text)  # never write a file that would not load
     atomic_write_text(out / "calibrated.toml", text)
     atomic_write_text(out / "calibration.csv", result.fit.to_csv(index=False,

@@ -18,11 +18,12 @@ import pandas as pd
 from scipy.stats import qmc
 
 from sim.errors import Problem, ScenarioError
+from sim.experiment.limits import check_points
 from sim.scenario.overrides import parse_value, scenario_data
 from sim.scenario.paths import _strip, locate
 from sim.scenario.schema import Scenario
 
-__all__ = ["Parameter", "parse_range", "make_design", "DESIGNS", "apply_row"]
+__all__ = ["Parameter", "parse_range", "make_design", "design_size", "DESIGNS", "apply_row"]
 
 DESIGNS = ("grid", "lhs", "sobol")
 
@@ -52,10 +53,23 @@ class Parameter:
             return [int(v) for v in np.clip(np.round(values), self.low, self.high)]
         return [float(v) for v in values]
 
+    def level_count(self, k: int) -> int:
+        """How many levels :meth:`levels` gives (at most; integers may coincide)."""
+        if self.choices is not None:
+            return len(self.choices)
+        if self.integer:
+            return min(k, self._integers() + 2)
+        return k
+
+    def _integers(self) -> int:
+        return max(0, math.floor(self.high) - math.ceil(self.low) + 1)
+
     def levels(self, k: int) -> list[Any]:
         """Grid levels: ``k`` evenly spaced values from low to high (or every choice)."""
         if self.choices is not None:
             return list(self.choices)
+        if self.integer:  # beyond a step below 1, more points give no new integer
+            k = min(k, self._integers() + 2)
         values = np.linspace(self.low, self.high, k) if k > 1 else np.array(
             [(self.low + self.high) / 2])
         if self.integer:
@@ -133,16 +147,13 @@ def make_design(parameters: list[Parameter], method: str, samples: int, seed: in
             categorical one), ``lhs`` or ``sobol`` (``samples`` points).
         samples: See ``method``.
         seed: Seed of the design (scrambling, permutations).
-    """
-    if method not in DESIGNS:
-        from sim.errors import suggest
 
-        raise ScenarioError(Problem(f"unknown design {method!r}; choose one of "
-                                    f"{', '.join(DESIGNS)}", suggestion=suggest(method, DESIGNS)))
-    if samples < 1:
-        raise ScenarioError(f"--samples must be at least 1, got {samples}")
-    if not parameters:
-        raise ScenarioError("a sweep needs at least one --vary PATH=LOW:HIGH")
+    Raises:
+        ScenarioError: See :func:`design_size`, or more points than ``MARKETSIM_MAX_POINTS``
+            (checked before anything is built).
+    """
+    points, detail = design_size(parameters, method, samples)
+    check_points(points, detail)
     if method == "grid":
         rows = list(itertools.product(*(p.levels(samples) for p in parameters)))
         return pd.DataFrame(rows, columns=[p.path for p in parameters])
@@ -154,6 +165,39 @@ def make_design(parameters: list[Parameter], method: str, samples: int, seed: in
         m = int(math.ceil(math.log2(samples))) if samples > 1 else 0
         unit = sampler.random_base2(m)[:samples]
     return pd.DataFrame({p.path: p.scale(unit[:, i]) for i, p in enumerate(parameters)})
+
+
+def design_size(parameters: list[Parameter], method: str, samples: int) -> tuple[int, str]:
+    """Points a design will have, computed without building it, and how they come about.
+
+    A grid has one point per combination of levels (``K^d`` for ``d`` numeric parameters),
+    so its size is the product of each parameter's level count; LHS and Sobol' designs have
+    ``samples`` points.
+
+    Raises:
+        ScenarioError: Unknown design, ``samples`` below 1 or no parameter.
+
+    Example:
+        >>> p = Parameter("world.network_effect", 0.1, 1.0)
+        >>> design_size([p, p, p], "grid", 10)
+        (1000, 'a grid of --samples 10 levels for 3 parameters')
+    """
+    if method not in DESIGNS:
+        from sim.errors import suggest
+
+        raise ScenarioError(Problem(f"unknown design {method!r}; choose one of "
+                                    f"{', '.join(DESIGNS)}", suggestion=suggest(method, DESIGNS)))
+    if isinstance(samples, bool) or not isinstance(samples, int) or samples < 1:
+        raise ScenarioError(f"--samples must be an integer of at least 1, got {samples!r}")
+    if not parameters:
+        raise ScenarioError("a sweep needs at least one --vary PATH=LOW:HIGH")
+    if method != "grid":
+        return samples, f"--samples {samples} ({method})"
+    total = 1
+    for parameter in parameters:
+        total *= max(1, parameter.level_count(samples))
+    d = len(parameters)
+    return total, f"a grid of --samples {samples} levels for {d} parameter{'s' if d != 1 else ''}"
 
 
 def apply_row(scenario: Scenario, row: dict[str, Any]) -> Scenario:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from sim.experiment.store import ResultsFolder, atomic_writer
+from sim.errors import ScenarioError
+from sim.experiment.store import ResultsFolder, atomic_writer, scenario_hash, shown
 from sim.experiment.summary import summarise
 from sim.metric_names import MARKET_METRICS
 from sim.scenario.schema import Scenario
@@ -59,16 +61,24 @@ class Results:
             >>> sim.Results.from_folder(folder)
             Results(baseline; 2 replications, seed 0)
         """
-        from sim.scenario.loader import load_scenario
-
         folder = ResultsFolder(root)
-        manifest = folder.read_manifest() or {}
-        ids = known.get("ids") or [s["id"] for s in manifest.get("scenarios", [])]
+        where = shown(folder.root)
+        if not folder.root.is_dir():
+            raise ScenarioError(f"{where}: no such results folder" if not
+                                os.path.lexists(folder.root) else
+                                f"{where}: not a folder, so not a marketsim results folder")
+        manifest = folder.read_manifest()
+        if manifest is None:
+            raise ScenarioError(f"{where}: not a marketsim results folder (no manifest.json)")
+        if manifest["kind"] != "run":
+            raise ScenarioError(f"{where}: a {manifest['kind']} folder, not the results of a "
+                                "run (its report is written when it finishes)")
+        ids = known.get("ids") or [s["id"] for s in manifest["scenarios"]]
         scenarios = known.get("scenarios") or [
-            load_scenario(folder.root / "scenarios" / f"{sid}.toml") for sid in ids]
+            _saved_scenario(folder, entry) for entry in manifest["scenarios"]]
         return cls(None, None, None, ids=ids, scenarios=scenarios,
-                   seed=known.get("seed", manifest.get("seed", 0)),
-                   replications=known.get("replications", manifest.get("replications", 0)),
+                   seed=known.get("seed", manifest["seed"]),
+                   replications=known.get("replications", manifest["replications"]),
                    run_seconds=manifest.get("run_seconds"), folder=folder.root)
 
     def _table(self, name: str) -> pd.DataFrame:
@@ -256,3 +266,36 @@ class Results:
     def __repr__(self) -> str:
         return (f"Results({', '.join(self.ids)}; {self.replications} replications, "
                 f"seed {self.seed})")
+
+
+def _saved_scenario(folder: ResultsFolder, entry: dict[str, Any]) -> Scenario:
+    """``scenarios/<id>.toml`` of a results folder, as the run saved it.
+
+    The file must be a regular file inside the folder (a link is not followed) with the
+    hash the manifest recorded, so what is read is what was run; it is validated as data
+    (a resolved scenario has no ``extends`` to follow).
+    """
+    import tomllib
+
+    from sim.experiment.store import _is_regular
+    from sim.scenario.loader import validate_data
+
+    path = folder.scenario_path(entry["id"])
+    where = shown(path)
+    if not _is_regular(path):
+        raise ScenarioError(f"{where}: missing (or not a regular file) in the results folder")
+    try:
+        size = path.stat().st_size
+        if size > 5_000_000:
+            raise ScenarioError(f"{where}: larger than any scenario marketsim writes")
+        text = path.read_bytes().decode("utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ScenarioError(f"{where}: unreadable ({shown(exc)})") from None
+    if scenario_hash(text) != entry["sha256"]:
+        raise ScenarioError(f"{where}: changed since the run (its SHA-256 differs from the "
+                            "manifest's)")
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ScenarioError(f"{where}: not valid TOML ({shown(exc)})") from None
+    return validate_data(data, file=str(path))

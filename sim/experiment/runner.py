@@ -9,7 +9,7 @@ so they travel to spawned processes and remote workers alike.
 
 from __future__ import annotations
 
-import re
+import numbers
 import sys
 import time
 import warnings
@@ -23,19 +23,29 @@ from typing import Any
 import pandas as pd
 
 from sim.errors import ScenarioError
+from sim.experiment.limits import check_jobs, check_runs, usable_cores, worker_count
 from sim.experiment.results import Results
 from sim.experiment.store import (
+    MANIFEST_FORMAT,
+    MAX_ID_LENGTH,
     TABLES,
+    TOOL,
     ResultsFolder,
+    check_id,
     git_state,
     now_iso,
+    open_output,
+    safe_id,
     scenario_hash,
+    shown,
+    status_of,
     versions,
 )
 from sim.scenario.loader import load_scenario, source_id
 from sim.scenario.schema import Scenario, ScenarioWarning
 
-__all__ = ["run", "Task", "execute_task", "assign_ids", "default_jobs"]
+__all__ = ["run", "Task", "execute_task", "assign_ids", "default_jobs", "process_pool",
+           "check_count"]
 
 
 import sim.mesa_compat  # noqa: E402,F401  (frees finished models in workers too)
@@ -87,9 +97,14 @@ def ignore_interrupts() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
-def process_pool(jobs: int | None) -> ProcessPoolExecutor:
-    """The local process pool (``-j``; default all cores)."""
-    return ProcessPoolExecutor(max_workers=jobs or default_jobs(), initializer=ignore_interrupts)
+def process_pool(jobs: int | None, tasks: int | None = None) -> ProcessPoolExecutor:
+    """The local process pool (``-j``; default all cores).
+
+    Never more workers than the usable cores, nor than ``tasks`` when given (see
+    :func:`sim.experiment.limits.worker_count`, which notes a clamped ``-j``).
+    """
+    workers = worker_count(jobs, usable_cores() if tasks is None else tasks)
+    return ProcessPoolExecutor(max_workers=workers, initializer=ignore_interrupts)
 
 
 @contextmanager
@@ -112,26 +127,38 @@ def _interrupts_ignored(active: bool) -> Iterator[None]:
 
 
 def default_jobs() -> int:
-    """All cores."""
-    import os
-
-    return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
-               else (os.cpu_count() or 1))
-
-
-def _slug(text: str) -> str:
-    return re.sub(r"[^A-Za-z0-9_-]+", "-", text).strip("-").lower() or "scenario"
+    """All usable cores."""
+    return usable_cores()
 
 
 def assign_ids(scenarios: Sequence[Scenario], labels: Sequence[str | None]) -> list[str]:
-    """Scenario ids: the label (shipped name or file stem), ``-2``, ``-3`` when repeated."""
+    """Scenario ids: the label (shipped name or file stem), ``-2``, ``-3`` when repeated.
+
+    An id names files in the results folder, so a label is made safe first (letters,
+    digits, ``_`` and ``-``; anything else becomes ``-``; ``...`` or an empty stem becomes
+    ``scenario``), and ids are unique even on a file system that ignores case.
+    """
     ids: list[str] = []
-    seen: dict[str, int] = {}
+    used: set[str] = set()
     for scenario, label in zip(scenarios, labels, strict=True):
-        base = label or source_id(scenario) or _slug(scenario.scenario.name)
-        seen[base] = seen.get(base, 0) + 1
-        ids.append(base if seen[base] == 1 else f"{base}-{seen[base]}")
+        base = safe_id(label or source_id(scenario) or scenario.scenario.name,
+                       length=MAX_ID_LENGTH)
+        candidate, n = base, 1
+        while candidate.lower() in used:
+            n += 1
+            suffix = f"-{n}"
+            candidate = base[:MAX_ID_LENGTH - len(suffix)] + suffix
+        used.add(candidate.lower())
+        ids.append(candidate)
     return ids
+
+
+def check_count(value: Any, what: str, minimum: int) -> int:
+    """``value`` as an int if it is a whole number >= ``minimum`` (not a bool or 2.5)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
+        raise ScenarioError(f"{what} must be an integer of at least {minimum}, got "
+                            f"{shown(repr(value))[:60]}")
+    return int(value)
 
 
 def _normalise(scenarios: Any) -> tuple[list[Scenario], list[str | None]]:
@@ -139,7 +166,10 @@ def _normalise(scenarios: Any) -> tuple[list[Scenario], list[str | None]]:
         scenarios = [scenarios]
     if isinstance(scenarios, Mapping):
         items = list(scenarios.items())
-        return [load_scenario(s) for _, s in items], [str(k) for k, _ in items]
+        if not items:
+            raise ScenarioError("no scenario given")
+        return ([load_scenario(s) for _, s in items],
+                [check_id(k if isinstance(k, str) else str(k)) for k, _ in items])
     loaded, labels = [], []
     for item in scenarios:
         loaded.append(load_scenario(item))
@@ -157,24 +187,31 @@ def run(scenarios: Any, replications: int | None = None, seed: int | None = None
 
     Args:
         scenarios: A scenario, a list of scenarios (objects, shipped names or paths), or
-            ``{id: scenario}`` to choose the ids. With two or more, each is compared with
-            the first.
+            ``{id: scenario}`` to choose the ids (letters, digits, ``_``, ``-``). With two
+            or more, each is compared with the first.
         replications: Replications per scenario (default: the first scenario's
             ``[experiment].replications``).
         seed: Root seed (default: the first scenario's ``[experiment].seed``).
         months: Override every scenario's horizon.
-        jobs: Worker processes (default all cores; 1 runs in this process).
+        jobs: Worker processes (default all cores; 1 runs in this process); never more
+            than the usable cores (a ``note:`` says so) or the replications to run.
         executor: Any ``concurrent.futures.Executor`` (e.g. a Dask client's
             ``get_executor()``); overrides ``jobs``.
         out: Results folder to write (parts, manifest, combined tables); None keeps
-            everything in memory.
+            everything in memory (then at most ``MARKETSIM_MAX_RUNS / 100`` runs).
         resume: Continue an interrupted run in ``out`` (only missing replications run).
-        force: Overwrite a non-empty ``out``.
+        force: Replace a results folder marketsim wrote: only the files marketsim writes
+            are removed, anything else in it stays; a folder without a marketsim
+            ``manifest.json`` is refused (see :func:`sim.experiment.store.inspect_output`).
         progress: Show a progress bar (default: when stderr is a terminal).
         command: The command line, recorded in the manifest.
 
     Returns:
         A :class:`Results`.
+
+    Raises:
+        ScenarioError: Bad input, an unusable ``out`` (``.``, the home folder, a folder
+            marketsim did not write, ...), or more runs than ``MARKETSIM_MAX_RUNS``.
 
     Example:
         >>> import sim
@@ -184,17 +221,22 @@ def run(scenarios: Any, replications: int | None = None, seed: int | None = None
     """
     loaded, labels = _normalise(scenarios)
     if months is not None:
-        loaded = [s.with_overrides({"scenario.months": int(months)}) for s in loaded]
+        months = check_count(months, "months", 1)
+        loaded = [s.with_overrides({"scenario.months": months}) for s in loaded]
     first = loaded[0].experiment
-    replications = first.replications if replications is None else int(replications)
-    seed = first.seed if seed is None else int(seed)
-    if replications < 1:
-        raise ScenarioError(f"replications must be at least 1, got {replications}")
-    if seed < 0:
-        raise ScenarioError(f"seed must be a non-negative integer, got {seed}")
+    replications = check_count(first.replications if replications is None else replications,
+                               "replications", 1)
+    seed = check_count(first.seed if seed is None else seed, "seed", 0)
+    if seed >= 2 ** 63:
+        raise ScenarioError(f"seed must be below 2^63, got {seed}")
+    check_jobs(jobs)
     ids = assign_ids(loaded, labels)
+    check_runs(len(ids) * replications, f"{len(ids)} scenario{'s' if len(ids) != 1 else ''} x "
+               f"{replications} replication{'s' if replications != 1 else ''}",
+               in_memory=out is None)
     texts = [s.to_toml() for s in loaded]
-    folder = _prepare_folder(out, ids, texts, seed, replications, resume, force) if out else None
+    folder, earlier = (_prepare_folder(out, ids, texts, seed, replications, resume, force)
+                       if out is not None else (None, None))
     # an absolute path: remote (Dask) workers resolve it in their own working directory
     tasks = [Task(sid, text, seed, rep, str(folder.root.resolve()) if folder else None)
              for sid, text in zip(ids, texts, strict=True) for rep in range(replications)
@@ -203,36 +245,36 @@ def run(scenarios: Any, replications: int | None = None, seed: int | None = None
     manifest = _manifest(ids, loaded, texts, seed, replications, command) if folder else None
     timings: dict[str, float] = {}
     if folder is not None:
-        if resume:  # keep the timings of replications an earlier attempt finished
-            earlier = (folder.read_manifest() or {}).get("timings") or {}
-            timings = {key: value for key, value in earlier.items()
+        if earlier:  # keep the timings of replications an earlier attempt finished
+            timings = {key: value for key, value in earlier.get("timings", {}).items()
                        if folder.is_done(*_split_key(key))}
+        # the manifest first: from now on the folder is recognisably marketsim's
+        folder.write_manifest({**manifest, "status": "running"})
         for sid, text in zip(ids, texts, strict=True):
             folder.write_scenario(sid, text)
-        folder.write_manifest({**manifest, "status": "running"})
     collected: dict[tuple[str, int], dict[str, pd.DataFrame]] = {}
+    order = [(sid, rep) for sid in ids for rep in range(replications)]
     try:
         for sid, rep, seconds, tables in _execute(tasks, jobs, executor, progress):
             timings[f"{sid}/{rep}"] = round(seconds, 4)
             if tables is not None:
                 collected[(sid, rep)] = tables
+        elapsed = time.perf_counter() - started
+        if folder is not None:
+            folder.combine(order)
+            results = Results.from_folder(folder.root, ids=ids, scenarios=loaded, seed=seed,
+                                          replications=replications)
+            results.write_summary()
+            folder.write_manifest({**manifest, "status": "complete",
+                                   "run_seconds": round(elapsed, 3), "finished_at": now_iso(),
+                                   "timings": timings,
+                                   "finished": _finished(folder, ids, replications)})
+            return results
     except BaseException as exc:
         if folder is not None:  # what finished is kept; --resume continues
-            status = "interrupted" if isinstance(exc, KeyboardInterrupt) else "failed"
-            folder.write_manifest({**manifest, "status": status, "timings": timings,
+            folder.write_manifest({**manifest, "status": status_of(exc), "timings": timings,
                                    "finished": _finished(folder, ids, replications)})
         raise
-    elapsed = time.perf_counter() - started
-    order = [(sid, rep) for sid in ids for rep in range(replications)]
-    if folder is not None:
-        folder.combine(order)
-        results = Results.from_folder(folder.root, ids=ids, scenarios=loaded, seed=seed,
-                                      replications=replications)
-        results.write_summary()
-        folder.write_manifest({**manifest, "status": "complete", "run_seconds": round(elapsed, 3),
-                               "finished_at": now_iso(), "timings": timings,
-                               "finished": _finished(folder, ids, replications)})
-        return results
     tables = {t: pd.concat([collected[key][t] for key in order], ignore_index=True)
               for t in TABLES}
     return Results(tables["market"], tables["vendors"], tables["events"], ids=ids,
@@ -253,7 +295,9 @@ def _finished(folder: ResultsFolder, ids: list[str], replications: int) -> dict[
 def _manifest(ids: list[str], scenarios: list[Scenario], texts: list[str], seed: int,
               replications: int, command: str | None) -> dict[str, Any]:
     return {
-        "format": 1,
+        "tool": TOOL,
+        "format": MANIFEST_FORMAT,
+        "kind": "run",
         "command": command,
         "created_at": now_iso(),
         "versions": versions(),
@@ -267,37 +311,30 @@ def _manifest(ids: list[str], scenarios: list[Scenario], texts: list[str], seed:
 
 
 def _prepare_folder(out: str | Path, ids: list[str], texts: list[str], seed: int,
-                    replications: int, resume: bool, force: bool) -> ResultsFolder:
-    folder = ResultsFolder(out)
-    if folder.root.exists() and not folder.root.is_dir():
-        raise ScenarioError(f"{folder.root}: exists and is not a folder")
-    if folder.is_empty():
-        folder.root.mkdir(parents=True, exist_ok=True)
-        return folder
-    if force:
-        import shutil
+                    replications: int, resume: bool, force: bool
+                    ) -> tuple[ResultsFolder, dict[str, Any] | None]:
+    """Open ``out`` by the one rule of :func:`sim.experiment.store.open_output`.
 
-        shutil.rmtree(folder.root)
-        folder.root.mkdir(parents=True)
-        return folder
-    if not resume:
-        raise ScenarioError(f"{folder.root}: folder is not empty; use --resume to continue "
-                            "the run in it or --force to overwrite it")
-    manifest = folder.read_manifest()
-    if manifest is None:
-        raise ScenarioError(f"{folder.root}: not a marketsim results folder (no manifest.json); "
-                            "use --force to overwrite it")
-    before = {s["id"]: s["sha256"] for s in manifest.get("scenarios", [])}
+    Returns the folder and, when resuming, its (checked) manifest.
+    """
+    folder, action, manifest = open_output(out, force=force, resume=resume)
+    if action != "resume":
+        return folder, None
+    where = shown(folder.root)
+    if manifest["kind"] != "run":
+        raise ScenarioError(f"{where}: a {manifest['kind']} folder; --resume continues only a "
+                            "run of the same kind (use --force to replace it)")
+    before = {s["id"]: s["sha256"] for s in manifest["scenarios"]}
     now = {sid: scenario_hash(text) for sid, text in zip(ids, texts, strict=True)}
     if before != now:
         changed = sorted(set(before) ^ set(now)) or sorted(k for k in now if before[k] != now[k])
-        raise ScenarioError(f"{folder.root}: --resume on a folder from another run (scenario "
+        raise ScenarioError(f"{where}: --resume on a folder from another run (scenario "
                             f"{', '.join(changed)} differs); use --force to start over")
-    if manifest.get("seed") != seed or manifest.get("replications") != replications:
-        raise ScenarioError(f"{folder.root}: --resume with a different seed or replication "
-                            f"count (folder: seed {manifest.get('seed')}, "
-                            f"{manifest.get('replications')} replications)")
-    return folder
+    if manifest["seed"] != seed or manifest["replications"] != replications:
+        raise ScenarioError(f"{where}: --resume with a different seed or replication "
+                            f"count (folder: seed {manifest['seed']}, "
+                            f"{manifest['replications']} replications)")
+    return folder, manifest
 
 
 def _execute(tasks: list[Task], jobs: int | None, executor: Executor | None,
@@ -308,14 +345,17 @@ def _execute(tasks: list[Task], jobs: int | None, executor: Executor | None,
     bar = tqdm(total=len(tasks), disable=not show or not tasks, unit="run", desc="replications",
                file=sys.stderr)
     try:
-        if executor is None and (jobs == 1 or len(tasks) <= 1):
+        workers = 1 if executor is not None or jobs == 1 or len(tasks) <= 1 else \
+            worker_count(jobs, len(tasks))
+        if executor is None and workers == 1:
             for task in tasks:
                 yield execute_task(task)
                 bar.update()
             return
         own = executor is None
         with _interrupts_ignored(own):  # workers start ignoring Ctrl-C, even while importing
-            pool = executor or process_pool(jobs)
+            pool = executor or ProcessPoolExecutor(max_workers=workers,
+                                                   initializer=ignore_interrupts)
             futures: list[Future[Any]] = [pool.submit(execute_task, task) for task in tasks]
         try:
             for future in as_completed(futures):

@@ -16,10 +16,17 @@ import numpy as np
 import pandas as pd
 
 from sim.errors import Problem, ScenarioError, suggest
-from sim.experiment.design import Parameter, apply_row, make_design
+from sim.experiment.design import Parameter, apply_row, design_size, make_design
+from sim.experiment.limits import check_points, check_runs
 from sim.experiment.results import Results
-from sim.experiment.runner import run
-from sim.experiment.store import ResultsFolder, atomic_write_text, write_frame
+from sim.experiment.runner import check_count, run
+from sim.experiment.store import (
+    ResultsFolder,
+    atomic_write_text,
+    inspect_output,
+    safe_id,
+    write_frame,
+)
 from sim.metric_names import MARKET_METRICS
 from sim.scenario.schema import Scenario, ScenarioWarning
 
@@ -31,7 +38,22 @@ SENSITIVITY_METHODS = ("sobol", "morris")
 
 def _point_ids(base_id: str, n: int) -> list[str]:
     width = max(4, len(str(n - 1)))
-    return [f"{base_id}-{i:0{width}d}" for i in range(n)]
+    base = safe_id(base_id, "point")
+    return [f"{base}-{i:0{width}d}" for i in range(n)]
+
+
+def _preflight(scenario: Scenario, points: int, detail: str, replications: int | None,
+               run_options: dict[str, Any]) -> None:
+    """Check a study's size and results folder before any point is built or run."""
+    check_points(points, detail)
+    reps = check_count(scenario.experiment.replications if replications is None
+                       else replications, "replications", 1)
+    out = run_options.get("out")
+    check_runs(points * reps, f"{points} design points x {reps} replication"
+               f"{'s' if reps != 1 else ''}", in_memory=out is None)
+    if out is not None:
+        inspect_output(out, force=bool(run_options.get("force")),
+                       resume=bool(run_options.get("resume")))
 
 
 def sweep(scenario: Scenario, parameters: list[Parameter], *, design: str = "lhs",
@@ -46,6 +68,8 @@ def sweep(scenario: Scenario, parameters: list[Parameter], *, design: str = "lhs
         results folder is written.
     """
     seed = scenario.experiment.seed if seed is None else seed
+    points, detail = design_size(parameters, design, samples)
+    _preflight(scenario, points, detail, replications, run_options)
     table = make_design(parameters, design, samples, seed if design_seed is None else design_seed)
     ids = _point_ids(base_id, len(table))
     points = {pid: apply_row(scenario, row) for pid, row in
@@ -168,6 +192,12 @@ def sensitivity(scenario: Scenario, parameters: list[Parameter], *, method: str 
         raise ScenarioError(Problem(f"month {month} is outside the run's 0..{horizon}",
                                     path="--month"))
     seed = scenario.experiment.seed if seed is None else seed
+    samples = check_count(samples, "--samples", 1)
+    d = len(parameters)
+    per = d + 2 if method == "sobol" else d + 1
+    _preflight(scenario, samples * per, f"--samples {samples} with {d} parameter"
+               f"{'s' if d != 1 else ''} ({method}: {samples} x {per})", replications,
+               run_options)
     problem = {"num_vars": len(parameters), "names": [p.path for p in parameters],
                "bounds": [[p.low, p.high] for p in parameters]}
     x = sample(problem, method, samples, seed)

@@ -6,16 +6,15 @@ Inheritance rules (INTERFACES.md): tables merge recursively and the child wins;
 ``regions``, ``segments`` and ``vendors`` merge item by item by ``name``
 (``remove = true`` drops an inherited item); ``policies`` are appended; cycles
 in ``extends`` are errors. While merging we remember which file set each value,
-so a schema error names the file it came from.
+so a schema error names the file it came from (and which file removed an item a
+parent still refers to). Reading one file safely is :mod:`sim.scenario.reading`;
+wording pydantic's errors is :mod:`sim.scenario.problems`.
 """
 
 from __future__ import annotations
 
 import copy
-import re
-import tomllib
 import warnings
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -24,8 +23,10 @@ from typing import Any
 from pydantic import ValidationError
 
 from sim.errors import Problem, ScenarioError, suggest
-from sim.scenario.paths import Path_, describe_loc, keys_at
-from sim.scenario.schema import POLICY_KINDS, PROBLEM_SEPARATOR, Scenario
+from sim.scenario.paths import Path_
+from sim.scenario.problems import REMOVED, Origins, problems_of
+from sim.scenario.reading import MAX_FILE_BYTES, read_toml
+from sim.scenario.schema import Scenario
 
 __all__ = [
     "load_scenario",
@@ -36,6 +37,7 @@ __all__ = [
     "validate_data",
     "read_toml",
     "source_id",
+    "MAX_FILE_BYTES",
 ]
 
 #: Shipped name or file stem of scenarios as loaded, by object id (not part of equality).
@@ -57,10 +59,8 @@ def _remember(scenario: Scenario, path: Path) -> Scenario:
 
 NAMED_ARRAYS = ("regions", "segments", "vendors")
 APPENDED_ARRAYS = ("policies",)
-MAX_FILE_BYTES = 5_000_000
 MAX_EXTENDS_DEPTH = 32
 
-Origins = dict[Path_, str]
 
 
 def shipped_dir() -> Path:
@@ -103,23 +103,29 @@ def find_scenario(source: str | Path, relative_to: Path | None = None) -> Path:
         ScenarioError: If no such file or shipped scenario exists.
     """
     text = str(source)
+    if not text.strip():
+        raise ScenarioError("empty scenario name: give a shipped scenario's name or a file")
     candidates: list[Path] = []
     path = Path(text)
     if relative_to is not None and not path.is_absolute():
         candidates.append(relative_to / path)
     candidates.append(path)
+    special: Path | None = None  # exists, but is a folder, a pipe or a device
     for candidate in candidates:
         if candidate.is_file():
             return candidate.resolve()
-        if candidate.suffix != ".toml" and candidate.with_suffix(".toml").is_file() and (
-            "/" in text or "\\" in text
-        ):
+        if ("/" in text or "\\" in text) and candidate.name and candidate.suffix != ".toml" \
+                and candidate.with_suffix(".toml").is_file():
             return candidate.with_suffix(".toml").resolve()
+        if special is None and _exists(candidate):
+            special = candidate
     shipped = shipped_scenarios()
     if text in shipped:
         return shipped[text]
     if text.endswith(".toml") and Path(text).stem in shipped and not Path(text).parent.parts:
         return shipped[Path(text).stem]
+    if special is not None:
+        return special  # read_toml says what it is, in one line
     hint = suggest(Path(text).stem, list(shipped))
     raise ScenarioError(Problem(
         f"no scenario file or shipped scenario named {text!r}"
@@ -128,60 +134,11 @@ def find_scenario(source: str | Path, relative_to: Path | None = None) -> Path:
     ))
 
 
-def read_toml(path: Path) -> dict[str, Any]:
-    """Read a TOML file into a dict, with errors as ScenarioError (file, line, column).
-
-    Args:
-        path: The file.
-
-    Raises:
-        ScenarioError: Unreadable, binary, empty, too large, or not valid TOML.
-    """
-    name = str(path)
+def _exists(path: Path) -> bool:
     try:
-        raw = path.read_bytes()
-    except IsADirectoryError:
-        raise ScenarioError(f"{name}: is a folder, not a scenario file") from None
-    except OSError as exc:
-        raise ScenarioError(f"{name}: cannot read: {exc.strerror or exc}") from None
-    if len(raw) > MAX_FILE_BYTES:
-        raise ScenarioError(f"{name}: file is {len(raw):,} bytes; a scenario is at most "
-                            f"{MAX_FILE_BYTES:,}")
-    if b"\x00" in raw:
-        raise ScenarioError(f"{name}: binary data, not a TOML text file")
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = raw[: exc.start].count(b"\n") + 1
-        raise ScenarioError(Problem("not UTF-8 text (is this a binary file?)", file=name,
-                                    line=line)) from None
-    if not text.strip() or all(
-        not ln.strip() or ln.lstrip().startswith("#") for ln in text.splitlines()
-    ):
-        raise ScenarioError(Problem("empty scenario file: expected at least a [scenario] table",
-                                    file=name))
-    try:
-        return tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ScenarioError(_toml_problem(exc, name)) from None
-    except (RecursionError, ValueError) as exc:  # pathological nesting, huge numbers
-        raise ScenarioError(Problem(f"invalid TOML: {exc}", file=name)) from None
-
-
-_AT_RE = re.compile(r"\s*\(at line (\d+), column (\d+)\)\s*$")
-_EOD_RE = re.compile(r"\s*\(at end of document\)\s*$")
-
-
-def _toml_problem(exc: tomllib.TOMLDecodeError, file: str) -> Problem:
-    message = str(exc.msg if hasattr(exc, "msg") else exc)
-    line = getattr(exc, "lineno", None)
-    column = getattr(exc, "colno", None)
-    match = _AT_RE.search(message)
-    if match:
-        line, column = int(match.group(1)), int(match.group(2))
-        message = message[: match.start()]
-    message = _EOD_RE.sub(" at end of file", message)
-    return Problem(f"TOML syntax error: {message}", file=file, line=line, column=column)
+        return path.exists()
+    except OSError:  # a name too long, or not allowed to look
+        return False
 
 
 # --------------------------------------------------------------------------- merging
@@ -227,6 +184,10 @@ def _resolve(path: Path, chain: tuple[Path, ...] = ()) -> _Resolved:
             f"extends {parent_ref!r}, which does not exist",
             file=name, path="scenario.extends", suggestion=exc.problems[0].suggestion,
         )) from None
+    if not parent_path.is_file():
+        raise ScenarioError(Problem(
+            f"extends {parent_ref!r}, which is not a scenario file (a folder, pipe or device)",
+            file=name, path="scenario.extends"))
     parent = _resolve(parent_path, (*chain, path))
     merged = _merge_top(parent.data, data, parent.origins, name)
     return _Resolved(merged, parent.origins, [*parent.files, name])
@@ -275,6 +236,14 @@ def _merge_top(parent: dict[str, Any], child: dict[str, Any], origins: Origins,
     for key, value in child.items():
         if key in NAMED_ARRAYS:
             merged[key] = _merge_named(parent.get(key, []), value, key, origins, file)
+            if any(item.get("remove") is True for item in value):
+                # which items there are is now this file's doing, so an error about the
+                # array as a whole (none left) names this file, not the parent
+                origins[(key,)] = file
+                if not merged[key]:
+                    raise ScenarioError(Problem(
+                        f"removes every inherited {key[:-1]} and adds none; a scenario "
+                        f"needs at least one {key[:-1]}", file=file, path=key))
         elif key in APPENDED_ARRAYS:
             start = len(parent.get(key, []))
             merged[key] = [*parent.get(key, []), *value]
@@ -349,6 +318,7 @@ def _merge_named(old: list[dict[str, Any]], new: list[dict[str, Any]], key: str,
                     suggestion=suggest(name, order)))
             del items[name]
             order.remove(name)
+            origins[(REMOVED, key, name)] = file
             continue
         if name in items:
             items[name] = _merge_value(items[name], item, (key, name), origins, file)
@@ -380,87 +350,9 @@ def validate_data(data: dict[str, Any], origins: Origins | None = None,
             warnings.simplefilter("default")
             return Scenario.model_validate(data)
     except ValidationError as exc:
-        raise ScenarioError(list(_problems(exc, data, origins, file))) from None
+        raise ScenarioError(list(problems_of(exc, data, origins, file))) from None
     except RecursionError:
         raise ScenarioError(Problem("document nested too deeply", file=file)) from None
-
-
-def _problems(exc: ValidationError, data: dict[str, Any], origins: Origins,
-              file: str | None) -> Iterator[Problem]:
-    seen: set[str] = set()
-    for err in exc.errors(include_url=False):
-        for problem in _problem(err, data, origins, file):
-            key = str(problem)
-            if key not in seen:
-                seen.add(key)
-                yield problem
-
-
-def _problem(err: dict[str, Any], data: dict[str, Any], origins: Origins,
-             file: str | None) -> Iterator[Problem]:
-    loc = tuple(err["loc"])
-    path, raw = describe_loc(loc, data)
-    source = _origin(raw, origins) or file
-    kind = err["type"]
-    message = str(err.get("msg", "invalid value"))
-    if kind == "value_error" and PROBLEM_SEPARATOR in message:
-        body = message.split("Value error, ", 1)[-1]
-        parts = body.split(PROBLEM_SEPARATOR)
-        for sub_path, sub_msg in zip(parts[0::2], parts[1::2], strict=False):
-            sub_raw = _raw_path(sub_path)
-            yield Problem(sub_msg, file=_origin(sub_raw, origins) or source, path=sub_path)
-        return
-    suggestion = None
-    if kind == "extra_forbidden":
-        key = str(loc[-1])
-        valid = keys_at(loc[:-1], data)
-        suggestion = suggest(key, valid)
-        message = f"unknown key {key!r}"
-        if not suggestion and valid:
-            message += f"; expected one of: {', '.join(sorted(valid))}"
-    elif kind == "missing":
-        message = "required field is missing"
-    elif kind == "union_tag_invalid":
-        ctx = err.get("ctx", {})
-        tag = ctx.get("tag", "")
-        # a trigger's nested policy accepts fewer kinds than the policies array
-        allowed = re.findall(r"'([^']+)'", str(ctx.get("expected_tags", ""))) or list(
-            POLICY_KINDS)
-        if tag in POLICY_KINDS:
-            message = (f"policy kind {tag!r} is not allowed here; expected one of: "
-                       f"{', '.join(allowed)}")
-        else:
-            suggestion = suggest(str(tag), allowed)
-            message = f"unknown policy kind {tag!r}; known kinds: {', '.join(allowed)}"
-    elif kind == "union_tag_not_found":
-        message = f"a policy needs a 'kind' (one of: {', '.join(POLICY_KINDS)})"
-    else:
-        message = message.removeprefix("Value error, ")
-        if "input" in err and kind not in ("model_type", "dict_type", "list_type",
-                                           "value_error", "assertion_error"):
-            shown = repr(err["input"])
-            if len(shown) <= 60:
-                message += f", got {shown}"
-    yield Problem(message, file=source, path=path or None, suggestion=suggestion)
-
-
-def _raw_path(dotted: str) -> Path_:
-    """Turn a dotted problem path into the loader's raw path (policies by integer index)."""
-    parts: list[str | int] = []
-    for part in dotted.split("."):
-        if parts and parts[-1] in APPENDED_ARRAYS and part.isdigit():
-            parts.append(int(part))
-        else:
-            parts.append(part)
-    return tuple(parts)
-
-
-def _origin(raw: Path_, origins: Origins) -> str | None:
-    for cut in range(len(raw), -1, -1):
-        hit = origins.get(raw[:cut])
-        if hit:
-            return hit
-    return None
 
 
 # --------------------------------------------------------------------------- public entry points

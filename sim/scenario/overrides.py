@@ -7,6 +7,8 @@ import tomllib
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
 from sim.errors import Problem, ScenarioError
 from sim.scenario.paths import is_text, locate
 
@@ -76,7 +78,7 @@ def apply_overrides(scenario: Scenario, overrides: Mapping[str, Any] | Iterable[
         target = locate(data, path)
         if isinstance(value, str):
             value = parse_value(value, target.annotation)
-        target.container[target.key] = value
+        target.container[target.key] = _plain(value)
     try:
         return validate_data(data, file="override")
     except ScenarioError as exc:
@@ -85,6 +87,19 @@ def apply_overrides(scenario: Scenario, overrides: Mapping[str, Any] | Iterable[
                             suggestion=p.suggestion) for p in exc.problems]
         # point at the override that caused it when the paths agree
         raise ScenarioError([_blame(p, overrides) for p in problems]) from None
+
+
+def _plain(value: Any) -> Any:
+    """Numpy scalars (from sweep designs and calibration) as the Python values they hold.
+
+    Scenario types are strict, and ``numpy.int64`` is not an ``int``; ``.item()`` gives the
+    same number as a Python value, so a design's integers stay integers.
+    """
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    return value
 
 
 def _blame(problem: Problem, overrides: Mapping[str, Any]) -> Problem:

@@ -108,6 +108,8 @@ def describe_loc(loc: Path_, data: dict[str, Any]) -> tuple[str, Path_]:
     node: Any = data
     prev: str | int | None = None
     for i, key in enumerate(loc):
+        if key == "[key]":  # pydantic's marker for an error in a mapping's key, not its value
+            continue
         if isinstance(key, str) and key in POLICY_KINDS and isinstance(prev, int | str) and (
             (isinstance(prev, int) and i >= 2 and loc[i - 2] == "policies") or prev == "policy"
         ):

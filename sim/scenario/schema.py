@@ -54,6 +54,10 @@ __all__ = [
 
 FORMAT_VERSION = 1
 
+WORLD_REGION = "World"
+ALL_SEGMENTS = "all"
+ALL_REGIONS = "*"
+
 _NAME_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 _MONTH_RE = re.compile(MONTH_PATTERN)
 
@@ -79,15 +83,68 @@ def _check_when(value: Any) -> Any:
     raise ValueError(f"expected a month 'YYYY-MM' or a step number 0-1200, got {value!r}")
 
 
+def _check_line(value: str) -> str:
+    bad = _control_characters(value, allowed="")
+    if bad:
+        raise ValueError(f"must be one line of text without control characters, found {bad}")
+    return value
+
+
+def _check_text(value: str) -> str:
+    bad = _control_characters(value, allowed="\n\r\t")
+    if bad:
+        raise ValueError(f"must be text without control characters (other than newlines and "
+                         f"tabs), found {bad}")
+    return value
+
+
+def _control_characters(value: str, allowed: str) -> str:
+    """The control characters of ``value`` not in ``allowed``, as escaped text ('' if none)."""
+    import unicodedata
+
+    found = sorted({c for c in value if c not in allowed and (
+        unicodedata.category(c) in ("Cc", "Zl", "Zp")
+        or "\u202a" <= c <= "\u202e" or "\u2066" <= c <= "\u2069")})
+    return ", ".join(repr(c) for c in found)
+
+
+def _reserved(value: str, reserved: str, what: str) -> str:
+    # matched ignoring case: 'world' next to 'World' in one column would be easily confused,
+    # and case-insensitive tools (spreadsheets, SQL collations) would merge the two
+    if value.lower() == reserved.lower():
+        raise ValueError(f"{what} name {value!r} is reserved for aggregates: {reserved!r} is "
+                         f"the results' total over every {what}; choose another name "
+                         "(reserved names are matched ignoring case)")
+    return value
+
+
+def _reserved_region(value: str) -> str:
+    return _reserved(value, WORLD_REGION, "region")
+
+
+def _reserved_segment(value: str) -> str:
+    return _reserved(value, ALL_SEGMENTS, "segment")
+
+
 Name = Annotated[str, AfterValidator(_check_name)]
 """Names of regions, segments and vendors: letters, digits, ``_`` and ``-``."""
+
+Line = Annotated[str, AfterValidator(_check_line)]
+"""One line of free text (titles, units, labels): no control characters."""
+
+Text = Annotated[str, AfterValidator(_check_text)]
+"""Free text that may span lines: no control characters but newlines and tabs."""
+
+RegionName = Annotated[Name, AfterValidator(_reserved_region)]
+"""A region's name: a :data:`Name` other than the aggregate ``World``."""
+
+SegmentName = Annotated[Name, AfterValidator(_reserved_segment)]
+"""A segment's name: a :data:`Name` other than the aggregate ``all``."""
 
 MonthText = Annotated[str, BeforeValidator(_check_month)]
 When = Annotated[str | int, BeforeValidator(_check_when)]
 """A calendar month ``"YYYY-MM"`` or a step number (0 = the scenario's start)."""
 
-WORLD_REGION = "World"
-ALL_REGIONS = "*"
 
 
 class ScenarioWarning(UserWarning):
@@ -120,6 +177,9 @@ class Frozen(BaseModel):
         validate_default=True,
         str_strip_whitespace=False,
         allow_inf_nan=False,
+        # a boolean is never a number and text is never a number (months = true, a
+        # quoted "0.5"); an integer is still accepted where a float is expected
+        strict=True,
     )
 
 
@@ -130,8 +190,8 @@ class ScenarioMeta(Frozen):
     """The ``[scenario]`` table: what this scenario is and its time frame."""
 
     format_version: Literal[1] = F(1, "Version of this file format; only 1 exists.")
-    name: str = F(..., "Free-text title shown in reports.", min_length=1, max_length=200)
-    description: str = F("", "What question the scenario asks and where its numbers come from.",
+    name: Line = F(..., "Free-text title shown in reports.", min_length=1, max_length=200)
+    description: Text = F("", "What question the scenario asks and where its numbers come from.",
                          max_length=20_000)
     extends: str | None = F(
         None,
@@ -276,9 +336,10 @@ class World(Frozen):
 class Segment(Frozen):
     """One ``[[segments]]`` item: a type of adopter, the same in every region."""
 
-    name: Name = F(..., "Segment name, e.g. enterprise, developer, consumer.")
+    name: SegmentName = F(..., "Segment name, e.g. enterprise, developer, consumer; not "
+                          "'all' (the aggregate over segments).")
     remove: bool = F(False, "In a child scenario: drop this inherited segment.")
-    unit: str = F("adopter", "What one adopter is (organisation, developer, person).",
+    unit: Line = F("adopter", "What one adopter is (organisation, developer, person).",
                   max_length=100)
     capability_weight: float = F(
         0.6, "beta: utility per capability point.", unit="utility per point",
@@ -313,12 +374,14 @@ class Segment(Frozen):
 class Region(Frozen):
     """One ``[[regions]]`` item: a jurisdiction with its adopters."""
 
-    name: Name = F(..., "Region code, e.g. US, EU, CN, RoW.")
+    name: RegionName = F(..., "Region code, e.g. US, EU, CN, RoW; not 'World' (the "
+                         "aggregate over regions).")
     remove: bool = F(False, "In a child scenario: drop this inherited region.")
     adopters: dict[Name, float] = F(
         default_factory=dict,
-        description="Potential adopters per segment (`adopters.<segment>`), in the segment's unit.",
-        unit="adopters")
+        description="Potential adopters per segment (`adopters.<segment>`), in the segment's unit; "
+        "missing segments have none. An empty cell (or region) is allowed: its share-based "
+        "metrics are NaN.", unit="adopters")
     initial_adoption: dict[Name, float] = F(
         default_factory=dict,
         description="Share of potential adopters using any vendor at step 0, per segment "
@@ -429,8 +492,8 @@ class Contributors(Frozen):
     size_shape: float = F(
         1.3, "Pareto shape of community sizes (heavy-tailed: a few do most of the work).",
         source="Dalle & David 2005 (high Gini of contributions)", gt=1, le=10)
-    size_max: float = F(1.0e5, "Largest community (truncates the Pareto tail).",
-                        unit="developers", gt=0)
+    size_max: float = F(1.0e5, "Largest community (truncates the Pareto tail); at least "
+                        "size_min.", unit="developers", gt=0)
     productivity: float = F(1.0, "Effort per developer a month.",
                             unit="developer-months per month", gt=0, le=10)
     initial_engaged: float = F(0.5, "Share of communities contributing to some ecosystem at "
@@ -449,6 +512,14 @@ class Contributors(Frozen):
         unit="models per developer-month", source="Meta: 60k+ Llama derivatives by Aug 2024 "
         "(check)", ge=0, le=100)
 
+    @model_validator(mode="after")
+    def _size_bounds(self) -> Contributors:
+        if self.size_min > self.size_max:
+            raise ValueError(_pack([("contributors.size_max",
+                                     f"must be at least size_min ({self.size_min:g}), got "
+                                     f"{self.size_max:g}")]))
+        return self
+
 
 # --------------------------------------------------------------------------- policies
 
@@ -460,7 +531,7 @@ class PolicyBase(Frozen):
                     pattern=r"^([A-Za-z0-9_-]+|\*)$")
     start: When = F(0, "First month it applies: 'YYYY-MM' or a step number.")
     end: When | None = F(None, "First month it no longer applies; omitted: never ends.")
-    label: str = F("", "Free text shown in reports.", max_length=500)
+    label: Line = F("", "Free text shown in reports.", max_length=500)
 
 
 class BanOpenWeights(PolicyBase):
