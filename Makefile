@@ -10,6 +10,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 PYTEST_ARGS ?=
 BENCH_ARGS ?=
+FINDINGS_ARGS ?=
 LINT_PATHS ?= $(wildcard sim tests)
 
 # Base install (enough for demo and docs) and full install (tests, lint, dask).
@@ -17,10 +18,11 @@ STAMP_BASE := $(VENV)/.installed
 STAMP_TEST := $(VENV)/.installed-test
 
 .DEFAULT_GOAL := help
-.PHONY: help venv venv-test demo test bench lint docs regression-update clean
+.PHONY: help venv venv-test demo findings test bench lint docs regression-update clean
 
 help:
 	@echo "make demo    compare baseline with eu_blocks_open; writes reports/demo/report.html"
+	@echo "make findings   regenerate docs/findings.md and the README headline (FINDINGS_ARGS=...)"
 	@echo "make test    run the test suite (PYTEST_ARGS='-k foo' to pass options)"
 	@echo "make bench   run benchmarks/run.py (BENCH_ARGS=... to pass options)"
 	@echo "make lint    ruff check $(LINT_PATHS)"
@@ -48,6 +50,10 @@ $(STAMP_TEST): pyproject.toml | $(BIN)/python
 
 demo: $(STAMP_BASE)
 	VENV=$(VENV) bash scripts/demo.sh
+
+# Every shipped scenario vs the baseline, 20 paired replications (scripts/findings.py --help).
+findings: $(STAMP_BASE)
+	$(BIN)/python scripts/findings.py $(FINDINGS_ARGS)
 
 # pytest's exit code passes through unchanged (5 = no tests collected is a failure).
 test: $(STAMP_TEST)

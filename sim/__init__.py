@@ -6,9 +6,10 @@ The public API (see ``docs/guide.md`` and the notebooks in ``notebooks/``)::
     base = sim.load_scenario("baseline")
     ban = sim.load_scenario("eu_blocks_open").with_overrides({"world.network_effect": 1.2})
     res = sim.run({"base": base, "ban": ban}, replications=30, seed=7)
-    res.summary(); res.figure("hhi", region="EU"); res.to_html("eu.html")
+    res.summary(); res.figure("hhi_market", region="EU", segment="enterprise")
+    res.to_html("eu.html")
     model = sim.MarketModel(ban, seed=1)
-    model.step(); model.metrics()
+    model.run_model(); model.datacollector.get_model_vars_dataframe()
 
 Every function and class in ``__all__`` has a docstring with an example.
 """
@@ -27,10 +28,10 @@ def __getattr__(name: str):  # lazy: keep `import sim` (and the CLI's --help) li
         from sim import experiment
 
         return getattr(experiment, name)
-    if name == "run_replication":
-        from sim.replication import run_replication
+    if name in ("run_replication", "run_replications"):
+        from sim import replication
 
-        return run_replication
+        return getattr(replication, name)
     raise AttributeError(f"module 'sim' has no attribute {name!r}")
 
 
@@ -46,6 +47,7 @@ __all__ = [
     "shipped_scenarios",
     "MarketModel",
     "run_replication",
+    "run_replications",
     "run",
     "Results",
 ]

@@ -1,7 +1,7 @@
 """Experiment commands: ``run``, ``sweep``, ``sensitivity``, ``calibrate`` and ``report``.
 
 They share one set of options (INTERFACES.md): ``-r``, ``--seed``, ``--months``,
-``--set``, ``-o``, ``-j``, ``--scheduler``, ``--resume``, ``--force`` and
+``--set``, ``--engine``, ``-o``, ``-j``, ``--scheduler``, ``--resume``, ``--force`` and
 ``--no-report``; command-line options override the scenario's ``[experiment]``
 table, which overrides built-in defaults. Registered on :data:`sim.cli.app`.
 """
@@ -14,6 +14,7 @@ import os
 import re
 import shlex
 import sys
+from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
@@ -21,7 +22,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from sim.cli import app
+from sim.cli_app import app
 from sim.errors import Problem, ScenarioError
 
 if TYPE_CHECKING:
@@ -49,6 +50,9 @@ Force = Annotated[bool, typer.Option("--force", help="Replace the files marketsi
                                       "-o (a folder with a marketsim manifest.json); "
                                       "nothing else in it is removed.")]
 NoReport = Annotated[bool, typer.Option("--no-report", help="Do not write report.html.")]
+Engine = Annotated[str | None, typer.Option("--engine", metavar="exact|expected",
+                                            help="Demand engine: exact draws or expected "
+                                            "counts (default: exact).")]
 Vary = Annotated[list[str], typer.Option("--vary", metavar="PATH=LOW:HIGH",
                                          help="Parameter range, or PATH=a,b,c (repeatable).")]
 
@@ -192,19 +196,21 @@ def _executor(scheduler: str | None):
         client.close()
 
 
-def _run_options(out: Path | None, label: str, jobs: int | None, resume: bool, force: bool
-                 ) -> dict[str, Any]:
-    """Options every study passes to :func:`sim.run`, with ``-o`` checked.
+def _run_options(out: Path | None, label: str, jobs: int | None, resume: bool, force: bool,
+                 engine: str | None = None) -> dict[str, Any]:
+    """Options every study passes to :func:`sim.run`, with ``-o`` and ``--engine`` checked.
 
     Nothing is written yet, so a refused folder is reported before any scheduler is
     contacted or any design is built.
     """
+    from sim.experiment.runner import check_engine
     from sim.experiment.store import inspect_output
 
+    engine = check_engine(engine)
     folder = out if out is not None else _default_out(label)
     inspect_output(folder, force=force, resume=resume)
     return {"out": folder, "jobs": jobs, "resume": resume, "force": force,
-            "command": _command_line()}
+            "command": _command_line(), "engine": engine}
 
 
 def _finish(results: Results, no_report: bool, kind: str = "run") -> None:
@@ -218,21 +224,11 @@ def _finish(results: Results, no_report: bool, kind: str = "run") -> None:
 
 
 def _key_figures(results: Results) -> None:
-    """Print the final month's key figures, with the paired difference vs the first.
+    """Print the final month's key figures (:mod:`sim.experiment.keyfigures`)."""
+    from sim.experiment.keyfigures import key_figure_lines
 
-    HHI and open share per region, price and welfare for the World (all segments).
-    """
-    table = results.summary(metrics=["hhi", "open_share", "price_mean", "consumer_welfare"])
-    table = table[table["segment"] == "all"]
-    keep = table["metric"].isin(["hhi", "open_share"]) | (table["region"] == "World")
-    typer.echo(f"  {'scenario':<24} {'region':<8} {'metric':<18} {'mean':>12}"
-               "  paired difference vs the first [95 % CI]")
-    for _, row in table[keep].iterrows():
-        diff = "" if row["scenario"] == results.ids[0] or row["diff_mean"] != row["diff_mean"] \
-            else f"  {row['diff_mean']:+.4g} [{row['diff_ci_low']:+.4g}, " \
-                 f"{row['diff_ci_high']:+.4g}]"
-        typer.echo(f"  {row['scenario']:<24} {row['region']:<8} {row['metric']:<18} "
-                   f"{row['mean']:>12.4g}{diff}")
+    for line in key_figure_lines(results):
+        typer.echo(line)
 
 
 @app.command("run")
@@ -240,20 +236,21 @@ def run_command(
     scenarios: Annotated[list[str], typer.Argument(help="Scenario names or files; with two "
                                                    "or more, each is compared with the first.")],
     replications: Replications = None, seed: Seed = None, months: Months = None,
-    set_: Sets = None, out: Out = None, jobs: Jobs = None, scheduler: Scheduler = None,
-    resume: Resume = False, force: Force = False, no_report: NoReport = False,
+    set_: Sets = None, engine: Engine = None, out: Out = None, jobs: Jobs = None,
+    scheduler: Scheduler = None, resume: Resume = False, force: Force = False,
+    no_report: NoReport = False,
 ) -> None:
     """Run replications of scenarios with common random numbers and write results."""
     from sim.experiment.runner import assign_ids, run
 
     loaded, labels = _load(scenarios, set_)
     label = "_vs_".join(assign_ids(loaded, labels)[:3])
-    options = _run_options(out, label, jobs, resume, force)
+    options = _run_options(out, label, jobs, resume, force, engine)
     with _executor(scheduler) as executor:
         results = run(dict(zip(assign_ids(loaded, labels), loaded, strict=True)), replications,
                       seed, months=months, executor=executor, **options)
     typer.echo(f"{len(results.ids)} scenario(s) x {results.replications} replications, "
-               f"seed {results.seed}; final month:")
+               f"seed {results.seed}, {results.engine} engine")
     _key_figures(results)
     _finish(results, no_report)
 
@@ -282,15 +279,16 @@ def sweep_command(
     samples: Annotated[int, typer.Option("--samples", min=1, help="Design points (lhs, sobol) "
                                          "or levels per parameter (grid).")] = 16,
     replications: Replications = None, seed: Seed = None, months: Months = None,
-    set_: Sets = None, out: Out = None, jobs: Jobs = None, scheduler: Scheduler = None,
-    resume: Resume = False, force: Force = False, no_report: NoReport = False,
+    set_: Sets = None, engine: Engine = None, out: Out = None, jobs: Jobs = None,
+    scheduler: Scheduler = None, resume: Resume = False, force: Force = False,
+    no_report: NoReport = False,
 ) -> None:
     """Run a scenario over a design of parameter values (design.parquet lists the points)."""
     from sim.experiment.studies import sweep
 
     base, label = _one(scenario, set_)
     parameters = _ranges(vary, base, "--vary")
-    options = _run_options(out, f"{label}-sweep", jobs, resume, force)
+    options = _run_options(out, f"{label}-sweep", jobs, resume, force, engine)
     with _executor(scheduler) as executor:
         results, table = sweep(base, parameters, design=design, samples=samples,
                                replications=replications, seed=seed, months=months,
@@ -304,23 +302,24 @@ def sensitivity_command(
     scenario: Annotated[str, typer.Argument(help="Scenario name or file.")],
     vary: Vary,
     method: Annotated[str, typer.Option("--method", help="sobol or morris.")] = "sobol",
-    metric: Annotated[str, typer.Option("--metric", help="Outcome metric.")] = "hhi",
-    region: Annotated[str, typer.Option("--region", help="Region or World.")] = "World",
-    segment: Annotated[str, typer.Option("--segment", help="Segment or all.")] = "all",
+    metric: Annotated[str, typer.Option("--metric", help="Outcome metric.")] = "hhi_market",
+    region: Annotated[str, typer.Option("--region", help="Region or World.")] = "EU",
+    segment: Annotated[str, typer.Option("--segment", help="Segment or all.")] = "enterprise",
     month: Annotated[int | None, typer.Option("--month", min=0,
                                               help="Month (default: final).")] = None,
     samples: Annotated[int, typer.Option("--samples", min=1, help="Base sample N (sobol) or "
                                          "trajectories (morris).")] = 64,
     replications: Replications = None, seed: Seed = None, months: Months = None,
-    set_: Sets = None, out: Out = None, jobs: Jobs = None, scheduler: Scheduler = None,
-    resume: Resume = False, force: Force = False, no_report: NoReport = False,
+    set_: Sets = None, engine: Engine = None, out: Out = None, jobs: Jobs = None,
+    scheduler: Scheduler = None, resume: Resume = False, force: Force = False,
+    no_report: NoReport = False,
 ) -> None:
     """Global sensitivity indices (SALib) of one outcome; writes sensitivity.csv."""
     from sim.experiment.studies import sensitivity
 
     base, label = _one(scenario, set_)
     parameters = _ranges(vary, base, "--vary")
-    options = _run_options(out, f"{label}-sensitivity", jobs, resume, force)
+    options = _run_options(out, f"{label}-sensitivity", jobs, resume, force, engine)
     with _executor(scheduler) as executor:
         results, _, indices = sensitivity(
             base, parameters, method=method, samples=samples, metric=metric, region=region,
@@ -340,22 +339,29 @@ def calibrate_command(
     max_evaluations: Annotated[int, typer.Option("--max-evaluations", min=1,
                                                  help="Objective evaluations.")] = 60,
     replications: Replications = None, seed: Seed = None, months: Months = None,
-    set_: Sets = None, out: Out = None, jobs: Jobs = None, scheduler: Scheduler = None,
-    resume: Resume = False, force: Force = False, no_report: NoReport = False,
+    set_: Sets = None, engine: Engine = None, out: Out = None, jobs: Jobs = None,
+    scheduler: Scheduler = None, resume: Resume = False, force: Force = False,
+    no_report: NoReport = False,
 ) -> None:
     """Fit parameters to observed targets; writes calibrated.toml (extends the input)."""
     from sim.experiment.calibration import calibrate, load_targets
+    from sim.experiment.runner import check_engine
     from sim.scenario.loader import load_scenario, shipped_scenarios
 
-    base, label = _one(scenario, set_)
-    if months is not None:
-        base = base.with_overrides({"scenario.months": months})
-    folder = out if out is not None else _default_out(f"{label}-calibration")
-    from sim.experiment.store import check_output_path, inspect_output
+    engine = check_engine(engine)
 
-    inspect_output(folder, force=force, resume=resume)
-    goals = load_targets(targets, base)
+    base, label = _one(scenario, set_)
     parameters = _ranges(fit, base, "--fit")
+    with _warnings_unless_error():  # a bad targets file is one line, not the horizon's notes
+        if months is not None:
+            from sim.scenario.overrides import with_horizon
+
+            base = with_horizon(base, months)
+        folder = out if out is not None else _default_out(f"{label}-calibration")
+        from sim.experiment.store import check_output_path, inspect_output
+
+        inspect_output(folder, force=force, resume=resume)
+        goals = load_targets(targets, base)
     source = Path(scenario)
     extends = scenario if scenario in shipped_scenarios() and not source.exists() else \
         os.path.relpath(source.resolve(), check_output_path(folder).resolve())
@@ -363,7 +369,8 @@ def calibrate_command(
         result = calibrate(base, goals, parameters, replications=replications, seed=seed,
                            max_evaluations=max_evaluations, jobs=jobs, executor=executor,
                            out=folder, force=force, resume=resume, command=_command_line(),
-                           extends=extends, fixed=_fixed(base, set_), name=label)
+                           extends=extends, fixed=_fixed(base, set_), name=label,
+                           engine=engine)
     path = check_output_path(folder) / "calibrated.toml"
     load_scenario(path)  # the written file must load (and reproduce the fit)
     typer.echo(result.fit[["target", "observed", "tolerance", "fitted_mean", "within"]]
@@ -376,13 +383,35 @@ def calibrate_command(
         typer.echo(f"report:  {shown(write_calibration_report(path.parent, result, goals))}")
 
 
+@contextmanager
+def _warnings_unless_error() -> Iterator[None]:
+    """Hold scenario warnings: shown once each if the block succeeds, dropped if it fails.
+
+    Bad input must be one error line; warnings about the shortened horizon
+    (``--months``) that come before it would only bury it.
+    """
+    import warnings
+
+    from sim.scenario.schema import ScenarioWarning
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ScenarioWarning)
+        yield
+    for text in dict.fromkeys(str(w.message) for w in caught
+                              if issubclass(w.category, ScenarioWarning)):
+        warnings.warn(ScenarioWarning(text), stacklevel=3)
+    for w in caught:  # anything else, as it was
+        if not issubclass(w.category, ScenarioWarning):
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+
+
 def _fixed(scenario: Scenario, sets: list[str] | None) -> dict[str, Any]:
     """The ``--set`` overrides (as resolved values) for the calibrated scenario file."""
-    from sim.experiment.calibration import _current
+    from sim.experiment.calibration import current_value
     from sim.scenario.overrides import parse_assignment
 
     paths = [parse_assignment(item)[0] for item in sets or []]
-    return {path: _current(scenario, path) for path in paths
+    return {path: current_value(scenario, path) for path in paths
             if not path.startswith("policies.")}
 
 

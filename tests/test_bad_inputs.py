@@ -14,7 +14,8 @@ from sim.scenario.overrides import parse_assignment
 
 from .conftest import BAD, ROOT, invoke
 
-# (fixture file, substrings that must appear on stderr)
+# (fixture file, substrings that must appear on stderr). "{p}" stands for the index of the
+# child's first policy (the baseline's dated policies come first: policies are appended).
 CASES: list[tuple[str, tuple[str, ...]]] = [
     ("toml_syntax_error.toml", ("toml_syntax_error.toml:6:18", "TOML syntax error")),
     ("empty.toml", ("empty.toml", "empty scenario file")),
@@ -24,42 +25,83 @@ CASES: list[tuple[str, tuple[str, ...]]] = [
     ("unknown_table.toml", ("markets", "unknown key 'markets'", "world")),
     ("misspelt_key.toml", ("world.netwrok_effect", "did you mean 'network_effect'?")),
     ("wrong_type.toml", ("scenario.months", "expected an integer", "'sixty' (text)")),
-    ("out_of_range.toml", ("world.spillover", "less than or equal to 1", "1.5")),
-    ("alpha_not_above_one.toml", ("segments.consumer.price_elasticity", "greater than 1")),
+    ("out_of_range.toml", ("world.kappa_open", "less than or equal to 1", "1.5")),
+    ("usage_elasticity_not_above_one.toml", ("segments.developer.usage_elasticity",
+                                             "greater than 1")),
     ("unknown_home_region.toml", ("vendors.Aleph.home", "unknown region 'FR'", "EU")),
-    ("unknown_share_vendor.toml", ("regions.CN.initial_shares.Baidoo", "unknown vendor",
-                                   "did you mean 'Baidu'?")),
+    ("unknown_share_product.toml", ("unknown_share_product.toml",
+                                    "regions.CN.shares.enterprise.Ernei",
+                                    "unknown product 'Ernei'", "did you mean 'Ernie'?")),
     ("unknown_adopter_segment.toml", ("regions.EU.adopters.goverment", "unknown segment",
                                       "consumer")),
     ("duplicate_vendor.toml", ("vendors.Kappa", "duplicate name 'Kappa'")),
+    ("duplicate_product.toml", ("vendors.Aleph.products.Llama",
+                                "duplicate product name 'Llama'", "also vendors.Meta",
+                                "unique across the scenario")),
     ("name_with_slash.toml", ("invalid name 'Meta/Llama'", "slashes")),
-    ("unknown_policy_kind.toml", ("policies.1", "unknown policy kind 'ban_open_weight'",
+    ("product_name_with_slash.toml", ("vendors.Meta.products.Llama/3.name",
+                                      "invalid name 'Llama/3'", "slashes")),
+    ("unknown_policy_kind.toml", ("policies.{p}", "unknown policy kind 'ban_open_weight'",
                                   "did you mean 'ban_open_weights'?")),
-    ("policy_ends_before_start.toml", ("policy_ends_before_start.toml", "policies.1.end",
+    ("policy_ends_before_start.toml", ("policy_ends_before_start.toml", "policies.{p}.end",
                                        "must be after start")),
-    ("bad_month.toml", ("policies.1.start", "'2026-13'", "YYYY-MM")),
+    ("bad_month.toml", ("policies.{p}.start", "'2026-13'", "YYYY-MM")),
     ("extends_missing.toml", ("scenario.extends", "'no_such_parent.toml'", "does not exist")),
     ("extends_cycle_a.toml", ("extends cycle", "extends_cycle_a.toml -> extends_cycle_b.toml")),
     ("extends_cycle_b.toml", ("extends cycle", "extends_cycle_b.toml -> extends_cycle_a.toml")),
     ("remove_missing_vendor.toml", ("vendors.Antropic.remove", "cannot remove 'Antropic'",
                                     "did you mean 'Anthropic'?")),
-    ("shares_above_one.toml", ("regions.EU.initial_shares", "must sum to at most 1",
-                               "at most 1")),
-    ("trigger_above_and_below.toml", ("policies.1", "exactly one of 'above' or 'below'")),
-    ("merger_with_itself.toml", ("policies.1", "cannot merge with itself")),
-    ("ban_vendors_nothing.toml", ("policies.1", "needs 'vendors' or 'home_regions'")),
-    ("policy_unknown_region.toml", ("policy_unknown_region.toml", "policies.1.region",
+    ("remove_unknown_policy_label.toml", (
+        "remove_unknown_policy_label.toml", "policies.0.label",
+        "cannot remove policy 'Meta withholds multimodal Lama from the EU'",
+        "did you mean 'Meta withholds multimodal Llama from the EU'?")),
+    # the child made the sum 1.48 (the baseline's sums to 1): the child is to blame
+    ("shares_above_one.toml", ("shares_above_one.toml", "regions.EU.shares.enterprise",
+                               "shares sum to 1.48", "must sum to at most 1")),
+    ("adoption_above_aware.toml", ("regions.EU.adoption.consumer", "adoption 0.5",
+                                   "exceeds aware 0.45")),
+    ("kappa_sum_above_one.toml", ("world.kappa_closed",
+                                  "kappa_open + kappa_closed must be at most 1")),
+    ("hosted_fractions_above_one.toml", ("vendors.Meta.products.Llama.self_hosted_fraction",
+                                         "self_hosted_fraction + hosted_fraction",
+                                         "must be at most 1")),
+    ("trigger_above_and_below.toml", ("policies.{p}", "exactly one of 'above' or 'below'")),
+    ("merger_with_itself.toml", ("policies.{p}.target", "cannot merge with itself")),
+    ("ban_vendors_nothing.toml", ("policies.{p}",
+                                  "needs 'vendors', 'products' or 'home_regions'")),
+    ("withhold_other_firms_product.toml", ("policies.{p}.products.GPT",
+                                           "product 'GPT' belongs to vendors.OpenAI",
+                                           "not 'Meta'")),
+    ("enforcement_unknown_segment.toml", ("policies.{p}.enforcement.goverment",
+                                          "unknown segment 'goverment'")),
+    ("policy_unknown_region.toml", ("policy_unknown_region.toml", "policies.{p}.region",
                                     "unknown region 'UK'")),
     ("missing_required.toml", ("vendors.Nomad.home", "required field is missing")),
+    ("firm_without_products.toml", ("vendors.Nomad.products", "required field is missing")),
     ("not_a_number.toml", ("world.network_effect", "finite number")),
-    ("unknown_trigger_metric.toml", ("policies.1", "unknown metric 'hhhi'",
-                                     "did you mean 'hhi'?")),
+    ("unknown_trigger_metric.toml", ("policies.{p}", "unknown metric 'hhi_markt'",
+                                     "did you mean 'hhi_market'?")),
+    # version 1's metric names are refused with the version-2 name (docs/migration-v2.md 4)
+    ("trigger_metric_version_1.toml", ("policies.{p}", "unknown metric 'hhi'",
+                                       "did you mean 'hhi_market'?")),
     ("policies_not_array.toml", ("policies", "array of tables")),
-    ("policy_before_scenario_start.toml", ("policies.1.start", "before the scenario")),
+    ("policy_before_scenario_start.toml", ("policies.{p}.start", "before the scenario")),
     ("remove_without_parent.toml", ("vendors.Ghost.remove", "extends nothing")),
-    ("trigger_nested_merger.toml", ("policies.1.policy", "kind 'merger' is not allowed here")),
-    ("several_problems.toml", ("3 problems", "scenario.months", "world.spillover",
+    ("trigger_nested_merger.toml", ("policies.{p}.policy",
+                                    "kind 'merger' is not allowed here")),
+    ("several_problems.toml", ("3 problems", "scenario.months", "world.kappa_open",
                                "segments.developer.switching_cost")),
+    # version-1 files: one line naming what changed and where the migration note is
+    ("version_1_format.toml", ("version_1_format.toml", "scenario.format_version",
+                               "version-1 scenario file", "[[vendors.products]]",
+                               "docs/migration-v2.md")),
+    ("version_1_vendor_openness.toml", ("vendors.Meta.openness", "version-1 scenario file",
+                                        "docs/migration-v2.md")),
+    ("version_1_vendor_capability.toml", ("vendors.Aleph.capability",
+                                          "version-1 scenario file", "docs/migration-v2.md")),
+    # format_version is inherited: a child cannot extend a version-1 parent
+    ("extends_version_1.toml", ("version_1_format.toml", "scenario.format_version",
+                                "docs/migration-v2.md")),
     # reserved names: the aggregate rows of the results
     ("reserved_region_world.toml", ("regions.World.name", "reserved for aggregates")),
     ("reserved_region_case.toml", ("regions.WORLD.name", "reserved for aggregates",
@@ -67,10 +109,11 @@ CASES: list[tuple[str, tuple[str, ...]]] = [
     ("reserved_segment_all.toml", ("segments.all.name", "reserved for aggregates")),
     # strict types: a boolean is not a number, text is not a number, a number is not text
     ("bool_as_integer.toml", ("scenario.months", "expected an integer, got true (a boolean)")),
-    ("bool_as_number.toml", ("vendors.Meta.capability", "expected a number, got true")),
+    ("bool_as_number.toml", ("vendors.Meta.products.Llama.capability",
+                             "expected a number, got true")),
     ("string_as_number.toml", ("world.network_effect", "expected a number, got '0.5' (text)")),
     ("number_as_string.toml", ("scenario.name", "expected text", "got 2026 (an integer)")),
-    ("number_as_bool.toml", ("policies.1.allow_contributors",
+    ("number_as_bool.toml", ("policies.{p}.allow_contributors",
                              "expected true or false, got 1 (an integer)")),
     ("float_as_integer.toml", ("scenario.months", "expected an integer, got 60.0 (a number)")),
     ("world_not_a_table.toml", ("world", "expected a table, got 5 (an integer)")),
@@ -88,12 +131,23 @@ CASES: list[tuple[str, tuple[str, ...]]] = [
                                   "removes every inherited region")),
     ("remove_every_segment.toml", ("remove_every_segment.toml: segments:",
                                    "removes every inherited segment")),
-    ("remove_home_region.toml", ("remove_home_region.toml: vendors.Mistral.home",
+    # removing the EU also orphans the baseline's EU policies: several problems, one line
+    ("remove_home_region.toml", ("remove_home_region.toml", "vendors.Mistral.home: "
                                  "unknown region 'EU'", "removed with 'remove = true'")),
     # a UTF-8 byte-order mark is skipped: the error is the file's real one, on its line
     ("bom_with_error.toml", ("bom_with_error.toml: world.netwrok_effect",
                              "did you mean 'network_effect'?")),
 ]
+
+
+@pytest.fixture(scope="module")
+def first_policy() -> str:
+    """The index a child's first policy gets: after every policy of the baseline."""
+    return str(len(sim.load_scenario("baseline").policies))
+
+
+def _expected(expected: tuple[str, ...], first_policy: str) -> list[str]:
+    return [text.replace("{p}", first_policy) for text in expected]
 
 
 def test_every_fixture_has_a_case() -> None:
@@ -105,13 +159,13 @@ def test_every_fixture_has_a_case() -> None:
 
 
 @pytest.mark.parametrize(("fixture", "expected"), CASES, ids=[c[0] for c in CASES])
-def test_bad_fixture(fixture: str, expected: tuple[str, ...]) -> None:
+def test_bad_fixture(fixture: str, expected: tuple[str, ...], first_policy: str) -> None:
     result = invoke("validate", BAD / fixture)
     assert result.exit_code == 2, result
     assert result.exception is None, result
     assert result.stdout == "", result
     assert "Traceback" not in result.stderr
-    for text in expected:
+    for text in _expected(expected, first_policy):
         assert text in result.stderr, f"{text!r} not in stderr:\n{result.stderr}"
     lines = result.stderr.strip().splitlines()
     # one line, or a short list when several fields are wrong
@@ -120,11 +174,11 @@ def test_bad_fixture(fixture: str, expected: tuple[str, ...]) -> None:
 
 
 @pytest.mark.parametrize(("fixture", "expected"), CASES, ids=[c[0] for c in CASES])
-def test_bad_fixture_api(fixture: str, expected: tuple[str, ...]) -> None:
+def test_bad_fixture_api(fixture: str, expected: tuple[str, ...], first_policy: str) -> None:
     """The Python API raises the same ScenarioError (never another exception)."""
     with pytest.raises(ScenarioError) as info:
         sim.load_scenario(BAD / fixture)
-    assert expected[-1] in str(info.value)
+    assert _expected(expected, first_policy)[-1] in str(info.value)
     assert info.value.problems
 
 
@@ -162,7 +216,8 @@ def test_folder_given_as_scenario(cli, tmp_path: Path) -> None:
 def test_validate_reports_each_file(cli) -> None:
     result = cli("validate", "baseline", BAD / "misspelt_key.toml", BAD / "empty.toml")
     assert result.exit_code == 2
-    assert "ok  baseline: Baseline 2025" in result.stdout
+    title = sim.load_scenario("baseline").scenario.name
+    assert f"ok  baseline: {title}" in result.stdout
     assert "misspelt_key.toml" in result.stderr and "empty.toml" in result.stderr
     assert "2 of 3 scenarios are invalid" in result.stderr
 
@@ -210,9 +265,23 @@ def test_override_unknown_table_suggests(base: sim.Scenario) -> None:
 
 def test_override_unknown_vendor(base: sim.Scenario) -> None:
     with pytest.raises(ScenarioError) as info:
-        base.with_overrides({"vendors.Metta.openness": "closed"})
+        base.with_overrides({"vendors.Metta.products.Llama.openness": "closed"})
     assert "unknown vendor 'Metta'" in str(info.value)
     assert "did you mean 'Meta'?" in str(info.value)
+
+
+def test_override_unknown_product(base: sim.Scenario) -> None:
+    with pytest.raises(ScenarioError) as info:
+        base.with_overrides({"vendors.Meta.products.Lama.openness": "closed"})
+    assert "unknown product 'Lama'" in str(info.value)
+    assert "did you mean 'Llama'?" in str(info.value)
+
+
+def test_override_vendor_level_openness_is_refused(base: sim.Scenario) -> None:
+    """Version 1's path (openness on the firm) is an error, not silently ignored."""
+    with pytest.raises(ScenarioError) as info:
+        base.with_overrides({"vendors.Meta.openness": "closed"})
+    assert "vendors.Meta.openness" in str(info.value)
 
 
 def test_override_wrong_type(base: sim.Scenario) -> None:
@@ -225,23 +294,42 @@ def test_override_wrong_type(base: sim.Scenario) -> None:
 
 def test_override_out_of_range_and_bad_choice(base: sim.Scenario) -> None:
     with pytest.raises(ScenarioError, match="less than or equal to 1"):
-        base.with_overrides({"world.spillover": "1.5"})
-    with pytest.raises(ScenarioError, match="vendors.Meta.openness"):
-        base.with_overrides({"vendors.Meta.openness": "ajar"})
+        base.with_overrides({"world.kappa_open": "1.5"})
+    with pytest.raises(ScenarioError, match="kappa_open \\+ kappa_closed must be at most 1"):
+        base.with_overrides({"world.kappa_open": "0.7", "world.kappa_closed": "0.4"})
+    with pytest.raises(ScenarioError, match="vendors.Meta.products.Llama.openness"):
+        base.with_overrides({"vendors.Meta.products.Llama.openness": "ajar"})
 
 
 def test_override_policy_index(base: sim.Scenario) -> None:
     with pytest.raises(ScenarioError, match="addressed by index"):
-        base.with_overrides({"policies.7.start": "2026-01"})
+        base.with_overrides({f"policies.{len(base.policies) + 5}.start": "2026-01"})
+
+
+def test_override_policy_label(base: sim.Scenario) -> None:
+    label = "AI Act GPAI duties (Art. 53(2) open-source exemption below the systemic threshold)"
+    index = next(i for i, p in enumerate(base.policies) if p.label == label)
+    changed = base.with_overrides([f'policies."{label}".start=2026-01'])
+    assert changed.policies[index].start == "2026-01"
+    assert base.policies[index].start == "2025-08"
+    with pytest.raises(ScenarioError) as info:
+        base.with_overrides({'policies."Meta withholds multimodal Lama from the EU".end':
+                             "2026-01"})
+    assert "did you mean 'Meta withholds multimodal Llama from the EU'?" in str(info.value)
 
 
 def test_override_strings_are_parsed(base: sim.Scenario) -> None:
     changed = base.with_overrides(["world.network_effect=1.2", "regions.EU.adopters.consumer=4.5e8",
-                                   "vendors.Meta.openness=closed"])
+                                   "vendors.Meta.products.Llama.openness=closed"])
     assert changed.world.network_effect == 1.2
     assert next(r for r in changed.regions if r.name == "EU").adopters["consumer"] == 4.5e8
-    assert next(v for v in changed.vendors if v.name == "Meta").openness == "closed"
+    meta = next(v for v in changed.vendors if v.name == "Meta")
+    assert {p.name: p.openness for p in meta.products} == {"Llama": "closed",
+                                                          "Llama-vision": "open"}
     assert base.world.network_effect == 0.3  # the original is untouched
+    assert base.product_owner["Llama"] == "Meta"
+    assert next(p for v in base.vendors for p in v.products if p.name == "Llama").openness \
+        == "open"
 
 
 @pytest.mark.parametrize("text", ["world.network_effect", "=1.2", "", "  =x"])

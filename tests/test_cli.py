@@ -106,14 +106,14 @@ def test_several_problems_are_one_line(cli, monkeypatch) -> None:
 
     def bad(source: str) -> None:
         raise sim.ScenarioError([Problem("must be >= 1", path="scenario.months"),
-                                 Problem("must be <= 1", path="world.spillover")],
+                                 Problem("must be <= 1", path="world.kappa_open")],
                                 file="x.toml")
 
     monkeypatch.setattr(sim.cli, "_load", bad)
     result = cli("validate", "x.toml")
     assert result.exit_code == 2
     assert result.stderr == ("error: x.toml: 2 problems: scenario.months: must be >= 1; "
-                             "world.spillover: must be <= 1\n")
+                             "world.kappa_open: must be <= 1\n")
 
 
 def test_runtime_warnings_do_not_reach_stderr(cli, monkeypatch) -> None:
@@ -150,7 +150,8 @@ def test_validate_shipped(cli) -> None:
     result = cli("validate", *files)
     assert result.exit_code == 0, result
     assert result.stderr == ""
-    assert f"ok  {SCENARIOS / 'baseline.toml'}: Baseline 2025" in result.stdout
+    title = sim.load_scenario("baseline").scenario.name
+    assert f"ok  {SCENARIOS / 'baseline.toml'}: {title}" in result.stdout
     assert len(result.stdout.splitlines()) == len(files)
 
 
@@ -161,7 +162,7 @@ def test_scenarios_lists_shipped(cli) -> None:
     assert [line.split()[0] for line in lines] == sorted(sim.shipped_scenarios())
     eu = next(line for line in lines if line.startswith("eu_blocks_open"))
     # the first sentence of the description, not all of it
-    assert eu.rstrip().endswith("citing security.")
+    assert eu.rstrip().endswith("citing security?")
 
 
 def test_schema_is_json_schema(cli) -> None:
@@ -179,8 +180,11 @@ def test_show_prints_loadable_toml_and_changes(cli, write) -> None:
     assert result.exit_code == 0, result
     resolved = tomllib.loads(result.stdout)  # changes are comments: still valid TOML
     assert resolved["scenario"]["name"] == "EU blocks open-weights models"
-    assert "# Changes from baseline (Baseline 2025):" in result.stdout
-    assert ('#   + policies.1 = {kind = "ban_open_weights", region = "EU", start = "2026-01"'
+    title = sim.load_scenario("baseline").scenario.name
+    assert f"# Changes from baseline ({title}):" in result.stdout
+    # the added policy is addressed by its label
+    assert ('#   + policies."EU bans open weights" = {kind = "ban_open_weights", '
+            'label = "EU bans open weights", region = "EU", start = "2027-01"'
             in result.stdout)
     path = write("resolved.toml", result.stdout)
     assert sim.load_scenario(path) == sim.load_scenario("eu_blocks_open")
@@ -196,18 +200,19 @@ def test_show_without_parent(cli) -> None:
 def test_show_lists_removed_items(cli, write) -> None:
     path = write("child.toml", """
 [scenario]
-name = "No Meta"
+name = "No Moonshot"
 extends = "baseline"
 
 [[vendors]]
-name = "Meta"
+name = "Moonshot"
 remove = true
 """)
     result = cli("show", path)
     assert result.exit_code == 0, result
     changes = result.stdout.split("# Changes from baseline", 1)[1]
-    assert "#   - vendors.Meta\n" in changes
-    assert "#   - regions.EU.initial_shares.Meta\n" in changes
+    assert "#   - vendors.Moonshot\n" in changes
+    # its product's shares go with it
+    assert "#   - regions.CN.shares.consumer.Kimi\n" in changes
 
 
 def test_show_bad_child_exits_2(cli, write) -> None:
@@ -218,12 +223,15 @@ extends = "baseline"
 
 [[regions]]
 name = "EU"
-initial_shares = { Nobody = 0.0 }
+
+[regions.shares]
+enterprise = { Nobody = 0.0 }
 """)
     result = cli("show", path)
     assert result.exit_code == 2, result
     assert result.stdout == ""
-    assert "unknown vendor 'Nobody'" in result.stderr
+    assert "regions.EU.shares.enterprise.Nobody" in result.stderr
+    assert "unknown product 'Nobody'" in result.stderr
 
 
 def test_show_diff_paths(cli, write) -> None:
@@ -237,6 +245,9 @@ network_effect = 1.2
 
 [[vendors]]
 name = "Mistral"
+
+[[vendors.products]]
+name = "Mistral-open"
 capability = 93.0
 
 [[regions]]
@@ -247,8 +258,8 @@ adopters = { consumer = 4.5e8 }
     assert result.exit_code == 0, result
     changes = result.stdout.split("# Changes from baseline", 1)[1]
     assert "~ world.network_effect = 1.2 (was 0.3)" in changes
-    assert "~ vendors.Mistral.capability = 93.0 (was 91.0)" in changes
-    assert "~ regions.EU.adopters.consumer = 450000000.0 (was 350000000.0)" in changes
+    assert "~ vendors.Mistral.products.Mistral-open.capability = 93.0 (was 91.0)" in changes
+    assert "~ regions.EU.adopters.consumer = 450000000.0 (was 410000000.0)" in changes
     assert "policies" not in changes
 
 
@@ -261,15 +272,16 @@ def test_diff_data_addresses_items_by_name_and_policies_by_index() -> None:
     new["vendors"].reverse()  # order alone is not a change
     new["segments"][0]["switching_cost"] = 9.0
     new["policies"].append({"kind": "interoperability", "region": "EU"})
+    added = f"policies.{len(base.policies)}"  # unlabelled: addressed by index
     changes = {(op, path) for op, path, _, _ in diff_data(old, new)}
     assert changes == {
         ("-", "vendors.Baidu"),
         ("+", "vendors.Newco"),
         ("~", "segments.enterprise.switching_cost"),
-        ("+", "policies.1"),
+        ("+", added),
     }
     lines = format_changes(diff_data(old, new))
-    assert '+ policies.1 = {kind = "interoperability", region = "EU"}' in lines
+    assert f'+ {added} = {{kind = "interoperability", region = "EU"}}' in lines
     assert "- vendors.Baidu" in lines
 
 
@@ -358,7 +370,7 @@ def test_scenario_warning_is_one_line(cli, write) -> None:
 [scenario]
 name = "Late policy"
 extends = "baseline"
-months = 12
+months = 24                       # after every dated input of the baseline (2025-08)
 
 [[policies]]
 kind = "interoperability"
@@ -369,8 +381,9 @@ start = "2030-01"
     assert result.exit_code == 0, result
     assert "ok  " in result.stdout
     lines = result.stderr.splitlines()
+    first = len(sim.load_scenario("baseline").policies)
     assert lines == [
-        "warning: policies.1 starts after the horizon (12 months) and never acts"]
+        f"warning: policies.{first} starts after the horizon (24 months) and never acts"]
 
 
 def test_help_does_not_import_heavy_modules() -> None:

@@ -21,7 +21,8 @@ import pytest
 from .conftest import FIXTURES, ROOT
 
 TARGETS = FIXTURES / "targets"
-DATA_FILES = ("market.parquet", "vendors.parquet", "events.parquet", "summary.csv")
+DATA_FILES = ("market.parquet", "vendors.parquet", "products.parquet", "events.parquet",
+              "summary.csv")
 # enough work (40 replications of 60 months) that a signal sent when the first replication
 # is stored always arrives before the last one is
 RUN = ["run", "baseline", "eu_blocks_open", "-r", "20", "--seed", "9", "--months", "60",
@@ -124,8 +125,9 @@ def test_ctrl_c_on_a_terminal_with_workers_is_one_line(tmp_path: Path) -> None:
 
 
 def test_quiet_when_stderr_is_not_a_terminal(tmp_path: Path) -> None:
-    process = marketsim("run", "baseline", "-r", "2", "--months", "2", "-o", tmp_path / "q",
-                        "--no-report", "-j", "1")
+    # the whole horizon: a shorter run warns about the baseline's later launches and policies
+    process = marketsim("run", "baseline", "-r", "1", "-o", tmp_path / "q",
+                        "--no-report", "-j", "1", "--engine", "expected")
     stdout, stderr = process.communicate(timeout=120)
     assert process.returncode == 0, stderr
     assert stderr == ""
@@ -232,6 +234,37 @@ def test_repeated_scenario_ids_on_the_command_line(tmp_path: Path, cli) -> None:
     assert "+0 [+0, +0]" in result.stdout  # the key figures' paired difference vs itself
 
 
+def test_key_figures_name_units_date_and_markets(tmp_path: Path, cli) -> None:
+    """The run command prints, per scenario and paired against the first, each EU and US
+    market's HHI, enterprise and developer open shares, the world enterprise price and EU
+    consumer surplus, headed by the final month's date and each metric's unit."""
+    from sim.metric_names import METRIC_UNITS
+
+    result = cli("run", "baseline", "eu_blocks_open", "-r", "2", "--months", "3",
+                 "--no-report", "-j", "1", "-o", tmp_path, "--engine", "expected")
+    assert result.exit_code == 0, result
+    lines = result.stdout.splitlines()
+    assert "expected engine" in lines[0]
+    assert any(line.startswith("key figures in 2024-04 (month 3)") for line in lines)
+    for metric in ("hhi_market", "open_usage_share", "price_paid", "consumer_surplus_usd"):
+        assert f"{metric} ({METRIC_UNITS[metric]})" in lines
+    rows = [line.split() for line in lines if line.startswith("  ")]
+    cells = {(r[0], r[1], r[2]) for r in rows}
+    for scenario in ("baseline", "eu_blocks_open"):
+        for region in ("EU", "US"):
+            for segment in ("enterprise", "developer", "consumer"):
+                assert (scenario, region, segment) in cells
+        assert (scenario, "World", "enterprise") in cells and (scenario, "EU", "all") in cells
+    assert len(rows) == 2 * (6 + 4 + 1 + 1)
+    compared = [r for r in rows if r[0] == "eu_blocks_open"]
+    assert all("[" in " ".join(r) for r in compared)  # every one with its paired difference
+    assert not any("[" in " ".join(r) for r in rows if r[0] == "baseline")
+    # about three significant figures: never a long run of digits
+    import re
+
+    assert not re.search(r"\d{5,}|0\.000", result.stdout.split("key figures", 1)[1])
+
+
 def test_set_is_applied_and_recorded(tmp_path: Path, cli) -> None:
     result = cli("run", "baseline", "-r", "1", "--months", "2", "--no-report", "-j", "1",
                  "--set", "world.network_effect=1.25", "-o", tmp_path)
@@ -246,6 +279,7 @@ def test_set_is_applied_and_recorded(tmp_path: Path, cli) -> None:
 def test_sweep_grid(tmp_path: Path, cli) -> None:
     result = cli("sweep", "baseline", "--vary", "world.network_effect=0.2:1.0",
                  "--vary", "vendors.Meta.strategy=fixed,adaptive", "--design", "grid",
+                 "--engine", "expected",
                  "--samples", "2", "-r", "1", "--months", "2", "-j", "1", "--no-report",
                  "-o", tmp_path)
     assert result.exit_code == 0, result
@@ -256,6 +290,7 @@ def test_sweep_grid(tmp_path: Path, cli) -> None:
     assert design["point"].tolist() == [f"baseline-{i:04d}" for i in range(4)]
     market = pd.read_parquet(tmp_path / "market.parquet", columns=["scenario"])
     assert list(market["scenario"].unique()) == design["point"].tolist()
+    assert json.loads((tmp_path / "manifest.json").read_text())["engine"] == "expected"
 
 
 def test_sweep_resume_reruns_nothing(tmp_path: Path, cli) -> None:
@@ -273,14 +308,17 @@ def test_sweep_resume_reruns_nothing(tmp_path: Path, cli) -> None:
 
 def test_sensitivity_command(tmp_path: Path, cli) -> None:
     result = cli("sensitivity", "baseline", "--vary", "world.network_effect=0.1:1.5",
-                 "--method", "sobol", "--samples", "2", "--metric", "open_share",
+                 "--method", "sobol", "--samples", "2", "--metric", "open_usage_share",
                  "--region", "EU", "-r", "1", "--months", "2", "-j", "1", "--no-report",
-                 "-o", tmp_path)
+                 "--engine", "expected", "-o", tmp_path)
     assert result.exit_code == 0, result
     indices = pd.read_csv(tmp_path / "sensitivity.csv")
     assert list(indices.columns) == ["parameter", "method", "S1", "S1_conf", "ST", "ST_conf",
                                      "metric", "region", "segment", "month"]
     assert len(pd.read_parquet(tmp_path / "design.parquet")) == 2 * (1 + 2)
+    assert indices[["metric", "region", "segment"]].drop_duplicates().values.tolist() == [
+        ["open_usage_share", "EU", "enterprise"]]
+    assert json.loads((tmp_path / "manifest.json").read_text())["engine"] == "expected"
 
 
 def test_calibrate_command_keeps_set_and_extends_the_input(tmp_path: Path, cli) -> None:
@@ -298,7 +336,26 @@ def test_calibrate_command_keeps_set_and_extends_the_input(tmp_path: Path, cli) 
     fitted = sim.load_scenario(tmp_path / "calibrated.toml")
     assert fitted.world.share_floor == 0.02
     table = pd.read_csv(tmp_path / "calibration.csv")
-    assert table["target"].tolist() == ["world_hhi", "eu_open_share"]
+    assert table["target"].tolist() == ["eu_enterprise_hhi", "eu_open_usage_share"]
+
+
+def test_calibrate_the_shipped_fit_targets_end_to_end(tmp_path: Path, cli) -> None:
+    """The documented small calibration: the fit window's facts, one parameter, 18 months."""
+    result = cli("calibrate", "baseline", "--targets", ROOT / "scenarios/targets/fit.toml",
+                 "--fit", "world.network_effect=0.1:1", "-r", "1", "--months", "18",
+                 "--max-evaluations", "2", "-j", "1", "--no-report", "--engine", "expected",
+                 "-o", tmp_path)
+    assert result.exit_code == 0, result
+    manifest = json.loads((tmp_path / "manifest.json").read_text())
+    assert manifest["kind"] == "calibration" and manifest["engine"] == "expected"
+    table = pd.read_csv(tmp_path / "calibration.csv")
+    targets = tomllib.loads((ROOT / "scenarios/targets/fit.toml").read_text())["target"]
+    assert table["target"].tolist() == [t["name"] for t in targets]
+    assert table["fitted_mean"].notna().all() and table["z"].notna().all()
+    assert table["month"].max() == 17  # 2025-06, the end of the fit window
+    fitted = tomllib.loads((tmp_path / "calibrated.toml").read_text())
+    assert 0.1 <= fitted["world"]["network_effect"] <= 1.0
+    assert fitted["scenario"]["format_version"] == 2
 
 
 # --- bad input: exit 2, one line, nothing written --------------------------------------
@@ -317,24 +374,33 @@ FIT = ["--fit", "world.network_effect=0.1:1.5"]
     (["sweep", "baseline", "--vary", "world.network_effect=1.5:0.1"], "LOW must be below HIGH"),
     (["sweep", "baseline", "--vary", "world.network_effect=1:1"], "LOW must be below HIGH"),
     (["sweep", "baseline", *VARY, "--design", "grd"], "did you mean 'grid'"),
-    (["sweep", "baseline", "--vary", "vendors.Meta.openness=open,shut"], "'shut'"),
+    (["sweep", "baseline", "--vary", "vendors.Meta.products.Llama.openness=open,shut"],
+     "'shut'"),
+    (["sweep", "baseline", *VARY, "--engine", "exactly"], "unknown engine 'exactly'"),
+    (["run", "baseline", "--engine", "expectd"], "did you mean 'expected'"),
     (["sensitivity", "baseline", *VARY, "--method", "sobl"], "did you mean 'sobol'"),
-    (["sensitivity", "baseline", *VARY, "--metric", "hh"], "did you mean 'hhi'"),
+    (["sensitivity", "baseline", *VARY, "--metric", "hhi_markt"], "did you mean 'hhi_market'"),
+    (["sensitivity", "baseline", *VARY, "--metric", "open_share"], "calls it open_usage_share"),
     (["sensitivity", "baseline", *VARY, "--region", "Mars"], "unknown region 'Mars'"),
     (["sensitivity", "baseline", *VARY, "--segment", "al"], "did you mean 'all'"),
+    (["sensitivity", "baseline", *VARY, "--segment", "all"], "no such market"),
+    (["sensitivity", "baseline", *VARY, "--engine", "fast"], "unknown engine"),
     (["sensitivity", "baseline", *VARY, "--month", "99"], "outside the run"),
-    (["sensitivity", "baseline", "--vary", "vendors.Meta.openness=open,closed"],
+    (["sensitivity", "baseline", "--vary", "vendors.Meta.products.Llama.openness=open,closed"],
      "numeric ranges"),
     (["calibrate", "baseline", *GOOD_TARGETS, "--fit", "world.netwrk_effect=0.1:1"],
      "did you mean 'network_effect'"),
     (["calibrate", "baseline", *GOOD_TARGETS, "--fit", "world.network_effect=1:0.1"],
      "LOW must be below HIGH"),
+    (["calibrate", "baseline", *GOOD_TARGETS, *FIT, "--engine", "x"], "unknown engine"),
     *[(["calibrate", "baseline", "--targets", str(TARGETS / f"{name}.toml"), *FIT], text)
       for name, text in [("syntax_error", "TOML syntax error"),
                          ("unknown_key", "did you mean 'tolerance'"),
                          ("missing_source", "target.0.source: required field is missing"),
                          ("band_low_above_high", "'low' < 'high'"),
-                         ("unknown_metric", "did you mean 'hhi'"),
+                         ("unknown_metric", "did you mean 'hhi_market'"),
+                         ("version1_metric", "version 2 calls it open_usage_share"),
+                         ("no_such_market", "does not exist for segment 'all'"),
                          ("date_outside_horizon", "outside the scenario's months"),
                          ("unknown_region", "unknown region 'Mars'"),
                          ("no_targets", "required field is missing"),

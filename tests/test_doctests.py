@@ -20,11 +20,10 @@ MODULES = [
     "sim.experiment.runner",
     "sim.replication",
     "sim.model",
-    "sim.metrics",
     "sim.errors",
-    "sim.rng",
     "sim.streams",
 ]
+# sim.engine.engine has no docstring examples yet; add it here when it has (its owner's file).
 
 
 @pytest.mark.parametrize("name", MODULES)
@@ -38,10 +37,9 @@ def test_docstring_examples(name: str, tmp_path, monkeypatch: pytest.MonkeyPatch
 
 
 NO_EXAMPLE = {
-    "sim.MarketModel.step",  # the class example steps and reads metrics()
+    "sim.MarketModel.step",  # the class example steps, reads month and metrics()
     "sim.MarketModel.metrics",
-    "sim.MarketModel.record_event",  # hooks that agents and policies call
-    "sim.MarketModel.last_metric",
+    "sim.MarketModel.month",
 }
 
 

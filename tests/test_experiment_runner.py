@@ -22,7 +22,8 @@ import sim
 from sim.experiment.store import ResultsFolder
 from sim.experiment.summary import SUMMARY_COLUMNS
 
-DATA_FILES = ("market.parquet", "vendors.parquet", "events.parquet", "summary.csv")
+TABLES = ("market", "vendors", "products", "events")
+DATA_FILES = (*(f"{table}.parquet" for table in TABLES), "summary.csv")
 SCENARIOS = ["baseline", "eu_blocks_open"]
 SEED, REPS, MONTHS = 11, 3, 6
 
@@ -35,7 +36,7 @@ def digests(folder: Path) -> dict[str, str]:
 
 def assert_same_data(a: Path, b: Path) -> None:
     """Both folders hold the same tables and byte-identical data files."""
-    for table in ("market", "vendors", "events"):
+    for table in TABLES:
         assert pq.read_table(a / f"{table}.parquet").equals(pq.read_table(b / f"{table}.parquet"))
     assert digests(a) == digests(b)
 
@@ -60,7 +61,7 @@ def test_in_memory_tables_match_folder(reference: Path) -> None:
     res = sim.run(SCENARIOS, replications=REPS, seed=SEED, months=MONTHS, jobs=1)
     assert res.folder is None
     stored = sim.experiment.Results.from_folder(reference)
-    for table in ("market", "vendors", "events"):
+    for table in TABLES:
         pd.testing.assert_frame_equal(getattr(res, table), getattr(stored, table))
     pd.testing.assert_frame_equal(res.summary(), stored.summary())
     assert res.summary().to_csv(index=False, float_format="%.10g") == \
@@ -228,6 +229,7 @@ def test_non_empty_folder_is_refused_unless_resume_or_force(reference: Path, tmp
     ({"months": MONTHS + 1}, "another run"),
     ({"seed": SEED + 1}, "different seed"),
     ({"replications": REPS + 1}, "different seed or replication count"),
+    ({"engine": "expected"}, "different engine .folder: exact, now: expected"),
 ])
 def test_resume_of_a_different_run_is_refused(reference: Path, tmp_path: Path,
                                               change: dict, message: str) -> None:
@@ -242,13 +244,52 @@ def test_resume_of_a_different_run_is_refused(reference: Path, tmp_path: Path,
     assert_same_data(reference, tmp_path / "run")
 
 
+# --- engines ---------------------------------------------------------------------------
+
+
+def test_the_engine_reaches_every_replication_and_the_manifest(
+        reference: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import sim.replication
+
+    real, seen = sim.replication.run_replication, []
+
+    def spy(*args, **kwargs):
+        seen.append(kwargs.get("engine"))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(sim.replication, "run_replication", spy)
+    res = sim.run(SCENARIOS, replications=2, seed=SEED, months=MONTHS, jobs=1,
+                  out=tmp_path, engine="expected")
+    assert seen == ["expected"] * 4
+    assert res.engine == "expected" and "expected engine" in repr(res)
+    assert json.loads((tmp_path / "manifest.json").read_text())["engine"] == "expected"
+    assert sim.experiment.Results.from_folder(tmp_path).engine == "expected"
+    # expected counts are not the exact draws (but replication 0 is the same scenario)
+    exact = pd.read_parquet(reference / "market.parquet")
+    expected = res.market
+    key = (expected["replication"] == 0) & (expected["month"] == MONTHS)
+    assert not np.allclose(expected.loc[key, "users"].to_numpy(float),
+                           exact.loc[(exact["replication"] == 0)
+                                     & (exact["month"] == MONTHS), "users"].to_numpy(float),
+                           equal_nan=True)
+
+
+@pytest.mark.parametrize("engine", ["exactly", "", 1])
+def test_an_unknown_engine_is_bad_input(engine, tmp_path: Path) -> None:
+    with pytest.raises(sim.ScenarioError, match="unknown engine") as info:
+        sim.run(["baseline"], replications=1, months=1, jobs=1, engine=engine,
+                out=tmp_path / "x")
+    assert "\n" not in str(info.value)
+    assert not (tmp_path / "x").exists()
+
+
 # --- what a results folder holds -------------------------------------------------------
 
 
 def test_folder_layout_manifest_and_no_pickle(reference: Path) -> None:
     names = {p.relative_to(reference).as_posix() for p in reference.rglob("*") if p.is_file()}
-    assert {"manifest.json", "market.parquet", "vendors.parquet", "events.parquet",
-            "summary.csv", "scenarios/baseline.toml", "scenarios/eu_blocks_open.toml"} <= names
+    assert {"manifest.json", *DATA_FILES, "scenarios/baseline.toml",
+            "scenarios/eu_blocks_open.toml"} <= names
     assert all(Path(n).suffix in {".json", ".parquet", ".csv", ".toml", ".done"} for n in names)
     assert not any(n.endswith(".tmp") or "/." in n for n in names)  # no temporary leftovers
     for name in names:
@@ -256,6 +297,7 @@ def test_folder_layout_manifest_and_no_pickle(reference: Path) -> None:
     manifest = json.loads((reference / "manifest.json").read_text())
     assert manifest["status"] == "complete"
     assert manifest["seed"] == SEED and manifest["replications"] == REPS
+    assert manifest["engine"] == "exact"  # sim.replication.DEFAULT_ENGINE
     assert [s["id"] for s in manifest["scenarios"]] == SCENARIOS
     assert {"marketsim", "python", "numpy", "pandas", "pyarrow", "mesa"} <= set(
         manifest["versions"])
@@ -266,20 +308,35 @@ def test_folder_layout_manifest_and_no_pickle(reference: Path) -> None:
         (reference / "scenarios").stat().st_mode & 0o044
 
 
+KEYS = ["scenario", "draw", "replication", "month", "date", "region"]
+
+
 def test_tables_are_tidy_and_ordered(reference: Path) -> None:
+    from sim.metric_names import MARKET_METRICS
+
     market = pd.read_parquet(reference / "market.parquet")
-    assert list(market.columns[:6]) == ["scenario", "replication", "month", "date", "region",
-                                        "segment"]
+    assert list(market.columns) == [*KEYS, "segment", *MARKET_METRICS]
     order = market[["scenario", "replication"]].drop_duplicates()
     assert list(map(tuple, order.to_numpy())) == [
         (s, r) for s in SCENARIOS for r in range(REPS)]
     assert sorted(market["month"].unique()) == list(range(MONTHS + 1))
+    assert (market["draw"] == 0).all()  # no posterior ensemble
+    assert {"World"} < set(market["region"]) and {"all"} < set(market["segment"])
     vendors = pd.read_parquet(reference / "vendors.parquet")
-    assert list(vendors.columns[:6]) == ["scenario", "replication", "month", "date", "region",
-                                         "vendor"]
+    assert list(vendors.columns[:6]) == KEYS
+    assert set(vendors.columns) == {*KEYS, "vendor", "revenue", "usage", "users", "cash",
+                                    "capability", "alive"}
+    products = pd.read_parquet(reference / "products.parquet")
+    assert list(products.columns[:7]) == [*KEYS, "segment"]
+    assert set(products.columns) == {*KEYS, "segment", "vendor", "product", "openness", "users",
+                                     "usage", "revenue", "price", "share"}
+    # a firm owns product lines: Meta's open Llama, OpenAI's closed GPT
+    lines = products.drop_duplicates(["vendor", "product"]).set_index("product")
+    assert lines.loc["Llama", "vendor"] == "Meta" and lines.loc["GPT", "vendor"] == "OpenAI"
+    assert set(products["openness"]) == {"open", "closed"}
     events = pd.read_parquet(reference / "events.parquet")
-    assert list(events.columns) == ["scenario", "replication", "month", "date", "region",
-                                    "vendor", "kind", "detail"]
+    assert list(events.columns) == [*KEYS, "vendor", "product", "kind", "detail"]
+    assert "policy_on" in set(events["kind"])
 
 
 # --- summaries: ids, paired differences ------------------------------------------------
@@ -292,9 +349,12 @@ def test_summary_csv_columns_and_empty_diff_for_first_scenario(reference: Path) 
     first = summary[summary["scenario"] == "baseline"]
     assert (first[["diff_mean", "diff_ci_low", "diff_ci_high"]] == "").all().all()
     second = summary[summary["scenario"] == "eu_blocks_open"]
-    hhi = second[(second["metric"] == "hhi") & (second["region"] == "EU")
-                 & (second["segment"] == "all")]
+    hhi = second[(second["metric"] == "hhi_market") & (second["region"] == "EU")
+                 & (second["segment"] == "enterprise")]
     assert len(hhi) == 1 and hhi["diff_mean"].iloc[0] != ""
+    # no relevant market pools segments: hhi_market of "all" is empty, not a number
+    pooled = second[(second["metric"] == "hhi_market") & (second["segment"] == "all")]
+    assert len(pooled) and (pooled["mean"] == "").all()
     assert set(summary["month"]) == {MONTHS}
     assert list(summary["scenario"].unique()) == SCENARIOS
 
@@ -328,11 +388,13 @@ def test_paired_differences_are_narrower_than_unpaired() -> None:
     alt = base.with_overrides({"world.network_effect": base.world.network_effect + 0.05})
     res = sim.run({"base": base, "alt": alt}, replications=8, seed=3, months=12, jobs=1)
     summary = res.summary()
-    final = res.market[(res.market["month"] == 12) & (res.market["region"] == "World")
-                       & (res.market["segment"] == "all")]
-    for metric in ("hhi", "open_share", "price_mean", "consumer_welfare"):
-        row = summary[(summary["scenario"] == "alt") & (summary["region"] == "World")
-                      & (summary["segment"] == "all") & (summary["metric"] == metric)].iloc[0]
+    cell = {"region": "World", "segment": "enterprise"}
+    final = res.market[(res.market["month"] == 12) & (res.market["region"] == cell["region"])
+                       & (res.market["segment"] == cell["segment"])]
+    for metric in ("hhi_market", "open_usage_share", "price_paid", "consumer_surplus_usd"):
+        row = summary[(summary["scenario"] == "alt") & (summary["region"] == cell["region"])
+                      & (summary["segment"] == cell["segment"])
+                      & (summary["metric"] == metric)].iloc[0]
         a = final[final["scenario"] == "base"].sort_values("replication")[metric].to_numpy()
         b = final[final["scenario"] == "alt"].sort_values("replication")[metric].to_numpy()
         assert row["diff_mean"] == pytest.approx(b.mean() - a.mean(), rel=1e-9, abs=1e-12)
@@ -389,15 +451,16 @@ def test_combined_tables_stream_in_row_groups(reference: Path, tmp_path: Path,
     monkeypatch.setattr(store, "ROW_GROUP_ROWS", 100)
     order = [(s, r) for s in SCENARIOS for r in range(REPS)]
     folder.combine(order)
-    for table in ("market", "vendors", "events"):
+    for table in TABLES:
         parts = pd.concat([pd.read_parquet(folder.part(s, r, table)) for s, r in order],
                           ignore_index=True)
         pd.testing.assert_frame_equal(folder.read(table), parts)
     market = pq.ParquetFile(tmp_path / "run" / "market.parquet").metadata
     assert market.num_row_groups > 1
     everything = folder.read("market")
-    some = folder.read_months("market", [0, MONTHS], ["scenario", "month", "hhi"])
-    expected = everything[everything["month"].isin([0, MONTHS])][["scenario", "month", "hhi"]]
+    columns = ["scenario", "month", "hhi_market"]
+    some = folder.read_months("market", [0, MONTHS], columns)
+    expected = everything[everything["month"].isin([0, MONTHS])][columns]
     pd.testing.assert_frame_equal(some, expected.reset_index(drop=True))
     assert folder.final_months() == dict.fromkeys(SCENARIOS, MONTHS)
     assert folder.read_months("market", [999], ["month"]).empty

@@ -13,19 +13,23 @@ from sim.experiment.summary import SUMMARY_COLUMNS, nan_percentile, summarise, t
 
 
 def market(values: dict[str, np.ndarray], months: int = 2,
-           regions: dict[str, list[str]] | None = None) -> pd.DataFrame:
-    """A tidy market table: ``values[scenario][replication]`` is the hhi of every cell;
-    open_share is hhi / 10000; each later month adds 1 to hhi."""
+           regions: dict[str, list[str]] | None = None, draws: int = 1) -> pd.DataFrame:
+    """A tidy market table: ``values[scenario][replication]`` is the hhi_market of every
+    cell; open_usage_share is hhi_market / 10000; each later month adds 1 to hhi_market and
+    each draw 100."""
     rows = []
     for scenario, reps in values.items():
-        for rep, value in enumerate(reps):
-            for month in range(months + 1):
-                for region in (regions or {}).get(scenario, ["EU", "World"]):
-                    for segment in ("all", "consumer"):
-                        hhi = value + month + (0.5 if segment == "consumer" else 0.0)
-                        rows.append({"scenario": scenario, "replication": rep, "month": month,
-                                     "date": f"2025-{month + 1:02d}", "region": region,
-                                     "segment": segment, "hhi": hhi, "open_share": hhi / 1e4})
+        for draw in range(draws):
+            for rep, value in enumerate(reps):
+                for month in range(months + 1):
+                    for region in (regions or {}).get(scenario, ["EU", "World"]):
+                        for segment in ("enterprise", "consumer"):
+                            hhi = value + month + 100 * draw + (
+                                0.5 if segment == "consumer" else 0.0)
+                            rows.append({"scenario": scenario, "draw": draw, "replication": rep,
+                                         "month": month, "date": f"2024-{month + 1:02d}",
+                                         "region": region, "segment": segment,
+                                         "hhi_market": hhi, "open_usage_share": hhi / 1e4})
     return pd.DataFrame(rows)
 
 
@@ -58,8 +62,9 @@ def test_summary_statistics_match_scipy() -> None:
     table = summarise(market({"base": base, "alt": alt}), ["base", "alt"])
     assert list(table.columns) == list(SUMMARY_COLUMNS)
     assert set(table["month"]) == {2}  # default: the final month
+    assert set(table["metric"]) == {"hhi_market", "open_usage_share"}  # default: all metrics
     row = table[(table["scenario"] == "alt") & (table["region"] == "EU")
-                & (table["segment"] == "all") & (table["metric"] == "hhi")].iloc[0]
+                & (table["segment"] == "enterprise") & (table["metric"] == "hhi_market")].iloc[0]
     values = alt + 2
     half = stats.t.ppf(0.975, 3) * values.std(ddof=1) / 2
     assert row["mean"] == pytest.approx(values.mean())
@@ -78,11 +83,11 @@ def test_summary_statistics_match_scipy() -> None:
 
 def test_rows_are_ordered_scenario_month_region_segment_metric() -> None:
     table = summarise(market({"b": np.ones(2), "a": np.ones(2)}), ["b", "a"],
-                      month=[0, 1], metrics=["open_share", "hhi"])
+                      month=[0, 1], metrics=["open_usage_share", "hhi_market"])
     keys = list(table[["scenario", "month", "region", "segment", "metric"]]
                 .itertuples(index=False, name=None))
     expected = [(s, m, r, g, k) for s in ("b", "a") for m in (0, 1) for r in ("EU", "World")
-                for g in ("all", "consumer") for k in ("open_share", "hhi")]
+                for g in ("consumer", "enterprise") for k in ("open_usage_share", "hhi_market")]
     assert keys == expected
 
 
@@ -92,7 +97,8 @@ def test_scenarios_with_different_regions_are_compared_where_both_have_the_cell(
     table = summarise(frame, ["base", "small"])
     small = table[table["scenario"] == "small"]
     assert set(small["region"]) == {"World"}
-    assert small[small["metric"] == "hhi"]["diff_mean"].tolist() == pytest.approx([4 / 3] * 2)
+    assert small[small["metric"] == "hhi_market"]["diff_mean"].tolist() == pytest.approx(
+        [4 / 3] * 2)
 
 
 def test_each_scenario_is_summarised_at_its_own_final_month() -> None:
@@ -102,6 +108,24 @@ def test_each_scenario_is_summarised_at_its_own_final_month() -> None:
     assert table.groupby("scenario")["month"].unique().map(list).to_dict() == {
         "long": [4], "short": [2]}
     assert table[table["scenario"] == "short"]["diff_mean"].isna().all()  # no month-2 base
+
+
+def test_pairs_are_the_same_draw_and_replication() -> None:
+    """With posterior draws, replication i of draw d is paired with replication i of draw d:
+    each draw shifts both scenarios by 100, which must cancel in the paired difference."""
+    base = np.array([1000.0, 1010.0, 995.0])
+    alt = base + np.array([5.0, 6.0, 4.0])
+    table = summarise(market({"base": base, "alt": alt}, draws=3), ["base", "alt"],
+                      metrics=["hhi_market"])
+    row = table[(table["scenario"] == "alt") & (table["region"] == "EU")
+                & (table["segment"] == "enterprise")].iloc[0]
+    diff = np.tile(alt - base, 3)
+    half = stats.t.ppf(0.975, len(diff) - 1) * diff.std(ddof=1) / np.sqrt(len(diff))
+    assert row["diff_mean"] == pytest.approx(5.0)
+    assert (row["diff_ci_low"], row["diff_ci_high"]) == pytest.approx((5 - half, 5 + half))
+    values = np.concatenate([alt + 2 + 100 * d for d in range(3)])  # 9 draw-replications
+    assert row["mean"] == pytest.approx(values.mean())
+    assert row["sd"] == pytest.approx(values.std(ddof=1))
 
 
 def test_a_month_not_in_the_table_gives_an_empty_summary() -> None:
@@ -135,7 +159,7 @@ def test_written_summary_is_the_same_in_blocks(tmp_path) -> None:
         assert (tmp_path / "summary.csv").read_text() == whole
     assert stored.final_month() == 2
     # a summary of another month reads only that month from the folder
-    month1 = stored.summary(month=1, metrics=["hhi"])
-    assert set(month1["month"]) == {1} and set(month1["metric"]) == {"hhi"}
+    month1 = stored.summary(month=1, metrics=["hhi_market"])
+    assert set(month1["month"]) == {1} and set(month1["metric"]) == {"hhi_market"}
     assert len(month1) == len(ids) * len(stored.market[["region", "segment"]]
                                          .drop_duplicates())

@@ -1,4 +1,4 @@
-"""Scenario format 2 (sim/scenario/format2.py): models, cross-references, strict types."""
+"""Scenario format 2 (sim/scenario/schema*.py): models, cross-references, strict types."""
 
 from __future__ import annotations
 
@@ -11,18 +11,19 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from sim.scenario.format2 import (
-    METRICS_V2,
+from sim.metric_names import MARKET_METRICS
+from sim.scenario.schema import (
+    PROBLEM_SEPARATOR,
     VERSION_1_MESSAGE,
     Firm,
     Product,
-    Region2,
-    Scenario2,
-    Segment2,
-    World2,
+    Region,
+    Scenario,
+    ScenarioWarning,
+    Segment,
+    World,
     detect_version_1,
 )
-from sim.scenario.schema import PROBLEM_SEPARATOR, ScenarioWarning
 
 
 def base() -> dict[str, Any]:
@@ -76,13 +77,13 @@ def paths(exc: ValidationError) -> set[str]:
 def fails_at(data: dict[str, Any], path: str) -> str:
     """Assert validation fails with a problem at ``path``; return the error text."""
     with pytest.raises(ValidationError) as info:
-        Scenario2.model_validate(data)
+        Scenario.model_validate(data)
     assert path in paths(info.value), paths(info.value)
     return str(info.value)
 
 
 def test_small_scenario_validates_with_defaults() -> None:
-    sc = Scenario2.model_validate(base())
+    sc = Scenario.model_validate(base())
     assert sc.scenario.start == "2024-01" and sc.scenario.months == 24
     assert sc.vendors[0].products[1].name == "gpt-oss"
     assert sc.vendors[0].products[0].remove is False
@@ -100,11 +101,11 @@ def test_small_scenario_validates_with_defaults() -> None:
 def test_meta_defaults_are_the_baseline_horizon() -> None:
     data = base()
     del data["scenario"]["months"]
-    assert Scenario2.model_validate(data).scenario.months == 83
+    assert Scenario.model_validate(data).scenario.months == 83
 
 
 def test_named_arrays_have_name_and_remove() -> None:
-    for model in (Segment2, Region2, Firm, Product):
+    for model in (Segment, Region, Firm, Product):
         assert {"name", "remove"} <= set(model.model_fields)
         assert model.model_fields["remove"].default is False
 
@@ -142,7 +143,7 @@ def test_duplicate_region_and_segment_names() -> None:
     data["regions"][1]["name"] = "US"
     data["segments"][1]["name"] = "enterprise"
     with pytest.raises(ValidationError) as info:
-        Scenario2.model_validate(data)
+        Scenario.model_validate(data)
     assert {"regions.US", "segments.enterprise"} <= paths(info.value)
 
 
@@ -200,7 +201,7 @@ def test_shares_per_cell_sum_to_at_most_one() -> None:
     data["regions"][0]["shares"]["enterprise"] = {"GPT": 0.7, "Llama": 0.4}
     assert "1.1" in fails_at(data, "regions.US.shares.enterprise")
     data["regions"][0]["shares"]["enterprise"] = {"GPT": 0.7, "Llama": 0.3}
-    Scenario2.model_validate(data)
+    Scenario.model_validate(data)
 
 
 def test_share_out_of_range() -> None:
@@ -220,14 +221,14 @@ def test_adoption_at_most_aware() -> None:
     data["regions"][0]["adoption"]["enterprise"] = 0.7  # aware is 0.6
     fails_at(data, "regions.US.adoption.enterprise")
     data["regions"][0]["aware"] = {}  # missing aware: the adoption share
-    Scenario2.model_validate(data)
+    Scenario.model_validate(data)
 
 
 def test_kappas_sum_to_at_most_one() -> None:
     data = base()
     data["world"] = {"kappa_open": 0.8, "kappa_closed": 0.3}
     fails_at(data, "world.kappa_closed")
-    World2(kappa_open=0.9, kappa_closed=0.1)
+    World(kappa_open=0.9, kappa_closed=0.1)
 
 
 def test_size_min_at_most_size_max() -> None:
@@ -241,7 +242,7 @@ def test_usage_elasticity_above_one() -> None:
     data["segments"][0]["usage_elasticity"] = 1.0
     fails_at(data, "segments.0.usage_elasticity")
     data["segments"][0]["usage_elasticity"] = 1.01
-    Scenario2.model_validate(data)
+    Scenario.model_validate(data)
 
 
 def test_hosted_plus_self_hosted_at_most_one() -> None:
@@ -261,7 +262,7 @@ def test_policy_firms_and_products_must_exist() -> None:
     data["policies"].append({"kind": "ban_vendors", "region": "EU", "vendors": ["DeepSeek"],
                              "products": ["Qwen"]})
     with pytest.raises(ValidationError) as info:
-        Scenario2.model_validate(data)
+        Scenario.model_validate(data)
     assert {"policies.2.vendors.DeepSeek", "policies.2.products.Qwen"} <= paths(info.value)
 
 
@@ -297,13 +298,13 @@ def test_policy_window_after_horizon_is_a_warning() -> None:
     data = base()
     data["policies"][0]["start"] = "2030-01"  # months = 24: beyond the horizon
     with pytest.warns(ScenarioWarning, match="policies.0 starts after the horizon"):
-        Scenario2.model_validate(data)
+        Scenario.model_validate(data)
 
 
 def test_valid_scenario_gives_no_warning() -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        Scenario2.model_validate(base())
+        Scenario.model_validate(base())
 
 
 def test_withhold_names_products_of_its_firm() -> None:
@@ -325,16 +326,22 @@ def test_trigger_metric_is_a_v2_metric() -> None:
     data["policies"].append(trigger)
     assert "unknown metric 'hhi'" in fails_at(data, "policies.2.trigger")
     data["policies"][-1] = {**trigger, "metric": "hhi_market", "segment": "enterprise"}
-    sc = Scenario2.model_validate(data)
+    sc = Scenario.model_validate(data)
     assert sc.policies[-1].policy.region == "EU"  # type: ignore[union-attr]
     data["policies"][-1] = {**trigger, "metric": "hhi_market", "segment": "developer"}
     fails_at(data, "policies.2.segment")
 
 
 def test_metric_names_are_the_interface_list() -> None:
-    assert len(METRICS_V2) == len(set(METRICS_V2)) == 33
-    assert {"hhi_market", "net_welfare_usd", "gap_months", "markup_capped"} <= set(METRICS_V2)
-    assert "hhi" not in METRICS_V2 and "open_share" not in METRICS_V2
+    from sim.engine.metrics import METRICS, UNITS
+
+    # the interface's 33 names plus the engine's headcount column "users", in engine order
+    assert MARKET_METRICS == METRICS
+    assert len(MARKET_METRICS) == len(set(MARKET_METRICS)) == 34
+    assert {"hhi_market", "net_welfare_usd", "gap_months", "markup_capped", "users"} <= set(
+        MARKET_METRICS)
+    assert "hhi" not in MARKET_METRICS and "open_share" not in MARKET_METRICS
+    assert all(UNITS[name] for name in MARKET_METRICS)
 
 
 # --------------------------------------------------------------------------- strict types
@@ -363,7 +370,7 @@ def test_integers_are_accepted_for_floats() -> None:
     data = base()
     data["world"]["network_effect"] = 1
     data["vendors"][0]["products"][0]["capability"] = 100
-    sc = Scenario2.model_validate(data)
+    sc = Scenario.model_validate(data)
     assert sc.world.network_effect == 1.0 and isinstance(sc.world.network_effect, float)
     assert isinstance(sc.vendors[0].products[0].capability, float)
 
@@ -379,27 +386,27 @@ def test_boolean_is_not_a_per_segment_enforcement() -> None:
     data = base()
     data["policies"][0]["enforcement"] = True
     with pytest.raises(ValidationError):
-        Scenario2.model_validate(data)
+        Scenario.model_validate(data)
 
 
 # --------------------------------------------------------------------------- schema
 
 
 def test_json_schema_carries_units_and_sources() -> None:
-    schema = Scenario2.model_json_schema()
+    schema = Scenario.model_json_schema()
     json.dumps(schema)
-    world = schema["$defs"]["World2"]["properties"]
+    world = schema["$defs"]["World"]["properties"]
     assert world["cost_capability_slope"]["unit"] == "per point"
     assert "pricing.md" in world["cost_capability_slope"]["source"]
     product = schema["$defs"]["Product"]["properties"]
     assert set(product["openness"]["enum"]) == {"open", "closed"}
     kinds = {ref["$ref"].rsplit("/", 1)[-1]
              for ref in schema["properties"]["policies"]["items"]["oneOf"]}
-    assert {"Withhold", "Trigger2", "Merger2"} <= kinds
+    assert {"Withhold", "Trigger", "Merger"} <= kinds
 
 
 def test_every_number_has_bounds_description_and_unit() -> None:
-    defs = Scenario2.model_json_schema()["$defs"]
+    defs = Scenario.model_json_schema()["$defs"]
     missing = []
     for model, spec in defs.items():
         if model == "Experiment":  # version 1's, reused unchanged
@@ -445,7 +452,7 @@ def test_detect_version_1_passes_version_2() -> None:
 def test_base_is_not_mutated_by_validation() -> None:
     data = base()
     before = copy.deepcopy(data)
-    Scenario2.model_validate(data)
+    Scenario.model_validate(data)
     assert data == before
 
 
@@ -453,14 +460,14 @@ def test_launch_after_horizon_is_a_warning() -> None:
     data = base()
     data["vendors"][0]["products"][1]["launch"] = "2027-01"  # months = 24
     with pytest.warns(ScenarioWarning, match="gpt-oss.launch"):
-        Scenario2.model_validate(data)
+        Scenario.model_validate(data)
 
 
 def test_parent_firm_without_budget_is_a_warning() -> None:
     data = base()
     data["vendors"][1]["parent_budget"] = 0.0
     with pytest.warns(ScenarioWarning, match="vendors.Meta: parent-funded"):
-        Scenario2.model_validate(data)
+        Scenario.model_validate(data)
 
 
 def test_migration_note_examples() -> None:

@@ -32,8 +32,12 @@ SCHEMA_KEYS = sorted({
                                   for k in ("scenario", "world", "contributors", "experiment")])
     for key in model.model_fields
 } | {"name", "home", "openness", "capability", "kind", "region", "start", "end", "adopters",
-     "initial_shares", "extends", "remove", "policy", "metric", "above", "below", "vendors",
-     "acquirer", "target", "price_elasticity", "segment_shares"})
+     "aware", "adoption", "shares", "products", "size", "licence", "hosted_fraction",
+     "self_hosted_fraction", "launch", "label", "vendor", "segments", "enforcement",
+     "format_version", "extends", "remove", "policy", "metric", "above", "below", "vendors",
+     "acquirer", "target", "usage_elasticity", "kappa_open", "kappa_closed",
+     # version 1's keys: a version-1 document must also give one clear error
+     "initial_shares", "price_elasticity", "segment_shares"})
 
 keys = st.one_of(st.sampled_from(SCHEMA_KEYS), st.text(min_size=1, max_size=12))
 scalars = st.one_of(
@@ -42,7 +46,8 @@ scalars = st.one_of(
     st.floats(allow_nan=True, allow_infinity=True),
     st.text(max_size=30),
     st.sampled_from(["baseline", "eu_blocks_open", "2026-01", "2026-13", "US", "EU", "Meta",
-                     "open", "closed", "ban_open_weights", "trigger", "merger", "hhi", "*"]),
+                     "open", "closed", "ban_open_weights", "trigger", "merger", "withhold",
+                     "hhi", "hhi_market", "Llama", "GPT", "*", 1, 2]),
     st.dates(),
     st.datetimes(),
 )
@@ -195,7 +200,9 @@ def test_mutated_baseline(folder: Path, mutations: list[tuple], as_child: bool) 
 override_paths = st.lists(
     st.one_of(st.sampled_from(["world", "vendors", "regions", "segments", "policies", "Meta",
                                "EU", "consumer", "adopters", "openness", "network_effect", "0",
-                               "1", "initial_shares", "scenario", "months", "start", "policy"]),
+                               "1", "9", "products", "Llama", "capability", "shares", "aware",
+                               "adoption", "label", '"AI Act"', "initial_shares", "scenario",
+                               "months", "start", "policy"]),
               st.text(max_size=8)),
     min_size=0, max_size=5,
 ).map(".".join)

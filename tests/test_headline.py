@@ -1,67 +1,106 @@
-"""Headline sanity (issue 4): the EU blocking open weights, against the baseline, same seeds.
+"""The headline in README.md and docs/findings.md: one format, one run (scripts/findings.py).
 
-The figures are recorded in docs/validation.md ("Agents of change"); rerun them with
-``python -m tests.test_headline``.
+Version 1's test re-ran its model; the version-2 headline comes from ``make findings``, which
+writes the README's ``<!-- headline -->`` block and the ``<!-- findings:... -->`` blocks of
+docs/findings.md with one run stamp. These checks hold the script's format to what it parses
+back, and the two shipped files to each other once they have been regenerated.
 """
 
 from __future__ import annotations
 
-import numpy as np
+import importlib.util
+import re
+import sys
+from pathlib import Path
+from types import ModuleType
 
-import sim
-from sim.rng import seed_sequence
-from sim.scenario.months import step_of
+import pandas as pd
+import pytest
 
-REPLICATIONS = 10
-SEED = 0
-
-
-def headline(replications: int = REPLICATIONS, seed: int = SEED) -> dict[str, np.ndarray]:
-    """EU figures per replication for baseline and eu_blocks_open (common random numbers)."""
-    base = sim.load_scenario("baseline")
-    ban = sim.load_scenario("eu_blocks_open")
-    policy = ban.policies[-1]
-    start = step_of(policy.start, ban.scenario.start)
-    out: dict[str, list[float]] = {k: [] for k in (
-        "hhi60_base", "hhi60_ban", "open_max_after_ban", "open60_base", "open_before_ban")}
-    for rep in range(replications):
-        frames = {}
-        for name, scenario in (("base", base), ("ban", ban)):
-            model = sim.MarketModel(scenario, seed=seed_sequence(seed, rep))
-            model.run()
-            market = model.results()["market"]
-            frames[name] = market[(market["region"] == "EU") & (market["segment"] == "all")
-                                  ].set_index("month")
-        out["hhi60_base"].append(frames["base"].loc[60, "hhi"])
-        out["hhi60_ban"].append(frames["ban"].loc[60, "hhi"])
-        out["open_max_after_ban"].append(frames["ban"].loc[start:, "open_share"].max())
-        out["open60_base"].append(frames["base"].loc[60, "open_share"])
-        out["open_before_ban"].append(frames["ban"].loc[start - 1, "open_share"])
-    result = {k: np.array(v) for k, v in out.items()}
-    result["start"] = np.array(start)
-    return result
+ROOT = Path(__file__).resolve().parents[1]
+STAMP = re.compile(r"<!-- findings format (\d+); run ([0-9a-f]{12}); (\{.*?\}) -->")
 
 
-def test_eu_ban_zeroes_eu_open_share_and_raises_eu_concentration():
-    r = headline()
-    assert int(r["start"]) == 6  # 2026-01, six months after 2025-07
-    assert (r["open_before_ban"] > 0.1).all()
-    assert (r["open_max_after_ban"] == 0.0).all()  # from the ban's first month, every seed
-    assert r["hhi60_ban"].mean() > r["hhi60_base"].mean()
+def _findings() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("findings_script",
+                                                  ROOT / "scripts" / "findings.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
 
 
-if __name__ == "__main__":  # prints the figures recorded in docs/validation.md
-    r = headline()
-    diff = r["hhi60_ban"] - r["hhi60_base"]
-    print(f"replications {REPLICATIONS}, seed {SEED}, ban from step {int(r['start'])}")
-    print("rep  hhi60_base  hhi60_ban  diff  open60_base  open_before_ban  max_open_after_ban")
-    for i in range(REPLICATIONS):
-        print(f"{i:>3} {r['hhi60_base'][i]:>10.0f} {r['hhi60_ban'][i]:>10.0f} {diff[i]:>6.0f} "
-              f"{r['open60_base'][i]:>11.3f} {r['open_before_ban'][i]:>16.3f} "
-              f"{r['open_max_after_ban'][i]:>19.3f}")
-    sd = diff.std(ddof=1)
-    print(f"mean {r['hhi60_base'].mean():>9.0f} {r['hhi60_ban'].mean():>10.0f} {diff.mean():>6.0f}"
-          f"  (sd of diff {sd:.0f}, 95% CI {diff.mean() - 2.262 * sd / np.sqrt(len(diff)):.0f}"
-          f" to {diff.mean() + 2.262 * sd / np.sqrt(len(diff)):.0f}); ban raises HHI in "
-          f"{(diff > 0).sum()}/{len(diff)}")
-    print(f"mean open share at 60 (baseline) {r['open60_base'].mean():.3f}")
+F = _findings()
+
+
+def _summary() -> tuple[pd.DataFrame, list[int], dict[int, str]]:
+    """A summary in the shape of ``Results.summary`` for the headline's cells."""
+    months, dates = [47, 83], {47: "2027-12", 83: "2030-12"}
+    rows = []
+    for scenario, shift in ((F.BASELINE, 0.0), (F.HEADLINE, 1.0)):
+        for metric, region, segment, _ in F.HEADLINE_ROWS:
+            for month in months:
+                mean = {"hhi_market": 2500.0, "open_usage_share": 0.2,
+                        "price_paid": 1.5}.get(metric, 2.0e9) * (1 + 0.1 * shift)
+                diff = (mean / 11) if shift else float("nan")
+                rows.append({"scenario": scenario, "metric": metric, "region": region,
+                             "segment": segment, "month": month, "mean": mean,
+                             "ci_low": 0.9 * mean, "ci_high": 1.1 * mean, "diff_mean": diff,
+                             "diff_ci_low": 0.5 * diff, "diff_ci_high": 1.5 * diff})
+    return pd.DataFrame(rows), months, dates
+
+
+def _readme_block(text: str) -> str:
+    head, marker, rest = text.partition("<!-- headline -->")
+    assert marker, "README.md has no <!-- headline --> block"
+    return rest.partition("<!-- /headline -->")[0] if "<!-- /headline -->" in rest else rest[:600]
+
+
+def test_generated_blocks_share_one_stamp_and_parse_back() -> None:
+    summary, months, dates = _summary()
+    table = F.headline_table(summary, months, dates)
+    stamp = F.stamp({"replications": 3, "seed": 1}, table)
+    readme = F.readme_block(summary, months, dates, 3, stamp)
+    found = STAMP.search(readme)
+    assert found and int(found.group(1)) == F.FORMAT
+    # the digest is of the headline numbers: other numbers, another stamp
+    assert F.stamp({"replications": 3, "seed": 1}, table + " ") != stamp
+    # every headline row at both dates, with units, and the caveat
+    assert table.count("| 2027-12 |") == table.count("| 2030-12 |") == len(F.HEADLINE_ROWS)
+    assert "HHI points" in table and "USD per month" in table
+    assert "not yet calibrated" in readme and "provisional" in readme
+    # the README's effect at the horizon is the table's paired difference, same text
+    hhi = summary.query("scenario == @F.HEADLINE and metric == 'hhi_market' and "
+                        "segment == 'enterprise' and month == 83").iloc[0]
+    assert F.effect("hhi_market", hhi) in readme and F.effect("hhi_market", hhi) in table
+
+
+def test_replacing_the_readme_block_is_idempotent() -> None:
+    summary, months, dates = _summary()
+    stamp = F.stamp({}, "x")
+    block = F.readme_block(summary, months, dates, 2, stamp)
+    hand = ("# marketsim\n\nintro\n\n<!-- headline -->\n> **Headline result: none yet.**\n"
+            "> more\n\n![shot](docs/report-screenshot.png)\n")
+    once = F.replace_headline(hand, block)
+    assert "none yet" not in once and once.count("<!-- headline -->") == 1
+    assert once.endswith("\n\n![shot](docs/report-screenshot.png)\n")
+    assert F.replace_headline(once, block) == once
+    doc = F.replace_block("# Findings\n", "meta", stamp)
+    assert F.replace_block(doc, "meta", stamp) == doc
+
+
+def test_readme_and_findings_come_from_one_run() -> None:
+    readme = _readme_block((ROOT / "README.md").read_text(encoding="utf-8"))
+    findings = (ROOT / "docs" / "findings.md").read_text(encoding="utf-8")
+    ours = STAMP.search(readme)
+    if ours is None:
+        pytest.skip("README's headline has not been regenerated for version 2 yet "
+                    "(make findings writes it)")
+    theirs = STAMP.search(findings)
+    assert theirs is not None, "README has a findings stamp but docs/findings.md has none"
+    assert ours.group(0) == theirs.group(0), "README and docs/findings.md are from other runs"
+    headline = findings.partition("<!-- findings:headline -->")[2].partition(
+        "<!-- /findings:headline -->")[0]
+    # every effect the README quotes is in the findings' headline table
+    for effect in re.findall(r"[+-][\d,.]+[kMBT]?(?: pp)? \[[^\]]+\]", readme):
+        assert effect in headline

@@ -23,6 +23,7 @@ would delete the file system).
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -241,7 +242,8 @@ class Case:
         code: The exit code, or the codes either of which is correct.
         out: The results folder (relative to the working folder) a successful command
             may write; a failed one may write nothing anywhere.
-        expect: Text the error line must contain.
+        expect: Text the error line must contain (``{p}``: the index of the file's first
+            policy, after the baseline's).
         setup: Prepares the sandbox before the snapshot.
         check: Further checks after the command.
         timeout: Seconds the command may take.
@@ -277,14 +279,14 @@ FILE_CASES = [
     validate("syntax_bare_value.toml", "syntax_bare_value.toml:4"),
     validate("syntax_deep_nesting.toml", "syntax_deep_nesting.toml"),
     validate("bool_months.toml", "scenario.months"),
-    validate("bool_capability.toml", "vendors.Meta.capability"),
+    validate("bool_capability.toml", "vendors.Meta.products.Llama.capability", "got true"),
     validate("bool_network_effect.toml", "world.network_effect"),
     validate("bool_adopters.toml", "regions.EU.adopters"),
     validate("string_network_effect.toml", "world.network_effect"),
     validate("string_months.toml", "scenario.months"),
-    validate("string_capability.toml", "vendors.Meta.capability"),
+    validate("string_capability.toml", "vendors.Meta.products.Llama.capability", "'94'"),
     validate("string_bool_remove.toml", "vendors.Meta.remove"),
-    validate("number_as_openness.toml", "vendors.Meta.openness"),
+    validate("number_as_openness.toml", "vendors.Meta.products.Llama.openness"),
     validate("float_months.toml", "scenario.months"),
     validate("array_as_number.toml", "world.network_effect"),
     validate("table_as_number.toml", "world.network_effect"),
@@ -298,11 +300,13 @@ FILE_CASES = [
     validate("network_effect_inf.toml", "world.network_effect"),
     validate("network_effect_negative.toml", "world.network_effect"),
     validate("adopters_negative.toml", "regions.EU.adopters"),
-    validate("initial_adoption_one.toml", "regions.EU.initial_adoption"),
-    validate("share_negative.toml", "regions.EU.initial_shares"),
+    validate("adoption_one.toml", "regions.EU.adoption.consumer", "exceeds aware"),
+    validate("share_negative.toml", "regions.EU.shares.enterprise.Llama"),
     validate("replications_zero.toml", "experiment.replications"),
     validate("seed_too_large.toml", "experiment.seed"),
-    validate("format_version_99.toml", "format_version"),
+    validate("format_version_99.toml", "scenario.format_version"),
+    # a version-1 file: one line pointing at the migration note
+    validate("version_1_file.toml", "version-1 scenario file", "docs/migration-v2.md"),
     validate("start_not_a_month.toml", "scenario.start"),
     validate("contributors_size_min_above_max.toml", "size_m"),
     validate("title_empty.toml", "scenario.name"),
@@ -319,6 +323,9 @@ FILE_CASES = [
     validate("name_with_dot.toml", "Meta.v2"),
     validate("name_empty.toml", "vendors."),
     validate("name_with_space.toml", "Open AI"),
+    validate("product_name_with_newline.toml", "vendors.Meta.products.Llama\\nerror"),
+    validate("product_name_with_ansi.toml", "vendors.Meta.products.\\x1b]0;owned"),
+    validate("product_name_dot_dot.toml", "vendors.Meta.products."),
     validate("name_non_ascii.toml", "regions."),
     validate("key_with_ansi.toml", "world."),
     validate("duplicate_region.toml", "Mars"),
@@ -352,9 +359,13 @@ FILE_CASES = [
     validate("remove_every_vendor.toml", "remove_every_vendor.toml", "vendors"),
     validate("remove_every_region.toml", "remove_every_region.toml", "regions"),
     validate("remove_every_segment.toml", "remove_every_segment.toml", "segments"),
+    validate("remove_every_product.toml", "remove_every_product.toml", "vendors.Meta.products"),
     validate("remove_missing_vendor.toml", "Nobody"),
     validate("policy_unknown_kind.toml", "nationalise"),
-    validate("policy_ends_before_start.toml", "policies.1"),
+    validate("policy_ends_before_start.toml", "policies.{p}.end"),
+    validate("policy_label_with_ansi.toml", "policies.{p}.label"),
+    validate("policy_label_duplicate.toml", "duplicate label 'Interop'"),
+    validate("withhold_unknown_product.toml", "Llama-9"),
     validate("policies_a_table.toml", "policies"),
     # valid, or refused: either way nothing raw reaches the terminal
     Case("file-title_with_ansi", ("validate", "hostile/title_with_ansi.toml"), (0, 2)),
@@ -490,19 +501,23 @@ SET_CASES = [Case(f"set-{name}", ("run", "baseline", "--set", value, *QUICK, "-o
                  ("no-path", "=1", ()),
                  ("unknown-key", "world.nope=1", ("world.nope",)),
                  ("not-a-number", "world.network_effect=abc", ("world.network_effect",)),
-                 ("unknown-vendor", "vendors.Nobody.capability=1", ("Nobody",)),
+                 ("unknown-vendor", "vendors.Nobody.products.Llama.capability=1", ("Nobody",)),
+                 ("unknown-product", "vendors.Meta.products.Nope.capability=1", ("Nope",)),
+                 ("version-1-path", "vendors.Meta.openness=closed", ("vendors.Meta.openness",)),
+                 ("unknown-policy-label", 'policies."Nope".start=2026-01', ("Nope",)),
+                 ("ansi-in-policy-label", 'policies."\x1b[2J".start=2026-01', ()),
                  ("bool-for-number", "world.network_effect=true", ("world.network_effect",)),
                  ("bool-for-integer", "scenario.months=true", ("scenario.months",)),
                  ("empty-value", "world.network_effect=", ("world.network_effect",)),
                  ("infinite", "world.network_effect=1e999", ("world.network_effect",)),
-                 ("bad-choice", "vendors.Meta.openness=ajar", ("ajar",)),
+                 ("bad-choice", "vendors.Meta.products.Llama.openness=ajar", ("ajar",)),
                  ("unknown-region", "regions.Mars.adopters.consumer=1", ("Mars",)),
                  ("empty-segment", "world..network_effect=1", ()),
                  ("newline-in-path", "world.net\nwork=1", ()),
-                 ("ansi-in-value", "vendors.Meta.openness=\x1b[2Jopen", ()),
+                 ("ansi-in-value", "vendors.Meta.products.Llama.openness=\x1b[2Jopen", ()),
                  ("rename-to-world", "regions.EU.name=World", ("World",)),
                  ("rename-to-all", "segments.consumer.name=all", ("all",)),
-                 ("out-of-range", "world.spillover=7", ("world.spillover",)),
+                 ("out-of-range", "world.kappa_open=7", ("world.kappa_open",)),
              ]]
 
 _SWEEP = ("sweep", "baseline", *QUICK, "-o", "out")
@@ -519,13 +534,13 @@ VARY_CASES = [
           ("infinite", "world.network_effect=0:inf", ("world.network_effect",)),
           ("reversed", "world.network_effect=1:0.1", ("world.network_effect",)),
           ("outside-bounds", "world.network_effect=-5:1", ("world.network_effect",)),
-          ("bad-level", "vendors.Meta.openness=open,ajar", ("ajar",)),
+          ("bad-level", "vendors.Meta.products.Llama.openness=open,ajar", ("ajar",)),
       ]],
     Case("vary-missing", _SWEEP, expect=("--vary",)),
     Case("vary-bad-design", (*_SWEEP, *_NE, "--design", "bogus"), expect=("bogus",)),
     Case("vary-samples-0", (*_SWEEP, *_NE, "--samples", "0"), expect=("--samples",)),
     # caps: refused at once, before anything is built in memory
-    Case("cap-grid-samples", (*_SWEEP, *_NE, "--vary", "world.spillover=0:0.5",
+    Case("cap-grid-samples", (*_SWEEP, *_NE, "--vary", "world.kappa_closed=0:0.5",
                               "--design", "grid", "--samples", "10000000"),
          expect=("10000000",), timeout=20),
     Case("cap-lhs-samples", (*_SWEEP, *_NE, "--design", "lhs", "--samples", "10000000"),
@@ -787,6 +802,14 @@ def test_enough_cases() -> None:
 # --------------------------------------------------------------------------- the test
 
 
+@functools.cache
+def first_policy() -> str:
+    """The index of a child's first policy ("{p}" in ``expect``): after the baseline's."""
+    import sim
+
+    return str(len(sim.load_scenario("baseline").policies))
+
+
 def check_output(code: int, stdout: str, stderr: str) -> None:
     """What every hostile case prints: one error line, or only notes and warnings."""
     assert "Traceback" not in stdout + stderr, stderr
@@ -866,6 +889,7 @@ def test_hostile(case: Case, outcomes: dict[str, Outcome]) -> None:
     check_output(outcome.code, outcome.stdout, outcome.stderr)
     if outcome.code != 0:
         for text in case.expect:
+            text = text.replace("{p}", first_policy())
             assert text in outcome.stderr, f"{text!r} not in {outcome.stderr!r}"
     allowed = case.out if outcome.code == 0 else None
     changed = outside(outcome.changed, allowed)

@@ -2,7 +2,7 @@
 
 Each notebook is executed top to bottom with nbclient on a kernel that runs this
 interpreter (a kernelspec written to a temporary JUPYTER_PATH, so no kernel needs to
-be installed), from a working directory outside the repository, with few replications.
+be installed), from a working directory outside the repository, with few months and replications.
 """
 
 from __future__ import annotations
@@ -81,8 +81,9 @@ def test_notebook_runs(name: str, kernel_env: Path, tmp_path: Path,
     from nbclient import NotebookClient
 
     monkeypatch.setenv("JUPYTER_PATH", str(kernel_env))
-    monkeypatch.setenv("MARKETSIM_NB_REPLICATIONS", "3")
-    monkeypatch.setenv("MARKETSIM_NB_SAMPLES", "4")
+    monkeypatch.setenv("MARKETSIM_NB_REPLICATIONS", "2")
+    monkeypatch.setenv("MARKETSIM_NB_MONTHS", "6")
+    monkeypatch.setenv("MARKETSIM_NB_SAMPLES", "3")
     monkeypatch.setenv("PYDEVD_DISABLE_FILE_VALIDATION", "1")
     workdir = tmp_path / "elsewhere"  # not the repository: notebooks must not need it
     workdir.mkdir()

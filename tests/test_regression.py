@@ -1,10 +1,11 @@
 """Regression baselines: every shipped scenario still gives the figures it gave.
 
-A fresh run of every shipped scenario (seed 20251, 4 replications, 24 months; see
-``tests/regression/update.py``) is compared with ``tests/regression/baselines.csv``:
-the mean over replications of hhi, hhi_revenue, open_share, open_usage_share,
-adoption, price_mean, consumer_welfare, gap_months and frontier_closed for World, US,
-EU and CN, segments all and enterprise, at months 0, 12 and 24.
+A fresh run of every shipped scenario (seed 20251, 4 replications, 24 months from the
+2024-01 start, exact engine; see ``tests/regression/update.py``) is compared with
+``tests/regression/baselines.csv``: the mean over replications of hhi_market, hhi_revenue,
+open_usage_share, open_user_share, adoption, price_paid, consumer_surplus_usd, gap_months
+and frontier_closed for World, US, EU and CN, segments all and enterprise, at months 0, 12
+and 24.
 
 Tolerance. A replication is a deterministic function of (scenario, seed, replication),
 whatever the executor, so on the numpy that recorded the baselines the figures agree to
@@ -14,8 +15,9 @@ recorded in ``tests/regression/meta.json``) the same arithmetic may round differ
 (other SIMD code paths in sums, ``exp`` and ``log``, other pairwise-summation blocking),
 and the model's feedbacks can amplify such last-bit differences over 24 months, so the
 test then allows ``rtol = 1e-6`` (``atol = 1e-9``): loose enough for rounding noise,
-far tighter than any modelling change. NaN must stay NaN (e.g. the open-closed gap in
-the EU once open models are banned there).
+far tighter than any modelling change. NaN must stay NaN: ``hhi_market``,
+``open_user_share`` and ``adoption`` do not exist for segment ``all`` (no relevant market
+pools people and organisations), and a figure that becomes a number there is a bug.
 
 When a change is *meant* to move results, regenerate the baselines deliberately with
 ``make regression-update`` and commit the new ``tests/regression/baselines.csv`` and
@@ -70,11 +72,25 @@ def test_baselines_cover_every_shipped_scenario(stored) -> None:
     for key in ("numpy", "scipy", "pandas", "mesa", "python", "marketsim"):
         assert meta["versions"].get(key), f"meta.json lacks the {key} version"
     assert meta["git"] is None or len(meta["git"]["commit"]) == 40
-    assert (meta["seed"], meta["replications"], meta["months"]) == (
-        update.SEED, update.REPLICATIONS, update.MONTHS), (
+    assert (meta["seed"], meta["replications"], meta["months"], meta["engine"]) == (
+        update.SEED, update.REPLICATIONS, update.MONTHS, update.ENGINE), (
         f"update.py's run settings differ from those recorded in meta.json. {HOW_TO_UPDATE}")
     assert len(frame) == (len(shipped) * len(update.REGIONS) * len(update.SEGMENTS)
                           * len(update.METRICS) * len(update.CHECK_MONTHS))
+    assert meta["metrics"] == list(update.METRICS)
+
+
+def test_baselines_are_nan_exactly_where_no_market_exists(stored) -> None:
+    """Pooled segments have no relevant-market HHI, user share or adoption; real markets do."""
+    frame, _ = stored
+    pooled = frame["metric"].isin(["hhi_market", "open_user_share", "adoption"])
+    assert frame.loc[pooled & (frame["segment"] == "all"), "value"].isna().all()
+    enterprise = frame[frame["segment"] == "enterprise"]
+    for metric in ("hhi_market", "hhi_revenue", "adoption", "price_paid", "frontier_closed"):
+        values = enterprise.loc[enterprise["metric"] == metric, "value"]
+        assert values.notna().all(), metric
+    hhi = enterprise.loc[enterprise["metric"] == "hhi_market", "value"]
+    assert ((hhi > 0) & (hhi <= 10_000)).all()
 
 
 def test_shipped_scenarios_match_regression_baselines(stored, fresh) -> None:

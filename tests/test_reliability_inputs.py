@@ -16,21 +16,22 @@ from typing import Any
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import sim
-from sim.entry import ENTRANT_PREFIX, entrant_name
+from sim.engine.engine import EngineStateError
 from sim.errors import Problem, ScenarioError, printable
-from sim.model import MarketModel, ModelStateError
+from sim.mechanisms.entry import entrant_name
 from sim.scenario import reading
 from sim.scenario.loader import MAX_FILE_BYTES, read_toml
+from sim.scenario.schema import ScenarioWarning
 
 from .conftest import ROOT, invoke
-from .model_helpers import scenario, vendor
 
 MINIMAL = """\
 [scenario]
+format_version = 2
 name = "Minimal"
 months = 3
 
@@ -40,13 +41,24 @@ name = "s"
 [[regions]]
 name = "R"
 adopters = { s = 1.0e6 }
+aware = { s = 0.5 }
+adoption = { s = 0.2 }
 
 [[vendors]]
 name = "A"
 home = "R"
+
+[[vendors.products]]
+name = "A1"
 openness = "closed"
 capability = 100
 """
+
+
+def _minimal(tmp_path: Path, text: str = MINIMAL) -> sim.Scenario:
+    path = tmp_path / "minimal.toml"
+    path.write_text(text, encoding="utf-8")
+    return sim.load_scenario(path)
 
 
 def _run_cli(*args: str | Path, timeout: float = 120) -> subprocess.CompletedProcess[str]:
@@ -147,7 +159,7 @@ def base() -> sim.Scenario:
 def test_integer_accepted_where_a_float_is_expected(tmp_path: Path) -> None:
     path = tmp_path / "int.toml"
     path.write_text(MINIMAL, encoding="utf-8")  # capability = 100, an integer
-    capability = sim.load_scenario(path).vendors[0].capability
+    capability = sim.load_scenario(path).vendors[0].products[0].capability
     assert capability == 100.0 and isinstance(capability, float)
 
 
@@ -155,7 +167,8 @@ def test_integer_accepted_where_a_float_is_expected(tmp_path: Path) -> None:
     ("scenario.months", True, "expected an integer, got true (a boolean)"),
     ("scenario.months", 12.5, "expected an integer, got 12.5 (a number)"),
     ("world.network_effect", False, "expected a number, got false (a boolean)"),
-    ("vendors.Meta.capability", "true", "expected a number, got true (a boolean)"),
+    ("vendors.Meta.products.Llama.capability", "true",
+     "expected a number, got true (a boolean)"),
     ("scenario.name", 7, "expected text (in quotes), got 7 (an integer)"),
 ])
 def test_override_values_are_strict(base: sim.Scenario, path: str, value: Any,
@@ -168,11 +181,13 @@ def test_override_values_are_strict(base: sim.Scenario, path: str, value: Any,
 
 def test_override_text_is_parsed_to_the_field_type(base: sim.Scenario) -> None:
     changed = base.with_overrides({"scenario.months": "12", "world.network_effect": "0.5",
-                                   "scenario.name": "2026", "vendors.Meta.capability": "90"})
+                                   "scenario.name": "2026",
+                                   "vendors.Meta.products.Llama.capability": "90"})
     assert changed.scenario.months == 12
     assert changed.world.network_effect == 0.5
     assert changed.scenario.name == "2026"  # a text field keeps text
-    assert next(v for v in changed.vendors if v.name == "Meta").capability == 90.0
+    meta = next(v for v in changed.vendors if v.name == "Meta")
+    assert next(p for p in meta.products if p.name == "Llama").capability == 90.0
 
 
 def test_override_numpy_scalars_are_plain_numbers(base: sim.Scenario) -> None:
@@ -200,10 +215,12 @@ def test_segment_name_all_is_reserved(base: sim.Scenario, name: str) -> None:
     assert "reserved for aggregates" in str(info.value)
 
 
-def test_vendor_names_are_not_reserved() -> None:
-    """Vendors have their own column; no aggregate row is named after a vendor."""
-    sc = scenario(vendors=[vendor("World"), vendor("all")], shares={})
-    assert sc.vendor_names == ["World", "all"]
+def test_firm_and_product_names_are_not_reserved(tmp_path: Path) -> None:
+    """Firms and products have their own columns; no aggregate row is named after them."""
+    text = MINIMAL.replace('name = "A"', 'name = "World"').replace('home = "R"', 'home = "R"')
+    text = text.replace('name = "A1"', 'name = "all"')
+    sc = _minimal(tmp_path, text)
+    assert sc.firm_names == ["World"] and sc.product_names == ["all"]
 
 
 def test_contributor_size_bounds(base: sim.Scenario) -> None:
@@ -221,56 +238,59 @@ _NAME_CHARS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-"
 
 
 def test_entrant_names_are_outside_the_scenario_name_alphabet(base: sim.Scenario) -> None:
-    assert entrant_name(3) == f"{ENTRANT_PREFIX}3"
+    assert entrant_name(3, "EU") == "Entrant#3-EU"
     with pytest.raises(ScenarioError, match="invalid name"):
-        base.with_overrides({"vendors.Meta.name": entrant_name(1)})
+        base.with_overrides({"vendors.Meta.name": entrant_name(1, "US")})
+    with pytest.raises(ValueError):
+        entrant_name(-1, "US")
 
 
-@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(
-    numbers=st.lists(st.integers(min_value=0, max_value=40), min_size=1, max_size=5,
-                     unique=True),
-    others=st.lists(st.text(_NAME_CHARS, min_size=1, max_size=10), max_size=2, unique=True),
-    seed=st.integers(min_value=0, max_value=2**32 - 1),
-)
-def test_entrants_never_duplicate_a_name(numbers: list[int], others: list[str],
-                                         seed: int) -> None:
-    """Vendors named ``Entrant1``, ``Entrant2``, ... (and anything else) stay unique."""
-    names = [f"Entrant{n}" for n in numbers]
-    names += [n for n in others if n not in names]
-    sc = scenario(vendors=[vendor(n) for n in names], shares={}, months=3, adopters=1.0e6,
-                  world={"entry_rate": 10.0, "entry_cost": 1.0})
-    model = MarketModel(sc, seed=seed).run()
-    all_names = model.vendors.names
-    assert len(all_names) > len(names), "no entrant entered: the test would prove nothing"
-    assert len(set(all_names)) == len(all_names)
-    tables = model.results()
+@settings(max_examples=200, deadline=None)
+@given(a=st.integers(min_value=0, max_value=10**6), b=st.integers(min_value=0, max_value=10**6),
+       home_a=st.text(_NAME_CHARS, min_size=1, max_size=12),
+       home_b=st.text(_NAME_CHARS, min_size=1, max_size=12),
+       other=st.text(_NAME_CHARS, min_size=1, max_size=40))
+def test_entrant_names_never_collide(a: int, b: int, home_a: str, home_b: str,
+                                     other: str) -> None:
+    """Distinct entrants of a world get distinct names, none equal to a scenario's name."""
+    if a != b:
+        assert entrant_name(a, home_a) != entrant_name(b, home_b)
+    assert entrant_name(a, home_a) != other
+
+
+def test_entrants_never_duplicate_a_name(base: sim.Scenario) -> None:
+    """A run with entry: every entrant has its own name, never an incumbent's."""
+    sc = base.with_overrides({"world.entry_rate": 10.0, "world.entry_cost": 1.0,
+                              "scenario.months": 6})
+    tables = sim.run_replication(sc, seed=1)
+    entries = tables["events"].query("kind == 'entry'")["vendor"]
+    assert len(entries) > 0, "no entrant entered: the test would prove nothing"
+    assert entries.is_unique and not set(entries) & set(base.firm_names)
     rows = tables["vendors"][["month", "region", "vendor"]]
     assert not rows.duplicated().any()
-    entries = tables["events"].query("kind == 'entry'")["vendor"]
-    assert entries.is_unique and not set(entries) & set(names)
 
 
 # --------------------------------------------------------------------------- empty markets
 
-SHARE_METRICS = ["hhi", "cr1", "open_share", "adoption", "price_mean"]
+#: Metrics of a (region, segment) cell that are shares of its users: undefined when empty.
+SHARE_METRICS = ["hhi_market", "hhi_users", "cr1", "open_user_share", "adoption"]
+#: Metrics of the "all" rows (shares are per relevant market, so they have no "all" value).
+ALL_METRICS = ["open_usage_share", "price_paid"]
 
 
 @pytest.fixture
-def strict_arithmetic(monkeypatch) -> None:
-    """Numpy raises on overflow, 0/0 and x/0 inside the model (it is silenced for the guard)."""
-    import sim.model
-
-    monkeypatch.setattr(sim.model, "_quiet_arithmetic",
-                        lambda: np.errstate(over="raise", invalid="raise", divide="raise"))
+def strict_arithmetic() -> Any:
+    """Numpy raises on overflow, 0/0 and x/0, and every warning is an error."""
+    with np.errstate(over="raise", invalid="raise", divide="raise"), \
+            warnings.catch_warnings():
+        warnings.simplefilter("error")
+        warnings.simplefilter("default", ScenarioWarning)  # policies after a short horizon
+        yield
 
 
 def _run_quietly(sc: sim.Scenario, months: int = 3) -> Any:
-    """Run with every warning an error: an empty market must not divide by zero."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")
-        model = MarketModel(sc, seed=2).run(months)
-    return model.results()["market"]
+    """Run the version-2 model: an empty market must not divide by zero."""
+    return sim.run_replication(sc, seed=2, months=months)["market"]
 
 
 def _rows(market: Any, region: str, segment: str) -> Any:
@@ -278,44 +298,50 @@ def _rows(market: Any, region: str, segment: str) -> Any:
     return last[(last["region"] == region) & (last["segment"] == segment)].iloc[0]
 
 
-def test_region_with_no_adopters_runs(base: sim.Scenario, strict_arithmetic: None
-                                       ) -> None:
+def test_region_with_no_adopters_runs(base: sim.Scenario, strict_arithmetic: None) -> None:
     empty = {f"regions.EU.adopters.{s}": 0.0 for s in base.segment_names}
-    market = _run_quietly(base.with_overrides({**empty, "scenario.months": 3}))
-    for segment in [*base.segment_names, "all"]:
+    market = _run_quietly(base.with_overrides(empty))
+    for segment in base.segment_names:
         row = _rows(market, "EU", segment)
         assert row[SHARE_METRICS].isna().all(), (segment, row[SHARE_METRICS])
-    assert _rows(market, "US", "all")[SHARE_METRICS].notna().all()
-    assert _rows(market, "World", "all")[SHARE_METRICS].notna().all()
+        assert row["users"] == 0 and row["spend"] == 0
+        assert _rows(market, "US", segment)[SHARE_METRICS].notna().all()
+        assert _rows(market, "World", segment)[SHARE_METRICS].notna().all()
+    assert _rows(market, "EU", "all")[ALL_METRICS].isna().all()
+    assert _rows(market, "US", "all")[ALL_METRICS].notna().all()
+    assert _rows(market, "World", "all")[ALL_METRICS].notna().all()
 
 
 def test_empty_cell_runs(base: sim.Scenario, strict_arithmetic: None) -> None:
-    market = _run_quietly(base.with_overrides({"regions.EU.adopters.enterprise": 0.0,
-                                               "scenario.months": 3}))
+    market = _run_quietly(base.with_overrides({"regions.EU.adopters.enterprise": 0.0}))
     assert _rows(market, "EU", "enterprise")[SHARE_METRICS].isna().all()
     assert _rows(market, "EU", "developer")[SHARE_METRICS].notna().all()
-    assert _rows(market, "EU", "all")[SHARE_METRICS].notna().all()
+    assert _rows(market, "EU", "all")[ALL_METRICS].notna().all()
 
 
-def test_region_without_adopters_table_runs(tmp_path: Path, strict_arithmetic: None
-                                             ) -> None:
+def test_region_without_adopters_table_runs(tmp_path: Path, strict_arithmetic: None) -> None:
     path = tmp_path / "mars.toml"
     path.write_text('[scenario]\nname = "Mars"\nextends = "baseline"\nmonths = 3\n\n'
                     '[[regions]]\nname = "Mars"\n', encoding="utf-8")
     market = _run_quietly(sim.load_scenario(path))
-    assert _rows(market, "Mars", "all")[SHARE_METRICS].isna().all()
-    assert _rows(market, "World", "all")[SHARE_METRICS].notna().all()
+    assert _rows(market, "Mars", "consumer")[SHARE_METRICS].isna().all()
+    assert _rows(market, "World", "consumer")[SHARE_METRICS].notna().all()
+    assert _rows(market, "World", "all")[ALL_METRICS].notna().all()
 
 
-def test_no_adopters_anywhere_runs_and_nobody_enters(strict_arithmetic: None) -> None:
-    sc = scenario(vendors=[vendor("A")], shares={}, months=3, adopters=0.0,
-                  world={"entry_rate": 10.0, "entry_cost": 1.0})
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")
-        model = MarketModel(sc, seed=0).run()
-    assert model.vendors.names == ["A"]  # no market, no expected margin, no entry
-    market = model.results()["market"]
-    assert market[SHARE_METRICS].isna().all().all()
+def test_no_adopters_anywhere_runs_and_nobody_enters(tmp_path: Path,
+                                                    strict_arithmetic: None) -> None:
+    sc = _minimal(tmp_path, MINIMAL.replace("s = 1.0e6", "s = 0.0")
+                  + "\n[world]\nentry_rate = 10.0\nentry_cost = 1.0\n")
+    model = sim.MarketModel(sc, seed=0)
+    model.run_model()
+    tables = model.results()
+    assert sorted(tables["vendors"]["vendor"].unique()) == ["A"]  # no margin, no entry
+    assert tables["events"].query("kind == 'entry'").empty
+    market = tables["market"]
+    cells = market[market["segment"] != "all"]
+    assert cells[SHARE_METRICS].isna().all().all()
+    assert (cells["users"] == 0).all()
 
 
 def test_empty_market_runs_from_the_command_line(tmp_path: Path) -> None:
@@ -330,27 +356,37 @@ def test_empty_market_runs_from_the_command_line(tmp_path: Path) -> None:
 
 # --------------------------------------------------------------------------- numerical guard
 
-OVERFLOW = MINIMAL.replace('capability = 100', 'capability = 100\ncash = 1.7e308\nfunding = 1e308')
 
-
-def test_guard_raises_before_any_runtime_warning(tmp_path: Path) -> None:
-    path = tmp_path / "overflow.toml"
-    path.write_text(OVERFLOW, encoding="utf-8")
-    model = MarketModel(path, seed=0)
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")  # a RuntimeWarning would be raised instead
-        with pytest.raises(ModelStateError, match=r"month 1 .*vendor A: cash is inf"):
-            model.step()
+def test_guard_names_month_world_and_quantity(tmp_path: Path) -> None:
+    """State that is no longer finite stops the engine with one line saying where."""
+    model = sim.MarketModel(_minimal(tmp_path), seed=0)
+    model.step()
+    model.state.capability[...] = np.inf  # what an overflow would leave behind
+    with np.errstate(all="ignore"), pytest.raises(EngineStateError,
+                                                  match=r"month 2, world 0: .* not finite"):
+        model.step()
 
 
 def test_guard_is_one_line_from_the_command_line(tmp_path: Path) -> None:
     path = tmp_path / "overflow.toml"
-    path.write_text(OVERFLOW, encoding="utf-8")
-    proc = _run_cli("run", path, "-r", "1", "--months", "3", "-j", "1", "--no-report",
-                    "-o", tmp_path / "out")
+    path.write_text(MINIMAL, encoding="utf-8")
+    plugin = tmp_path / "sitecustomize.py"  # poisons the engine's check in the child only
+    plugin.write_text(
+        "import numpy as np\n"
+        "import sim.engine.engine as e\n"
+        "_check = e.Engine._check_finite\n"
+        "def _poisoned(self, month):\n"
+        "    self.state.price[...] = np.inf\n"
+        "    _check(self, month)\n"
+        "e.Engine._check_finite = _poisoned\n", encoding="utf-8")
+    env = {**os.environ, "PYTHONPATH": f"{tmp_path}{os.pathsep}{ROOT}"}
+    proc = subprocess.run([sys.executable, "-m", "sim", "run", str(path), "-r", "1",
+                           "--months", "3", "-j", "1", "--no-report", "-o",
+                           str(tmp_path / "out")], capture_output=True, text=True, cwd=ROOT,
+                          timeout=120, env=env)
     assert proc.returncode == 1, proc
     assert "RuntimeWarning" not in proc.stderr and "Traceback" not in proc.stderr
-    assert "cash is inf" in proc.stderr
+    assert "not finite" in proc.stderr
     assert len(proc.stderr.strip().splitlines()) == 1, proc.stderr
 
 

@@ -1,4 +1,8 @@
-"""HTML reports without a browser: escaping, reproducibility, structure, readings (issue 6)."""
+"""HTML reports without a browser: escaping, reproducibility, structure, readings (issue 6).
+
+Version 2: relevant-market HHI with thresholds, units from the metric table, the default
+view on the compared policy's region, firms' shares from the firm table, product lines.
+"""
 
 from __future__ import annotations
 
@@ -15,9 +19,9 @@ from sim.errors import ScenarioError
 from sim.experiment.results import Results
 from sim.report import build_html, write_report
 from sim.report.data import ReportData
-from sim.report.labels import plot_text
+from sim.report.labels import UNITS, plot_text, spec
 from sim.report.selector import matches
-from sim.report.tables import hhi_reading, price_equivalent
+from sim.report.tables import hhi_reading, segment_key_metrics
 
 EVIL_NAME = "Evil </script><script>alert(2)</script> & co"
 EVIL_DESCRIPTION = "Says <script>alert(1)</script> and <b>bold</b> & more"
@@ -25,7 +29,7 @@ EVIL_LABEL = "<img src=x onerror=alert(3)>"
 
 EVIL_TOML = f'''
 [scenario]
-format_version = 1
+format_version = 2
 name = "{EVIL_NAME}"
 description = "{EVIL_DESCRIPTION}"
 extends = "baseline"
@@ -34,7 +38,7 @@ months = 3
 [[policies]]
 kind = "ban_open_weights"
 region = "EU"
-start = 1
+start = "2024-02"
 label = "{EVIL_LABEL}"
 '''
 
@@ -69,7 +73,7 @@ def test_scenario_text_shows_literally(evil_html: str) -> None:
 
 def test_no_script_but_ours(evil_html: str) -> None:
     page = _without_plotlyjs(evil_html)
-    n = int(re.search(r"<body data-figures='(\d+)'>", page).group(1))
+    n = int(re.search(r"<body data-figures='(\d+)'", page).group(1))
     # plotly.js, one inline script per figure, the selector
     assert page.count("<script") == n + 2
     assert page.count("</script>") == n + 2
@@ -115,16 +119,29 @@ def test_header_facts_come_from_the_manifest(evil_run: Results, evil_html: str) 
     assert "<dd>2 per scenario</dd>" in evil_html
     assert f"<dd>{manifest['seed']}, common random numbers</dd>" in evil_html
     # what the second scenario changes from the first, as dotted paths
-    assert "1 change from Baseline 2025" in evil_html
-    assert "+ policies.1 = {kind = &quot;ban_open_weights&quot;, region = &quot;EU&quot;" \
-        in evil_html
+    assert "1 change from Baseline (v2)" in evil_html
+    assert ("+ policies.&quot;&lt;img src=x onerror=alert(3)&gt;&quot; = {kind = "
+            "&quot;ban_open_weights&quot;, label = &quot;&lt;img src=x onerror=alert(3)&gt;"
+            "&quot;, region = &quot;EU&quot;") in evil_html
 
 
-def test_key_figures_per_region(evil_html: str) -> None:
+def test_key_figures_per_region_and_segment(evil_html: str) -> None:
     for region in ("World", "US", "EU", "CN", "RoW"):
-        assert f"data-region-table='{region}'" in evil_html
+        for segment in ("enterprise", "developer", "consumer", "all"):
+            assert (f"data-region-table='{region}' data-segment-table='{segment}'"
+                    in evil_html)
+    # the table shown first is where the compared scenario's own policy acts (EU, not CN
+    # where the baseline's first, historical policy acts), in the enterprise market
+    shown = re.findall(r"data-region-table='(\w+)' data-segment-table='(\w+)'>", evil_html)
+    assert shown == [("EU", "enterprise")]
+    assert "<body data-figures" in evil_html and "data-region='EU'" in evil_html
+    assert "data-segment='enterprise'" in evil_html
     assert "US 2023" in evil_html and "EU 2004" in evil_html
-    assert "Like a uniform price change of" in evil_html
+    # units come from the metric table
+    assert "USD per month" in evil_html and UNITS["consumer_surplus_usd"] == "USD per month"
+    for gone in ("consumer_welfare", "open_share", "price_mean", "Like a uniform price"):
+        assert gone not in _without_plotlyjs(evil_html)
+    assert "No relevant-market HHI for all segments together" in evil_html
 
 
 def test_in_memory_results_to_html(tmp_path) -> None:
@@ -133,24 +150,94 @@ def test_in_memory_results_to_html(tmp_path) -> None:
     html = path.read_text(encoding="utf-8")
     assert "in memory" in html
     assert int(re.search(r"data-figures='(\d+)'", html).group(1)) >= 6
+    # one scenario: no policy to open on, so the World's enterprise market
+    assert "data-region='World' data-segment='enterprise'" in html
+
+
+def _shown(fig: go.Figure) -> list:
+    return [t for t in fig.data if t.visible is not False]
 
 
 def test_results_figure(evil_run: Results) -> None:
-    fig = evil_run.figure("hhi", region="EU", segment="enterprise")
+    fig = evil_run.figure("hhi_market", region="EU", segment="enterprise")
     assert isinstance(fig, go.Figure)
-    shown = [t for t in fig.data if t.visible is not False and isinstance(t.meta, dict)
-             and "segment" in t.meta]
+    shown = [t for t in _shown(fig) if isinstance(t.meta, dict) and "region" in t.meta]
     assert shown and all(t.meta["region"] == "EU" and t.meta["segment"] == "enterprise"
-                         for t in shown)
+                         for t in shown if "segment" in t.meta)
     menu = fig.layout.updatemenus[0]
     assert [b.label for b in menu.buttons] == ["World", "US", "EU", "CN", "RoW"]
-    assert "EU" in fig.layout.title.text
-    for kind in ("capability", "contributors", "vendor_shares", "price_mean", "gap_months"):
+    assert "EU" in fig.layout.title.text and "enterprise" in fig.layout.title.text
+    assert fig.layout.yaxis.title.text == spec("hhi_market").unit
+    for kind in ("capability", "firm_shares", "product_lines", "price_paid", "gap_months",
+                 "harm_usd"):
         assert len(evil_run.figure(kind).data) > 0
     with pytest.raises(ScenarioError):
-        evil_run.figure("hhhi")
+        evil_run.figure("hhi")  # a version-1 name
     with pytest.raises(ScenarioError):
-        evil_run.figure("hhi", region="Mars")
+        evil_run.figure("hhi_market", region="Mars")
+
+
+def _reference_lines(fig: go.Figure) -> set[float]:
+    return {t.y[0] for t in fig.data if t.mode == "lines+text"}
+
+
+def test_thresholds_only_on_the_relevant_market_hhi(evil_run: Results) -> None:
+    fig = evil_run.figure("hhi_market", region="EU", segment="developer")
+    assert _reference_lines(fig) == {1000.0, 1800.0, 2000.0}
+    # the lines belong to the segments' markets, so segment "all" hides them
+    lines = [t for t in fig.data if t.mode == "lines+text"]
+    assert all("all" not in t.meta["segment"] and "developer" in t.meta["segment"]
+               for t in lines)
+    assert not matches(lines[0].meta, {"region": "EU", "segment": "all"})
+    for other in ("hhi_revenue", "hhi_usage", "hhi_users", "cr1", "open_usage_share"):
+        assert _reference_lines(evil_run.figure(other, region="EU")) == set()
+    assert not fig.layout.shapes  # no layout-wide line that would show on "all"
+
+
+def test_default_figure_view_and_region_level_metrics(evil_run: Results) -> None:
+    from sim.report import figure
+
+    fig = figure(evil_run, "gap_months")  # region-level: no segment dimension
+    assert fig.layout.meta["dims"] == ["region"]
+    regions = {t.meta["region"] for t in _shown(fig)
+               if isinstance(t.meta, dict) and isinstance(t.meta.get("region"), str)}
+    assert regions == {"EU"}  # where the compared scenario's own policy acts
+    default = figure(evil_run, "hhi_market")  # opens on the compared policy's market
+    assert "EU" in default.layout.title.text and "enterprise" in default.layout.title.text
+
+
+def test_firm_shares_read_the_firm_table(evil_run: Results) -> None:
+    data = ReportData.from_results(evil_run)
+    shares = data.firm_shares("revenue")
+    month = data.final_month
+    for region in ("World", "EU"):
+        total = shares.xs((evil_run.ids[0], region), level=("scenario", "region"))
+        total = total.xs(month, level="month").sum()
+        assert total == pytest.approx(1.0, abs=1e-9)
+    # World shares come from the firm table's own World rows
+    v = evil_run.vendors
+    world = v[(v["region"] == "World") & (v["month"] == month)
+              & (v["scenario"] == evil_run.ids[0])]
+    per_rep = world["revenue"] / world.groupby("replication")["revenue"].transform("sum")
+    expect = per_rep.groupby(world["vendor"]).mean()
+    got = shares.xs((evil_run.ids[0], "World"), level=("scenario", "region")).xs(
+        month, level="month")
+    assert got["OpenAI"] == pytest.approx(expect["OpenAI"])
+    assert 0 < got["OpenAI"] < 1
+    fig = evil_run.figure("firm_shares", region="EU")
+    assert {t.meta["measure"] for t in fig.data} == {"revenue", "usage"}
+
+
+def test_product_lines_show_a_firms_open_and_closed_lines(evil_run: Results) -> None:
+    data = ReportData.from_results(evil_run)
+    assert "Google" in data.mixed_firms  # Gemini (closed) and Gemma (open)
+    fig = evil_run.figure("product_lines", region="US", segment="developer", firm="Google")
+    shown = [t for t in _shown(fig) if isinstance(t.meta, dict) and "firm" in t.meta]
+    assert shown and {t.meta["firm"] for t in shown} == {"Google"}
+    dashes = {t.name.split(" (")[0]: t.line.dash for t in shown}
+    assert dashes.get("Gemini") == "solid"
+    assert dashes.get("Gemma") == "dash"
+    assert all(0 <= y <= 100 for t in shown for y in t.y if y == y)
 
 
 def test_selector_rule() -> None:
@@ -170,10 +257,12 @@ def test_hhi_reading() -> None:
     assert "undefined" in hhi_reading(math.nan, 10)
 
 
-def test_price_equivalent() -> None:
-    assert price_equivalent(0.0) == 0.0
-    assert price_equivalent(-0.1) == pytest.approx(math.exp(0.1) - 1)  # loss: price rise
-    assert price_equivalent(0.1) < 0
+def test_segment_key_metrics() -> None:
+    assert segment_key_metrics("enterprise")[0] == "hhi_market"
+    assert "open_user_share" in segment_key_metrics("consumer")
+    assert "open_usage_share" not in segment_key_metrics("consumer")
+    assert {"consumer_surplus_usd", "harm_usd", "net_welfare_usd"} <= set(
+        segment_key_metrics("all"))
 
 
 def test_sensitivity_and_calibration_reports(tmp_path) -> None:
@@ -193,10 +282,12 @@ def test_sensitivity_and_calibration_reports(tmp_path) -> None:
 
     targets = TargetsFile.model_validate({
         "targets": {"name": "t <i>x</i>", "description": "d"},
-        "target": [{"name": "hhi_world", "metric": "hhi", "month": 3, "value": 3000,
+        "target": [{"name": "hhi_world", "metric": "hhi_market", "segment": "enterprise",
+                    "month": 3, "value": 3000,
                     "tolerance": 300, "source": "<script>alert(4)</script>"}]})
-    fit = pd.DataFrame([{"target": "hhi_world", "metric": "hhi", "region": "World",
-                         "segment": "all", "month": 3, "observed": 3000.0, "tolerance": 300.0,
+    fit = pd.DataFrame([{"target": "hhi_world", "metric": "hhi_market", "region": "World",
+                         "segment": "enterprise", "month": 3, "observed": 3000.0,
+                         "tolerance": 300.0,
                          "fitted_mean": 3100.0, "fitted_ci_low": 3000.0,
                          "fitted_ci_high": 3200.0, "z": 1 / 3, "within": True,
                          "source": "<script>alert(4)</script>"}])

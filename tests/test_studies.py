@@ -39,21 +39,25 @@ def test_parse_range_kinds(base) -> None:
     assert (real.low, real.high, real.integer, real.choices) == (0.1, 1.5, False, None)
     whole = parse_range("contributors.count=10:50", base)
     assert whole.integer and (whole.low, whole.high) == (10, 50)
-    choice = parse_range("vendors.Meta.openness=open,closed", base)
+    choice = parse_range("vendors.Meta.products.Llama.openness=open,closed", base)
     assert choice.choices == ("open", "closed") and not choice.numeric
+    line = parse_range("vendors.Meta.products.Llama.capability=85:95", base)
+    assert (line.low, line.high, line.integer) == (85, 95, False)
 
 
 @pytest.mark.parametrize(("text", "message"), [
     ("world.netwrk_effect=0.1:1", "did you mean 'network_effect'"),
-    ("vendors.Mta.openness=open,closed", "did you mean 'Meta'"),
+    ("vendors.Mta.strategy=fixed,adaptive", "did you mean 'Meta'"),
+    ("vendors.Meta.products.Lama.openness=open,closed", "did you mean 'Llama'"),
+    ("vendors.Meta.openness=open,closed", "vendors.Meta.openness"),  # a product's, in v2
     ("world.network_effect=1:0.5", "LOW must be below HIGH"),
     ("world.network_effect=1:1", "LOW must be below HIGH"),
     ("world.network_effect=a:b", "must be numbers"),
     ("world.network_effect=0.1:inf", "finite"),
     ("world.network_effect", "expects PATH=LOW:HIGH"),
     ("world.network_effect=0.5", "LOW:HIGH"),
-    ("vendors.Meta.openness=0:1", "not numeric"),
-    ("vendors.Meta.openness=open,shut", "vendors.Meta.openness"),
+    ("vendors.Meta.products.Llama.openness=0:1", "not numeric"),
+    ("vendors.Meta.products.Llama.openness=open,shut", "vendors.Meta.products.Llama.openness"),
 ])
 def test_parse_range_rejects(base, text: str, message: str) -> None:
     with pytest.raises(sim.ScenarioError, match=message) as info:
@@ -74,10 +78,14 @@ def test_grid_has_k_to_the_d_rows_with_the_ends(base) -> None:
     assert sorted(design["world.network_effect"].unique()) == pytest.approx(
         [0.1, 0.1 + 1.4 / 3, 0.1 + 2.8 / 3, 1.5])
     assert sorted(design["contributors.count"].unique()) == [10, 23, 37, 50]
-    with_choice = make_design([*params, parse_range("vendors.Meta.openness=open,closed", base)],
+    llama = "vendors.Meta.products.Llama.openness"
+    with_choice = make_design([*params, parse_range(f"{llama}=open,closed", base)],
                               "grid", 3, seed=0)
     assert len(with_choice) == 3 * 3 * 2  # every choice of a categorical parameter
-    assert set(with_choice["vendors.Meta.openness"]) == {"open", "closed"}
+    assert set(with_choice[llama]) == {"open", "closed"}
+    for row in with_choice.to_dict(orient="records")[:2]:  # a row reaches the product line
+        line = apply_row(base, row).vendors[3].products[0]
+        assert (line.name, line.openness) == ("Llama", row[llama])
 
 
 @pytest.mark.parametrize("method", ["lhs", "sobol"])
@@ -85,7 +93,7 @@ def test_grid_has_k_to_the_d_rows_with_the_ends(base) -> None:
 def test_lhs_and_sobol_have_k_rows_within_bounds(base, method: str, samples: int) -> None:
     params = [parse_range("world.network_effect=0.1:1.5", base),
               parse_range("contributors.count=10:50", base),
-              parse_range("vendors.Meta.openness=open,closed", base)]
+              parse_range("vendors.Meta.products.Llama.openness=open,closed", base)]
     design = make_design(params, method, samples, seed=3)
     assert len(design) == samples
     assert list(design.columns) == [p.path for p in params]
@@ -93,7 +101,7 @@ def test_lhs_and_sobol_have_k_rows_within_bounds(base, method: str, samples: int
     assert ((real >= 0.1) & (real <= 1.5)).all()
     counts = design["contributors.count"].tolist()
     assert all(type(v) is int and 10 <= v <= 50 for v in counts)
-    assert set(design["vendors.Meta.openness"]) <= {"open", "closed"}
+    assert set(design["vendors.Meta.products.Llama.openness"]) <= {"open", "closed"}
     pd.testing.assert_frame_equal(design, make_design(params, method, samples, seed=3))
     for row in design.to_dict(orient="records"):  # every row makes a valid scenario
         apply_row(base, row)
@@ -170,7 +178,7 @@ def test_sensitivity_writes_indices(base, tmp_path: Path) -> None:
     params = [parse_range("world.network_effect=0.1:1.5", base),
               parse_range("segments.developer.open_preference=0:0.5", base)]
     results, design, found = sensitivity(base, params, method="morris", samples=2,
-                                         metric="open_share", region="EU", months=2,
+                                         metric="open_usage_share", region="EU", months=2,
                                          replications=1, seed=0, jobs=1, out=tmp_path)
     assert len(design) == 2 * (len(params) + 1) == len(results.ids)
     written = pd.read_csv(tmp_path / "sensitivity.csv")
@@ -178,14 +186,20 @@ def test_sensitivity_writes_indices(base, tmp_path: Path) -> None:
                                      "sigma", "metric", "region", "segment", "month"]
     assert written["parameter"].tolist() == [p.path for p in params]
     assert (written["month"] == 2).all() and (written["region"] == "EU").all()
+    assert (written["segment"] == "enterprise").all()  # the default segment
     assert (tmp_path / "design.parquet").exists()
     assert np.isfinite(found["mu_star"]).all()
 
 
 @pytest.mark.parametrize(("options", "message"), [
-    ({"metric": "hh"}, "did you mean 'hhi'"),
+    ({"metric": "hhi_markt"}, "did you mean 'hhi_market'"),
+    ({"metric": "hhi"}, "version 1's name; version 2 calls it hhi_market"),
     ({"region": "Mars"}, "unknown region 'Mars'; known: US, EU"),
     ({"segment": "al"}, "did you mean 'all'"),
+    ({"segment": "all"}, "hhi_market does not exist for segment 'all' .no such market"),
+    ({"metric": "hhi_users", "segment": "all"}, "hhi_users does not exist for segment 'all'"),
+    ({"metric": "adoption", "segment": "all"}, "adoption does not exist for segment 'all'"),
+    ({"engine": "exactly"}, "unknown engine"),
     ({"method": "sobl"}, "did you mean 'sobol'"),
     ({"month": 99}, "outside the run"),
 ])
@@ -203,10 +217,10 @@ def test_sensitivity_checks_inputs_before_running(base, options: dict, message: 
 
 def test_good_targets_file_loads(base) -> None:
     targets = load_targets(TARGETS / "good.toml", base)
-    assert [t.name for t in targets.target] == ["world_hhi", "eu_open_share"]
+    assert [t.name for t in targets.target] == ["eu_enterprise_hhi", "eu_open_usage_share"]
     band = targets.target[1]
     assert band.centre == pytest.approx(0.35) and band.half_width == pytest.approx(0.25)
-    assert band.step(base.scenario.start) == 5  # 2025-12 with a 2025-07 start
+    assert band.step(base.scenario.start) == 5  # 2024-06 with a 2024-01 start
 
 
 @pytest.mark.parametrize(("name", "message"), [
@@ -214,8 +228,11 @@ def test_good_targets_file_loads(base) -> None:
     ("unknown_key", "target.0.tolerence: unknown key 'tolerence' .did you mean 'tolerance'"),
     ("missing_source", "target.0.source: required field is missing"),
     ("band_low_above_high", "a band needs 'low' < 'high'"),
-    ("unknown_metric", "unknown metric 'hhii' .did you mean 'hhi'"),
-    ("date_outside_horizon", "date 2040-01 is month 174, outside the scenario's months 0..60"),
+    ("unknown_metric", "unknown metric 'hhi_markt' .did you mean 'hhi_market'"),
+    ("version1_metric", "unknown metric 'open_share' .version 1's name; version 2 calls it "
+     "open_usage_share"),
+    ("no_such_market", "target.0: hhi_market does not exist for segment 'all' .no such market"),
+    ("date_outside_horizon", "date 2040-01 is month 192, outside the scenario's months 0..83"),
     ("unknown_region", "target.0.region: unknown region 'Mars'"),
     ("no_targets", "target: required field is missing"),
     ("not_text", "not a TOML text file"),
@@ -242,14 +259,15 @@ def test_calibration_recovers_a_known_network_effect(base, tmp_path: Path) -> No
     truth = 0.8
     made = sim.run([base.with_overrides({"world.network_effect": truth})], replications=3,
                    seed=101, months=6, jobs=1)
-    observed = made.summary(month=6, metrics=["open_share", "hhi"])
+    observed = made.summary(month=6, metrics=["open_usage_share", "hhi_market"])
     rows = []
-    for metric, region, tolerance in (("open_share", "World", 0.002), ("hhi", "EU", 10.0)):
+    for metric, region, tolerance in (("open_usage_share", "World", 0.002),
+                                      ("hhi_market", "EU", 10.0)):
         value = observed[(observed["metric"] == metric) & (observed["region"] == region)
-                         & (observed["segment"] == "all")]["mean"].iloc[0]
+                         & (observed["segment"] == "enterprise")]["mean"].iloc[0]
         rows.append({"name": f"{metric}_{region}", "metric": metric, "region": region,
-                     "month": 6, "value": float(value), "tolerance": tolerance,
-                     "source": f"sim.run with network_effect={truth}"})
+                     "segment": "enterprise", "month": 6, "value": float(value),
+                     "tolerance": tolerance, "source": f"sim.run with network_effect={truth}"})
     targets = load_targets(write_targets(tmp_path / "targets.toml", rows), base)
     param = parse_range("world.network_effect=0.1:1.5", base)
     # another seed than the one that made the targets: the fit must see through the noise
@@ -280,15 +298,31 @@ def test_fit_table_uses_dates_and_bands(base) -> None:
     assert np.isfinite(table["fitted_mean"]).all()
 
 
-def test_child_toml_addresses_named_items() -> None:
-    text = child_toml({"world.network_effect": 0.5, "vendors.Meta.price": 0.2,
-                       "regions.EU.adopters.consumer": 4e8}, "baseline", "fit", "d",
+def test_child_toml_addresses_named_items(base, tmp_path: Path) -> None:
+    values = {"world.network_effect": 0.5, "vendors.Meta.cash": 3e9,
+              "vendors.Meta.products.Llama.capability": 93.0,
+              "vendors.Meta.products.Llama-vision.size": 2.0,
+              "regions.EU.adopters.consumer": 4e8}
+    text = child_toml(values, "baseline", "fit", "d",
                       fixed={"segments.enterprise.switching_cost": 2.0})
     data = tomllib.loads(text)
+    assert data["scenario"]["format_version"] == 2
     assert data["world"] == {"network_effect": 0.5}
-    assert data["vendors"] == [{"name": "Meta", "price": 0.2}]
+    assert data["vendors"] == [{"name": "Meta", "cash": 3e9, "products": [
+        {"name": "Llama", "capability": 93.0}, {"name": "Llama-vision", "size": 2.0}]}]
     assert data["regions"] == [{"name": "EU", "adopters": {"consumer": 4e8}}]
     assert data["segments"] == [{"name": "enterprise", "switching_cost": 2.0}]
+    # the file loads, extends the baseline, and changes only what it names
+    path = tmp_path / "fit.toml"
+    path.write_text(text.replace('extends = "baseline"',
+                                 f'extends = "{(tmp_path / "base.toml").as_posix()}"'))
+    (tmp_path / "base.toml").write_text(base.to_toml())
+    fitted = sim.load_scenario(path)
+    meta = next(v for v in fitted.vendors if v.name == "Meta")
+    lines = {p.name: p for p in meta.products}
+    assert (meta.cash, lines["Llama"].capability, lines["Llama-vision"].size) == (3e9, 93.0, 2.0)
+    before = next(v for v in base.vendors if v.name == "Meta").products[0]
+    assert lines["Llama"].openness == before.openness  # inherited, not overwritten
 
 
 def test_sobol_sample_size_not_a_power_of_two_warns_once_clearly() -> None:

@@ -119,7 +119,7 @@ def compile_scenario(scenario: Any) -> Params:
     """Compile a validated format-2 scenario into a single-world ``Params``.
 
     Args:
-        scenario: A ``sim.scenario.format2.Scenario2``.
+        scenario: A ``sim.scenario.schema.Scenario``.
 
     Returns:
         ``Params`` with W = 1 (``.repeat(W)`` for a batch).
@@ -194,7 +194,9 @@ def _regions(scenario: Any, segments: list[str], products: list[str],
                for row in adopters]
     exposure = [r.exposure if r.exposure is not None else persons[i]
                 for i, r in enumerate(r_list)]
-    total_exposure = sum(exposure) or 1.0
+    if sum(exposure) <= 0:  # nobody anywhere (a test of an empty market): share it equally
+        exposure = [1.0] * len(r_list)
+    total_exposure = sum(exposure)
     return {
         "adopters": _row(adopters), "adoption": _row(adoption), "aware": _row(aware),
         "adopters_growth_per_year": _row([[r.adopters_growth_per_year.get(s, 1.0)

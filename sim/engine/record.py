@@ -123,6 +123,7 @@ class Recorder:
         frame["vendor"] = names[frame["world"].to_numpy(), frame["row"].to_numpy()]
         frame = frame[~frame["vendor"].str.startswith("(free slot")].drop(columns="row")
         frame["alive"] = frame["alive"].astype(bool)
+        frame = frame[["world", "month", "region", "vendor", *FIRM_FIELDS]]
         return _label(frame.reset_index(drop=True), ids, reps, draws, dates)
 
     def _product_frame(self, state: State, ids: list[str], reps: np.ndarray, draws: np.ndarray,
@@ -148,7 +149,9 @@ class Recorder:
         cell = frame.groupby(["world", "month", "region", "segment"])["users"].transform("sum")
         frame["share"] = np.divide(frame["users"], cell, out=np.full(len(frame), np.nan),
                                    where=cell.to_numpy() > 0)
-        return _label(frame.drop(columns="row").reset_index(drop=True), ids, reps, draws, dates)
+        frame = frame[["world", "month", "region", "segment", "vendor", "product", "openness",
+                       *PRODUCT_FIELDS, "share"]]
+        return _label(frame.reset_index(drop=True), ids, reps, draws, dates)
 
 
 def _label(frame: pd.DataFrame, ids: list[str], reps: np.ndarray, draws: np.ndarray,

@@ -28,7 +28,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from sim.errors import Problem, ScenarioError, suggest
 from sim.experiment.design import Parameter
 from sim.experiment.limits import check_jobs, check_runs, worker_count
-from sim.experiment.runner import check_count, ignore_interrupts, run
+from sim.experiment.runner import check_count, check_engine, ignore_interrupts, run
 from sim.experiment.store import (
     MANIFEST_FORMAT,
     TOOL,
@@ -41,10 +41,12 @@ from sim.experiment.store import (
     status_of,
     versions,
 )
+from sim.experiment.studies import no_such_market, unknown_metric
 from sim.experiment.summary import t_interval
 from sim.metric_names import MARKET_METRICS
 from sim.scenario.loader import read_toml
 from sim.scenario.months import step_of
+from sim.scenario.overrides import with_horizon
 from sim.scenario.schema import Scenario
 
 __all__ = ["Target", "TargetsFile", "load_targets", "calibrate", "Calibration", "fit_table"]
@@ -76,9 +78,11 @@ class Target(_Strict):
     @model_validator(mode="after")
     def _consistent(self) -> Target:
         if self.metric not in MARKET_METRICS:
-            hint = suggest(self.metric, MARKET_METRICS)
-            raise ValueError(f"unknown metric {self.metric!r}"
-                             + (f" (did you mean {hint!r}?)" if hint else ""))
+            message, hint = unknown_metric(self.metric)
+            raise ValueError(message + (f" (did you mean {hint!r}?)" if hint else ""))
+        why = no_such_market(self.metric, self.segment)
+        if why:
+            raise ValueError(why)
         if (self.month is None) == (self.date is None):
             raise ValueError("give exactly one of 'month' or 'date'")
         band = self.low is not None or self.high is not None
@@ -218,7 +222,8 @@ def calibrate(scenario: Scenario, targets: TargetsFile, parameters: list[Paramet
               executor: Executor | None = None, progress: bool | None = None,
               out: str | Path | None = None, force: bool = False, resume: bool = False,
               command: str | None = None, extends: str | None = None,
-              fixed: dict[str, Any] | None = None, name: str | None = None) -> Calibration:
+              fixed: dict[str, Any] | None = None, name: str | None = None,
+              engine: str | None = None) -> Calibration:
     """Fit ``parameters`` so the model's mean reproduces ``targets``.
 
     Args:
@@ -243,6 +248,8 @@ def calibrate(scenario: Scenario, targets: TargetsFile, parameters: list[Paramet
             ``out``); None writes the fitted scenario fully resolved.
         fixed: Overrides the fit was made under (``--set``), kept in ``calibrated.toml``.
         name: Name of the input, for the calibrated scenario's name.
+        engine: The demand engine of every evaluation (default
+            :data:`sim.replication.DEFAULT_ENGINE`), recorded in the manifest.
 
     Raises:
         ScenarioError: Bad input, an unusable ``out``, or more runs than
@@ -257,25 +264,27 @@ def calibrate(scenario: Scenario, targets: TargetsFile, parameters: list[Paramet
                                         "value in the scenario file", path=p.path))
     start = scenario.scenario.start
     horizon = max(t.step(start) for t in targets.target)
-    short = scenario.with_overrides({"scenario.months": max(horizon, 1)})
+    short = with_horizon(scenario, max(horizon, 1))
     replications = check_count(replications or scenario.experiment.replications,
                                "replications", 1)
     max_evaluations = check_count(max_evaluations, "--max-evaluations", 1)
     seed = check_count(scenario.experiment.seed if seed is None else seed, "seed", 0)
     check_jobs(jobs)
+    engine = check_engine(engine)
     reps = f"{replications} replication{'s' if replications != 1 else ''}"
     check_runs(replications, f"each evaluation's {reps}", in_memory=True,
                instead="use fewer replications")
     check_runs((max_evaluations + 1) * replications,
                f"--max-evaluations {max_evaluations} (+1 final run) x {reps}")
     folder = _open_folder(out, force, resume) if out is not None else None
-    manifest = _manifest(seed, replications, max_evaluations, parameters, targets, command)
+    manifest = _manifest(seed, replications, max_evaluations, parameters, targets, engine,
+                         command)
     if folder is not None:
         folder.write_manifest({**manifest, "status": "running"})
     started = time.perf_counter()
     try:
         result = _search(scenario, short, targets, parameters, replications, seed,
-                         max_evaluations, jobs, executor, start, horizon)
+                         max_evaluations, jobs, executor, start, horizon, engine)
         if folder is not None:
             write_calibration(folder.root, result, extends, name or scenario.scenario.name,
                               fixed)
@@ -303,20 +312,20 @@ def _open_folder(out: str | Path, force: bool, resume: bool) -> ResultsFolder:
 
 
 def _manifest(seed: int, replications: int, max_evaluations: int,
-              parameters: list[Parameter], targets: TargetsFile, command: str | None
-              ) -> dict[str, Any]:
+              parameters: list[Parameter], targets: TargetsFile, engine: str,
+              command: str | None) -> dict[str, Any]:
     return {"tool": TOOL, "format": MANIFEST_FORMAT, "kind": "calibration",
             "command": command, "created_at": now_iso(), "versions": versions(),
             "git": git_state(), "seed": seed, "replications": replications,
-            "max_evaluations": max_evaluations, "scenarios": [],
+            "engine": engine, "max_evaluations": max_evaluations, "scenarios": [],
             "fit": [{"path": p.path, "low": p.low, "high": p.high} for p in parameters],
             "targets": targets.targets.name}
 
 
 def _search(scenario: Scenario, short: Scenario, targets: TargetsFile,
             parameters: list[Parameter], replications: int, seed: int, max_evaluations: int,
-            jobs: int | None, executor: Executor | None, start: str, horizon: int
-            ) -> Calibration:
+            jobs: int | None, executor: Executor | None, start: str, horizon: int,
+            engine: str) -> Calibration:
     """The bounded Powell search and the fit at its best point."""
     own_pool = None
     if executor is None:
@@ -333,7 +342,8 @@ def _search(scenario: Scenario, short: Scenario, targets: TargetsFile,
     def objective(unit: np.ndarray) -> float:
         values = values_of(unit)
         res = run({"fit": short.with_overrides(values)}, replications, seed, jobs=1 if
-                  executor is None else None, executor=executor, progress=False)
+                  executor is None else None, executor=executor, progress=False,
+                  engine=engine)
         table = fit_table(res.market, targets, start)
         weights = np.array([t.weight for t in targets.target])
         score = float(np.nansum(weights * table["z"].to_numpy() ** 2))
@@ -344,7 +354,7 @@ def _search(scenario: Scenario, short: Scenario, targets: TargetsFile,
 
     from scipy.optimize import minimize
 
-    x0 = np.array([_unit_of(p, _current(scenario, p.path)) for p in parameters])
+    x0 = np.array([_unit_of(p, current_value(scenario, p.path)) for p in parameters])
     try:
         minimize(objective, x0, method="Powell", bounds=[(0.0, 1.0)] * len(parameters),
                  options={"maxfev": max_evaluations, "xtol": 1e-3, "ftol": 1e-4})
@@ -354,19 +364,19 @@ def _search(scenario: Scenario, short: Scenario, targets: TargetsFile,
     best = min(history, key=lambda h: h["objective"])
     values = {p.path: best[p.path] for p in parameters}
     fitted = scenario.with_overrides(values)
-    res = run({"fit": fitted.with_overrides({"scenario.months": max(horizon, 1)})},
-              replications, seed, jobs=1, progress=False)
+    res = run({"fit": with_horizon(fitted, max(horizon, 1))},
+              replications, seed, jobs=1, progress=False, engine=engine)
     return Calibration(values, best["objective"], pd.DataFrame(history),
                        fit_table(res.market, targets, start), fitted)
 
 
-def _current(scenario: Scenario, path: str) -> Any:
+def current_value(scenario: Scenario, path: str) -> Any:
     import copy
 
     from sim.scenario.overrides import scenario_data
     from sim.scenario.paths import locate
 
-    target = locate(copy.deepcopy(scenario_data(scenario)), path)
+    target = locate(copy.deepcopy(scenario_data(scenario)), path, type(scenario))
     return target.container.get(target.key)
 
 
@@ -376,27 +386,39 @@ def _unit_of(p: Parameter, value: Any) -> float:
     return float(np.clip((value - p.low) / (p.high - p.low), 0.0, 1.0))
 
 
+#: arrays of tables whose items are addressed by name in a dotted path, and the arrays of
+#: tables an item of each holds (a firm's product lines)
+_NAMED = {"regions": (), "segments": (), "vendors": ("products",)}
+
+
 def child_toml(values: dict[str, Any], extends: str, name: str, description: str,
                fixed: dict[str, Any] | None = None) -> str:
     """A scenario file that extends ``extends`` and sets ``values`` (dotted paths).
 
-    ``fixed`` are overrides the fit was made under (``--set``), written too so the file
-    reproduces the fit.
+    Named items are addressed by name, down to a firm's product lines
+    (``vendors.Meta.products.Llama.capability``); ``fixed`` are overrides the fit was
+    made under (``--set``), written too so the file reproduces the fit.
+
+    Example:
+        >>> import tomllib
+        >>> data = tomllib.loads(child_toml({"vendors.Meta.products.Llama.capability": 93.0},
+        ...                                 "baseline", "fit", "d"))
+        >>> data["scenario"]["format_version"], data["vendors"]
+        (2, [{'name': 'Meta', 'products': [{'name': 'Llama', 'capability': 93.0}]}])
     """
-    data: dict[str, Any] = {"scenario": {"format_version": 1, "name": name,
+    data: dict[str, Any] = {"scenario": {"format_version": 2, "name": name,
                                          "description": description, "extends": extends}}
     fixed = fixed or {}
     for path, value in {**fixed, **values}.items():
-        parts = path.split(".")
-        if parts[0] in ("regions", "segments", "vendors"):
-            items = data.setdefault(parts[0], [])
-            item = next((i for i in items if i["name"] == parts[1]), None)
+        node, rest, arrays = data, path.split("."), tuple(_NAMED)
+        # walk named items (a vendor, then its product) as long as the path names them
+        while len(rest) > 2 and rest[0] in arrays:
+            items = node.setdefault(rest[0], [])
+            item = next((i for i in items if i["name"] == rest[1]), None)
             if item is None:
-                item = {"name": parts[1]}
+                item = {"name": rest[1]}
                 items.append(item)
-            node, rest = item, parts[2:]
-        else:
-            node, rest = data, parts
+            node, arrays, rest = item, _NAMED.get(rest[0], ()), rest[2:]
         for part in rest[:-1]:
             node = node.setdefault(part, {})
         node[rest[-1]] = value

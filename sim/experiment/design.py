@@ -20,7 +20,7 @@ from scipy.stats import qmc
 from sim.errors import Problem, ScenarioError
 from sim.experiment.limits import check_points
 from sim.scenario.overrides import parse_value, scenario_data
-from sim.scenario.paths import _strip, locate
+from sim.scenario.paths import locate, strip_annotation
 from sim.scenario.schema import Scenario
 
 __all__ = ["Parameter", "parse_range", "make_design", "design_size", "DESIGNS", "apply_row"]
@@ -78,7 +78,7 @@ class Parameter:
 
 
 def _field_kind(annotation: Any) -> str:
-    stripped = _strip(annotation)
+    stripped = strip_annotation(annotation)
     if stripped is bool:
         return "bool"
     if stripped is int:
@@ -105,7 +105,7 @@ def parse_range(text: str, scenario: Scenario, option: str = "--vary") -> Parame
     path = path.strip()
     if not sep or not path or not spec.strip():
         raise ScenarioError(f"{option} expects PATH=LOW:HIGH or PATH=a,b,c, got {text!r}")
-    target = locate(copy.deepcopy(scenario_data(scenario)), path)
+    target = locate(copy.deepcopy(scenario_data(scenario)), path, type(scenario))
     kind = _field_kind(target.annotation)
     if "," in spec or kind in ("choice", "bool"):
         choices = tuple(parse_value(v.strip(), target.annotation) for v in spec.split(","))

@@ -1,4 +1,4 @@
-"""Results of a run: tidy tables and their summary with uncertainty."""
+"""Results of a run: tidy tables (market, firms, products, events) and their summary."""
 
 from __future__ import annotations
 
@@ -12,19 +12,21 @@ from sim.errors import ScenarioError
 from sim.experiment.store import ResultsFolder, atomic_writer, scenario_hash, shown
 from sim.experiment.summary import summarise
 from sim.metric_names import MARKET_METRICS
+from sim.replication import DEFAULT_ENGINE
 from sim.scenario.schema import Scenario
 
 __all__ = ["Results"]
 
 
 class Results:
-    """Market, vendor and event tables of one run, with summaries.
+    """Market, firm, product and event tables of one run, with summaries.
 
     Attributes:
         ids: Scenario ids in run order (differences are against the first).
         scenarios: The resolved scenarios, in the same order.
         seed: Root seed; replication i of every scenario used the same streams.
         replications: Replications per scenario.
+        engine: The demand engine (``exact`` or ``expected``).
         folder: The results folder, when the run wrote one.
 
     Example:
@@ -36,10 +38,12 @@ class Results:
     """
 
     def __init__(self, market: pd.DataFrame | None, vendors: pd.DataFrame | None,
-                 events: pd.DataFrame | None, *, ids: list[str], scenarios: list[Scenario],
-                 seed: int, replications: int, run_seconds: float | None = None,
-                 folder: Path | None = None):
+                 events: pd.DataFrame | None, products: pd.DataFrame | None = None, *,
+                 ids: list[str], scenarios: list[Scenario], seed: int, replications: int,
+                 run_seconds: float | None = None, folder: Path | None = None,
+                 engine: str = DEFAULT_ENGINE):
         self._tables: dict[str, pd.DataFrame | None] = {"market": market, "vendors": vendors,
+                                                        "products": products,
                                                         "events": events}
         self.ids = list(ids)
         self.scenarios = list(scenarios)
@@ -47,6 +51,7 @@ class Results:
         self.replications = replications
         self.run_seconds = run_seconds
         self.folder = folder
+        self.engine = engine
 
     @classmethod
     def from_folder(cls, root: str | Path, **known: Any) -> Results:
@@ -76,10 +81,11 @@ class Results:
         ids = known.get("ids") or [s["id"] for s in manifest["scenarios"]]
         scenarios = known.get("scenarios") or [
             _saved_scenario(folder, entry) for entry in manifest["scenarios"]]
-        return cls(None, None, None, ids=ids, scenarios=scenarios,
+        return cls(None, None, None, None, ids=ids, scenarios=scenarios,
                    seed=known.get("seed", manifest["seed"]),
                    replications=known.get("replications", manifest["replications"]),
-                   run_seconds=manifest.get("run_seconds"), folder=folder.root)
+                   run_seconds=manifest.get("run_seconds"), folder=folder.root,
+                   engine=known.get("engine", manifest["engine"]))
 
     def _table(self, name: str) -> pd.DataFrame:
         table = self._tables[name]
@@ -92,45 +98,68 @@ class Results:
 
     @property
     def market(self) -> pd.DataFrame:
-        """Tidy metrics: scenario, replication, month, date, region, segment, <metrics>.
+        """Tidy metrics: scenario, draw, replication, month, date, region, segment, <metrics>.
 
-        One row per scenario, replication, month (0 to the horizon), region and segment;
-        region ``World`` and segment ``all`` rows aggregate the others.
+        One row per scenario, draw, replication, month (0 to the horizon), region and
+        segment; region ``World`` and segment ``all`` rows aggregate the others (money and
+        tokens only: ``hhi_market`` and headcount metrics are NaN for ``all``).
 
         Example:
             >>> import sim
             >>> res = sim.run("baseline", replications=2, seed=1, months=6, jobs=1)
-            >>> list(res.market.columns[:6])
-            ['scenario', 'replication', 'month', 'date', 'region', 'segment']
-            >>> row = res.market.query("month == 6 and region == 'EU' and segment == 'all'")
-            >>> len(row), bool(0 < row["hhi"].iloc[0] <= 10_000)
+            >>> list(res.market.columns[:7])
+            ['scenario', 'draw', 'replication', 'month', 'date', 'region', 'segment']
+            >>> row = res.market.query("month == 6 and region == 'EU' and segment == 'enterprise'")
+            >>> len(row), bool(0 < row["hhi_market"].iloc[0] <= 10_000)
             (2, True)
         """
         return self._table("market")
 
     @property
     def vendors(self) -> pd.DataFrame:
-        """Per vendor and region: scenario, replication, month, date, region, vendor, ...
+        """Per firm and region: revenue, usage, users, cash, capability, alive.
+
+        Columns: scenario, draw, replication, month, date, region (and ``World``), vendor
+        (the firm), revenue, usage, users, cash (``World`` rows only), capability, alive.
 
         Example:
             >>> import sim
             >>> res = sim.run("baseline", replications=2, seed=1, months=6, jobs=1)
-            >>> "Meta" in set(res.vendors["vendor"]), "share" in res.vendors.columns
+            >>> "Meta" in set(res.vendors["vendor"]), "revenue" in res.vendors.columns
             (True, True)
         """
         return self._table("vendors")
 
     @property
-    def events(self) -> pd.DataFrame:
-        """Events: scenario, replication, month, date, region, vendor, kind, detail.
+    def products(self) -> pd.DataFrame:
+        """Per product line, region and segment: users, usage, revenue, price, share.
 
-        Policy switches, withdrawals, re-entries, entries, exits, mergers, triggers.
+        Columns: scenario, draw, replication, month, date, region, segment, vendor (the
+        firm that owns the line), product, openness, users, usage, revenue, price, share.
+
+        Example:
+            >>> import sim
+            >>> res = sim.run("baseline", replications=2, seed=1, months=6, jobs=1)
+            >>> row = res.products.query("month == 6 and product == 'Llama'").iloc[0]
+            >>> row["vendor"], row["openness"]
+            ('Meta', 'open')
+        """
+        return self._table("products")
+
+    @property
+    def events(self) -> pd.DataFrame:
+        """Events: what happened, to which firm or product line, where and when.
+
+        Columns: scenario, draw, replication, month, date, region, vendor, product, kind,
+        detail. Kinds: policy_on, policy_off, launch, withdrawal, reentry, entry, exit, acquisition,
+        merger, openness_change, funding_round.
 
         Example:
             >>> import sim
             >>> res = sim.run("eu_blocks_open", replications=2, seed=1, months=12, jobs=1)
-            >>> list(res.events.columns)
-            ['scenario', 'replication', 'month', 'date', 'region', 'vendor', 'kind', 'detail']
+            >>> list(res.events.columns)  # doctest: +NORMALIZE_WHITESPACE
+            ['scenario', 'draw', 'replication', 'month', 'date', 'region', 'vendor', 'product',
+             'kind', 'detail']
         """
         return self._table("events")
 
@@ -139,11 +168,12 @@ class Results:
         """Per scenario, region, segment and metric: mean, sd, CI, spread and paired difference.
 
         Mean, sd, 95 % CI of the mean, 5-95 % spread, and the paired difference vs the
-        first scenario with its 95 % CI.
+        first scenario with its 95 % CI (pairs are the same draw and replication).
 
         Args:
             month: Month or months (default: the final month).
-            metrics: Metrics to include (default: all).
+            metrics: Metrics to include (default: every metric of
+                :data:`sim.metric_names.MARKET_METRICS`).
 
         Returns:
             Columns ``scenario, region, segment, metric, month, mean, sd, ci_low, ci_high,
@@ -155,10 +185,10 @@ class Results:
             >>> import sim
             >>> res = sim.run(["baseline", "eu_blocks_open"], replications=2, seed=1, months=6,
             ...               jobs=1)
-            >>> table = res.summary(metrics=["hhi"])
-            >>> eu = table[(table["region"] == "EU") & (table["segment"] == "all")]
+            >>> table = res.summary(metrics=["hhi_market"])
+            >>> eu = table[(table["region"] == "EU") & (table["segment"] == "enterprise")]
             >>> eu[["scenario", "metric", "month"]].values.tolist()
-            [['baseline', 'hhi', 6], ['eu_blocks_open', 'hhi', 6]]
+            [['baseline', 'hhi_market', 6], ['eu_blocks_open', 'hhi_market', 6]]
             >>> bool(eu["diff_mean"].isna().iloc[0])  # no difference for the reference
             True
         """
@@ -191,7 +221,7 @@ class Results:
             months = sorted(set(folder.final_months().values()))
         else:
             months = [int(month)] if isinstance(month, int) else [int(m) for m in month]
-        columns = ["scenario", "replication", "month", "region", "segment",
+        columns = ["scenario", "draw", "replication", "month", "region", "segment",
                    *(metrics or MARKET_METRICS)]
         return folder.read_months("market", months, columns)
 
@@ -229,8 +259,8 @@ class Results:
         """A report figure (plotly ``Figure``) with a region dropdown.
 
         Args:
-            metric: A market metric (``hhi``, ``open_share``, ``price_mean``, ...) or
-                ``capability``, ``contributors``, ``vendor_shares``.
+            metric: A market metric (``hhi_market``, ``open_usage_share``, ``price_paid``,
+                ...) or one of the report's other figures (see :mod:`sim.report`).
             region: Region shown first, or ``World``.
             segment: Segment, or ``all``.
             **options: Passed to the figure builder (e.g. ``events=False``).
@@ -241,7 +271,7 @@ class Results:
         Example:
             >>> import sim
             >>> res = sim.run(["baseline", "eu_blocks_open"], replications=2, months=6, jobs=1)
-            >>> fig = res.figure("hhi", region="EU")
+            >>> fig = res.figure("hhi_market", region="EU", segment="enterprise")
             >>> type(fig).__name__
             'Figure'
             >>> fig.show()  # doctest: +SKIP
@@ -264,8 +294,9 @@ class Results:
         return to_html(self, path)
 
     def __repr__(self) -> str:
+        engine = "" if self.engine == DEFAULT_ENGINE else f", {self.engine} engine"
         return (f"Results({', '.join(self.ids)}; {self.replications} replications, "
-                f"seed {self.seed})")
+                f"seed {self.seed}{engine})")
 
 
 def _saved_scenario(folder: ResultsFolder, entry: dict[str, Any]) -> Scenario:
@@ -277,12 +308,12 @@ def _saved_scenario(folder: ResultsFolder, entry: dict[str, Any]) -> Scenario:
     """
     import tomllib
 
-    from sim.experiment.store import _is_regular
+    from sim.experiment.store import is_regular_file
     from sim.scenario.loader import validate_data
 
     path = folder.scenario_path(entry["id"])
     where = shown(path)
-    if not _is_regular(path):
+    if not is_regular_file(path):
         raise ScenarioError(f"{where}: missing (or not a regular file) in the results folder")
     try:
         size = path.stat().st_size
@@ -298,4 +329,4 @@ def _saved_scenario(folder: ResultsFolder, entry: dict[str, Any]) -> Scenario:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ScenarioError(f"{where}: not valid TOML ({shown(exc)})") from None
-    return validate_data(data, file=str(path))
+    return validate_data(data, file=str(path), quiet=True)  # warned about when it ran

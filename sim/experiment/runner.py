@@ -22,7 +22,8 @@ from typing import Any
 
 import pandas as pd
 
-from sim.errors import ScenarioError
+from sim.engine.engine import ENGINES
+from sim.errors import Problem, ScenarioError, suggest
 from sim.experiment.limits import check_jobs, check_runs, usable_cores, worker_count
 from sim.experiment.results import Results
 from sim.experiment.store import (
@@ -42,10 +43,11 @@ from sim.experiment.store import (
     versions,
 )
 from sim.scenario.loader import load_scenario, source_id
+from sim.scenario.overrides import with_horizon
 from sim.scenario.schema import Scenario, ScenarioWarning
 
 __all__ = ["run", "Task", "execute_task", "assign_ids", "default_jobs", "process_pool",
-           "check_count"]
+           "check_count", "check_engine"]
 
 
 import sim.mesa_compat  # noqa: E402,F401  (frees finished models in workers too)
@@ -60,6 +62,7 @@ class Task:
     seed: int
     replication: int
     out_dir: str | None = None
+    engine: str = "exact"
 
 
 def execute_task(task: Task) -> tuple[str, int, float, dict[str, pd.DataFrame] | None]:
@@ -76,8 +79,9 @@ def execute_task(task: Task) -> tuple[str, int, float, dict[str, pd.DataFrame] |
     start = time.perf_counter()
     with warnings.catch_warnings():  # the caller validated (and warned about) it already
         warnings.simplefilter("ignore", ScenarioWarning)
-        scenario = validate_data(tomllib.loads(task.scenario_toml))
-    tables = run_replication(scenario, task.seed, task.replication, task.scenario_id)
+        scenario = validate_data(tomllib.loads(task.scenario_toml), quiet=True)
+    tables = run_replication(scenario, task.seed, task.replication, task.scenario_id,
+                             engine=task.engine)
     seconds = time.perf_counter() - start
     if task.out_dir is None:
         return task.scenario_id, task.replication, seconds, tables
@@ -124,6 +128,26 @@ def _interrupts_ignored(active: bool) -> Iterator[None]:
         yield
     finally:
         signal.signal(signal.SIGINT, previous)
+
+
+def check_engine(engine: Any) -> str:
+    """``engine`` if it names a demand engine; None gives the default.
+
+    Example:
+        >>> check_engine(None), check_engine("expected")
+        ('exact', 'expected')
+    """
+    from sim.replication import DEFAULT_ENGINE
+
+    if engine is None:
+        return DEFAULT_ENGINE
+    if not isinstance(engine, str) or engine not in ENGINES:
+        text = shown(repr(engine))[:60]
+        raise ScenarioError(Problem(f"unknown engine {text}; choose {' or '.join(ENGINES)}",
+                                    path="--engine",
+                                    suggestion=suggest(engine, ENGINES)
+                                    if isinstance(engine, str) else None))
+    return engine
 
 
 def default_jobs() -> int:
@@ -182,7 +206,8 @@ def _normalise(scenarios: Any) -> tuple[list[Scenario], list[str | None]]:
 def run(scenarios: Any, replications: int | None = None, seed: int | None = None, *,
         months: int | None = None, jobs: int | None = None, executor: Executor | None = None,
         out: str | Path | None = None, resume: bool = False, force: bool = False,
-        progress: bool | None = None, command: str | None = None) -> Results:
+        progress: bool | None = None, command: str | None = None,
+        engine: str | None = None) -> Results:
     """Run replications of one or more scenarios with common random numbers.
 
     Args:
@@ -205,6 +230,9 @@ def run(scenarios: Any, replications: int | None = None, seed: int | None = None
             ``manifest.json`` is refused (see :func:`sim.experiment.store.inspect_output`).
         progress: Show a progress bar (default: when stderr is a terminal).
         command: The command line, recorded in the manifest.
+        engine: ``"exact"`` (binomial/multinomial draws) or ``"expected"`` (expected
+            counts); default :data:`sim.replication.DEFAULT_ENGINE`. Recorded in the
+            manifest; ``resume`` refuses a folder run with another engine.
 
     Returns:
         A :class:`Results`.
@@ -222,7 +250,7 @@ def run(scenarios: Any, replications: int | None = None, seed: int | None = None
     loaded, labels = _normalise(scenarios)
     if months is not None:
         months = check_count(months, "months", 1)
-        loaded = [s.with_overrides({"scenario.months": months}) for s in loaded]
+        loaded = [with_horizon(s, months) for s in loaded]
     first = loaded[0].experiment
     replications = check_count(first.replications if replications is None else replications,
                                "replications", 1)
@@ -230,19 +258,21 @@ def run(scenarios: Any, replications: int | None = None, seed: int | None = None
     if seed >= 2 ** 63:
         raise ScenarioError(f"seed must be below 2^63, got {seed}")
     check_jobs(jobs)
+    engine = check_engine(engine)
     ids = assign_ids(loaded, labels)
     check_runs(len(ids) * replications, f"{len(ids)} scenario{'s' if len(ids) != 1 else ''} x "
                f"{replications} replication{'s' if replications != 1 else ''}",
                in_memory=out is None)
     texts = [s.to_toml() for s in loaded]
-    folder, earlier = (_prepare_folder(out, ids, texts, seed, replications, resume, force)
-                       if out is not None else (None, None))
+    folder, earlier = (_prepare_folder(out, ids, texts, seed, replications, engine, resume,
+                                       force) if out is not None else (None, None))
     # an absolute path: remote (Dask) workers resolve it in their own working directory
-    tasks = [Task(sid, text, seed, rep, str(folder.root.resolve()) if folder else None)
+    tasks = [Task(sid, text, seed, rep, str(folder.root.resolve()) if folder else None, engine)
              for sid, text in zip(ids, texts, strict=True) for rep in range(replications)
              if folder is None or not folder.is_done(sid, rep)]
     started = time.perf_counter()
-    manifest = _manifest(ids, loaded, texts, seed, replications, command) if folder else None
+    manifest = (_manifest(ids, loaded, texts, seed, replications, engine, command)
+                if folder else None)
     timings: dict[str, float] = {}
     if folder is not None:
         if earlier:  # keep the timings of replications an earlier attempt finished
@@ -263,7 +293,7 @@ def run(scenarios: Any, replications: int | None = None, seed: int | None = None
         if folder is not None:
             folder.combine(order)
             results = Results.from_folder(folder.root, ids=ids, scenarios=loaded, seed=seed,
-                                          replications=replications)
+                                          replications=replications, engine=engine)
             results.write_summary()
             folder.write_manifest({**manifest, "status": "complete",
                                    "run_seconds": round(elapsed, 3), "finished_at": now_iso(),
@@ -277,9 +307,9 @@ def run(scenarios: Any, replications: int | None = None, seed: int | None = None
         raise
     tables = {t: pd.concat([collected[key][t] for key in order], ignore_index=True)
               for t in TABLES}
-    return Results(tables["market"], tables["vendors"], tables["events"], ids=ids,
-                   scenarios=loaded, seed=seed, replications=replications,
-                   run_seconds=elapsed)
+    return Results(tables["market"], tables["vendors"], tables["events"], tables["products"],
+                   ids=ids, scenarios=loaded, seed=seed, replications=replications,
+                   run_seconds=elapsed, engine=engine)
 
 
 def _split_key(key: str) -> tuple[str, int]:
@@ -293,7 +323,7 @@ def _finished(folder: ResultsFolder, ids: list[str], replications: int) -> dict[
 
 
 def _manifest(ids: list[str], scenarios: list[Scenario], texts: list[str], seed: int,
-              replications: int, command: str | None) -> dict[str, Any]:
+              replications: int, engine: str, command: str | None) -> dict[str, Any]:
     return {
         "tool": TOOL,
         "format": MANIFEST_FORMAT,
@@ -304,6 +334,7 @@ def _manifest(ids: list[str], scenarios: list[Scenario], texts: list[str], seed:
         "git": git_state(),
         "seed": seed,
         "replications": replications,
+        "engine": engine,
         "scenarios": [{"id": sid, "name": sc.scenario.name, "months": sc.scenario.months,
                        "sha256": scenario_hash(text)}
                       for sid, sc, text in zip(ids, scenarios, texts, strict=True)],
@@ -311,7 +342,7 @@ def _manifest(ids: list[str], scenarios: list[Scenario], texts: list[str], seed:
 
 
 def _prepare_folder(out: str | Path, ids: list[str], texts: list[str], seed: int,
-                    replications: int, resume: bool, force: bool
+                    replications: int, engine: str, resume: bool, force: bool
                     ) -> tuple[ResultsFolder, dict[str, Any] | None]:
     """Open ``out`` by the one rule of :func:`sim.experiment.store.open_output`.
 
@@ -334,6 +365,10 @@ def _prepare_folder(out: str | Path, ids: list[str], texts: list[str], seed: int
         raise ScenarioError(f"{where}: --resume with a different seed or replication "
                             f"count (folder: seed {manifest['seed']}, "
                             f"{manifest['replications']} replications)")
+    if manifest["engine"] != engine:
+        raise ScenarioError(f"{where}: --resume with a different engine (folder: "
+                            f"{manifest['engine']}, now: {engine}); use --engine "
+                            f"{manifest['engine']} or --force to start over")
     return folder, manifest
 
 

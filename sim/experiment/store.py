@@ -1,7 +1,8 @@
 """The results folder: atomic per-replication parts, a manifest, and combined tables.
 
 Layout (INTERFACES.md): ``manifest.json``, ``scenarios/<id>.toml`` (resolved),
-``market.parquet``, ``vendors.parquet``, ``events.parquet``, ``summary.csv``, and
+``market.parquet``, ``vendors.parquet`` (firms), ``products.parquet``, ``events.parquet``,
+``summary.csv``, and
 ``parts/`` with one file per table per finished replication. A part is written to
 a temporary name and renamed, and its ``.done`` marker is written last, so an
 interrupted run keeps exactly the replications that finished and ``--resume``
@@ -41,6 +42,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from sim._version import __version__
+from sim.engine.engine import ENGINES
 from sim.errors import ScenarioError
 
 __all__ = ["ResultsFolder", "TABLES", "atomic_write_text", "atomic_writer", "write_frame",
@@ -48,7 +50,8 @@ __all__ = ["ResultsFolder", "TABLES", "atomic_write_text", "atomic_writer", "wri
            "check_id", "safe_id", "shown", "note", "check_output_path", "open_output",
            "inspect_output", "parse_manifest", "identifies", "status_of"]
 
-TABLES = ("market", "vendors", "events")
+#: the tables of a run (INTERFACES.md "Results folder"), in the order they are written
+TABLES = ("market", "vendors", "products", "events")
 
 #: the marker that identifies a results folder's manifest as marketsim's
 TOOL = "marketsim"
@@ -387,6 +390,10 @@ def parse_manifest(data: Any, where: str = "manifest.json") -> dict[str, Any]:
         raise bad(f"'seed' must be a non-negative integer, got {_short_repr(seed)}")
     if not (_is_int(replications) and replications >= 1):
         raise bad(f"'replications' must be a positive integer, got {_short_repr(replications)}")
+    # manifests written before version 2 have no engine: they ran exact draws
+    engine = data.get("engine", "exact")
+    if engine not in ENGINES:
+        raise bad(f"'engine' must be one of {', '.join(ENGINES)}, got {_short_repr(engine)}")
     status = data.get("status")
     if status not in STATUSES:
         raise bad(f"'status' must be one of {', '.join(STATUSES)}, got {_short_repr(status)}")
@@ -418,7 +425,7 @@ def parse_manifest(data: Any, where: str = "manifest.json") -> dict[str, Any]:
             k in known and _is_int(v) and 0 <= v <= replications for k, v in finished.items()):
         raise bad("'finished' must map scenario ids to replication counts")
     return {**data, "tool": TOOL, "format": fmt, "kind": kind, "scenarios": entries,
-            "seed": seed, "replications": replications, "status": status,
+            "seed": seed, "replications": replications, "engine": engine, "status": status,
             "versions": versions_, "git": git, "timings": timings, "finished": finished}
 
 
@@ -444,7 +451,7 @@ def _owned_temporary(name: str, owned: Iterable[str] | re.Pattern[str]) -> bool:
     return match["name"] in set(owned)
 
 
-def _is_regular(path: Path) -> bool:
+def is_regular_file(path: Path) -> bool:
     try:
         return stat.S_ISREG(os.lstat(path).st_mode)
     except OSError:
@@ -517,7 +524,7 @@ class ResultsFolder:
         if not os.path.lexists(path):
             raise ScenarioError(f"{shown(path)}: missing")
         where = shown(path)
-        if not _is_regular(path):
+        if not is_regular_file(path):
             raise ScenarioError(f"{where}: not a regular file (marketsim never writes a "
                                 "link or a folder there)")
         try:
@@ -583,7 +590,7 @@ class ResultsFolder:
         def remove(path: Path) -> None:
             # a file, or a link at a name marketsim writes (removing a link never touches
             # what it points to); never a folder
-            if _is_regular(path) or path.is_symlink():
+            if is_regular_file(path) or path.is_symlink():
                 path.unlink()
 
         # the manifest goes last: a clear cut short (SIGTERM, a full disk) leaves a folder
@@ -654,7 +661,7 @@ class ResultsFolder:
     def table_path(self, table: str) -> Path:
         """``<table>.parquet``; ScenarioError if the run never combined it (not complete)."""
         path = self.root / f"{table}.parquet"
-        if not _is_regular(path):
+        if not is_regular_file(path):
             raise ScenarioError(f"{shown(path)}: missing; the run did not finish (continue "
                                 "it with --resume)")
         return path
@@ -670,13 +677,13 @@ class ResultsFolder:
             self.table_path(table)
         design, indices = self.root / "design.parquet", self.root / "sensitivity.csv"
         for path in (design, indices):
-            if os.path.lexists(path) and not _is_regular(path):
+            if os.path.lexists(path) and not is_regular_file(path):
                 raise ScenarioError(f"{shown(path)}: not a regular file (marketsim never "
                                     "writes a link or a folder there)")
-        if _is_regular(design):
+        if is_regular_file(design):
             with _readable(design):
                 pq.read_schema(design)
-        if _is_regular(indices):
+        if is_regular_file(indices):
             try:
                 pd.read_csv(indices, nrows=1)
             except (OSError, ValueError) as exc:  # pandas' parser errors are ValueErrors

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from sim.engine.metrics import POOLED_NAN
 from sim.errors import Problem, ScenarioError, suggest
 from sim.experiment.design import Parameter, apply_row, design_size, make_design
 from sim.experiment.limits import check_points, check_runs
@@ -31,9 +32,46 @@ from sim.metric_names import MARKET_METRICS
 from sim.scenario.schema import Scenario, ScenarioWarning
 
 __all__ = ["sweep", "sensitivity", "sample", "indices", "metric_at", "check_cell",
-           "SENSITIVITY_METHODS"]
+           "SENSITIVITY_METHODS", "VERSION1_METRICS", "unknown_metric", "no_such_market"]
 
 SENSITIVITY_METHODS = ("sobol", "morris")
+
+#: Version-1 metric names and what measures the same thing in version 2 (None: gone)
+VERSION1_METRICS: dict[str, str | None] = {
+    "hhi": "hhi_market", "open_share": "open_usage_share", "price_mean": "price_paid",
+    "consumer_welfare": "consumer_surplus_usd", "adopters": "users",
+    "vendors_active": "firms_active", "vendors_open": "products_open", "contributors": None,
+    "effort": None, "derivatives": None, "compliance_paid": None, "subsidy_paid": None,
+    "withdrawals": None,
+}
+
+
+def unknown_metric(metric: str) -> tuple[str, str | None]:
+    """What to say about a name that is not a metric: ``(message, suggestion)``.
+
+    Example:
+        >>> unknown_metric("open_share")[0]
+        "unknown metric 'open_share' (version 1's name; version 2 calls it open_usage_share)"
+    """
+    if metric in VERSION1_METRICS:
+        now = VERSION1_METRICS[metric]
+        return (f"unknown metric {metric!r} (version 1's name; "
+                + (f"version 2 calls it {now})" if now else "version 2 does not record it)"),
+                None)
+    return f"unknown metric {metric!r}", suggest(metric, MARKET_METRICS)
+
+
+def no_such_market(metric: str, segment: str) -> str | None:
+    """Why ``metric`` does not exist for ``segment``, or None if it does.
+
+    Concentration of the relevant market and headcount metrics
+    (:data:`sim.engine.metrics.POOLED_NAN`) do not exist for segment ``all``: it pools
+    people and organisations, so it is no single market (they are NaN there).
+    """
+    if segment == "all" and metric in POOLED_NAN:
+        return (f"{metric} does not exist for segment 'all' (no such market: 'all' pools "
+                "people and organisations); name a segment")
+    return None
 
 
 def _point_ids(base_id: str, n: int) -> list[str]:
@@ -82,16 +120,24 @@ def sweep(scenario: Scenario, parameters: list[Parameter], *, design: str = "lhs
 
 
 def check_cell(scenario: Scenario, metric: str, region: str, segment: str = "all") -> None:
-    """Raise ScenarioError (with a suggestion) unless metric, region and segment exist."""
+    """Raise ScenarioError (with a suggestion) unless the metric exists in that cell.
+
+    ``hhi_market``, ``hhi_users``, ``adoption`` and the other headcount metrics do not
+    exist for segment ``all`` (:func:`no_such_market`).
+    """
     if metric not in MARKET_METRICS:
-        raise ScenarioError(Problem(f"unknown metric {metric!r}", path="--metric",
-                                    suggestion=suggest(metric, MARKET_METRICS)))
+        message, hint = unknown_metric(metric)
+        raise ScenarioError(Problem(message, path="--metric", suggestion=hint))
     for option, value, known in (("--region", region, [*scenario.region_names, "World"]),
                                  ("--segment", segment, [*scenario.segment_names, "all"])):
         if value not in known:
             raise ScenarioError(Problem(f"unknown {option[2:]} {value!r}; known: "
                                         f"{', '.join(known)}", path=option,
                                         suggestion=suggest(value, known)))
+    why = no_such_market(metric, segment)
+    if why:
+        raise ScenarioError(Problem(f"{why}: {', '.join(scenario.segment_names)}",
+                                    path="--segment"))
 
 
 def metric_at(results: Results, metric: str, region: str, segment: str = "all",
@@ -166,8 +212,8 @@ def indices(problem: dict[str, Any], method: str, x: np.ndarray, y: np.ndarray, 
 
 
 def sensitivity(scenario: Scenario, parameters: list[Parameter], *, method: str = "sobol",
-                samples: int = 64, metric: str = "hhi", region: str = "World",
-                segment: str = "all", month: int | None = None,
+                samples: int = 64, metric: str = "hhi_market", region: str = "EU",
+                segment: str = "enterprise", month: int | None = None,
                 replications: int | None = None, seed: int | None = None,
                 base_id: str = "sensitivity", **run_options: Any
                 ) -> tuple[Results, pd.DataFrame, pd.DataFrame]:

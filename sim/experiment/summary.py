@@ -2,8 +2,9 @@
 
 Replication i of every scenario used the same random streams, so the difference
 between a scenario and the first one is estimated from per-replication *paired*
-differences, whose variance excludes the luck both runs shared. CIs are
-Student-t intervals of the mean (scipy.stats).
+differences, whose variance excludes the luck both runs shared. A pair is the same
+``draw`` (of a posterior ensemble; 0 otherwise) and replication. CIs are Student-t
+intervals of the mean (scipy.stats).
 """
 
 from __future__ import annotations
@@ -75,7 +76,8 @@ def summarise(market: pd.DataFrame, scenario_ids: list[str], month: int | list[i
     """Summary table (columns :data:`SUMMARY_COLUMNS`).
 
     Args:
-        market: Tidy market table of a run (it may hold only the months summarised).
+        market: Tidy market table of a run (it may hold only the months summarised); its
+            ``draw`` column, when present, is part of what pairs two scenarios' rows.
         scenario_ids: Scenario ids in run order; differences are against the first.
         month: Month(s) to summarise; default each scenario's final month.
         metrics: Metrics to include; default every market metric in the table.
@@ -99,14 +101,17 @@ def summarise(market: pd.DataFrame, scenario_ids: list[str], month: int | list[i
                              for c in SUMMARY_COLUMNS})
     order = {sid: i for i, sid in enumerate(scenario_ids)}
     frame = frame.assign(_order=frame["scenario"].map(order))
-    reps = np.sort(frame["replication"].unique())
+    # the unit of pairing: replication i of draw d is the same luck in every scenario
+    unit = ["draw", "replication"] if "draw" in frame.columns else ["replication"]
+    units = frame[unit].drop_duplicates().sort_values(unit).reset_index(drop=True)
     cells = (frame[["_order", *keys]].drop_duplicates()
              .sort_values(["_order", *keys], kind="stable").reset_index(drop=True))
-    # (cell, replication, metric) array; a missing replication is NaN
-    full = pd.MultiIndex.from_frame(cells.loc[cells.index.repeat(len(reps))]
-                                    .assign(replication=np.tile(reps, len(cells))))
-    values = (frame.set_index(["_order", *keys, "replication"])[metrics].reindex(full)
-              .to_numpy(dtype=float).reshape(len(cells), len(reps), len(metrics)))
+    # (cell, unit, metric) array; a missing replication is NaN
+    tiled = pd.DataFrame({c: np.tile(units[c].to_numpy(), len(cells)) for c in unit})
+    repeated = cells.loc[cells.index.repeat(len(units))].reset_index(drop=True)
+    full = pd.MultiIndex.from_frame(pd.concat([repeated, tiled], axis=1))
+    values = (frame.set_index(["_order", *keys, *unit])[metrics].reindex(full)
+              .to_numpy(dtype=float).reshape(len(cells), len(units), len(metrics)))
     mean, sd, lo, hi = t_interval(values, axis=1)
     p05 = nan_percentile(values, 5, axis=1)
     p95 = nan_percentile(values, 95, axis=1)

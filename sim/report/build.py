@@ -9,10 +9,11 @@ import plotly.graph_objects as go
 
 from sim._version import __version__
 from sim.experiment.store import atomic_write_text
-from sim.metric_names import MARKET_METRICS
 from sim.report import figures as F
-from sim.report.data import ALL, WORLD, ReportData
-from sim.report.labels import esc, fmt_number, is_region_level, spec
+from sim.report import firm_figures as FF
+from sim.report import study_figures as SF
+from sim.report.data import ALL, ReportData
+from sim.report.labels import MARKET_METRICS, esc, fmt_number, is_region_level, spec
 from sim.report.page import FigureItem, Section, render_page
 from sim.report.selector import add_menu
 from sim.report.tables import (
@@ -34,9 +35,19 @@ __all__ = ["build_html", "write_report", "write_calibration_report", "figure", "
            "FIGURE_KINDS"]
 
 #: Figures :func:`figure` draws besides the market metrics.
-FIGURE_KINDS = ("capability", "contributors", "vendor_shares")
+FIGURE_KINDS = ("capability", "firm_shares", "product_lines")
 
 STUDY_OUTCOMES = (*KEY_METRICS, "adoption")
+
+#: Metric groups of the run report's over-time figures (the first is shown first).
+OPENNESS = ("open_usage_share", "open_user_share", "open_revenue_share")
+PRICES = ("price_paid", "price_frontier", "price_constant_capability")
+WELFARE = ("consumer_surplus_usd", "producer_surplus_usd", "harm_usd", "net_welfare_usd")
+ADOPTION = ("adoption", "aware", "users", "usage", "spend")
+OTHER_HHI = ("hhi_revenue", "hhi_usage", "hhi_users", "cr1", "cr4", "effective_firms")
+SUPPLY = ("firms_active", "products_open", "entries", "exits", "acquisitions",
+          "funding_raised")
+DEPENDENCE = ("home_share", "foreign_dependence")
 
 
 # ---------------------------------------------------------------------- header
@@ -141,7 +152,7 @@ def _study_header(data: ReportData) -> str:
     rows = []
     for p in data.parameters:
         col = design[p]
-        if F.is_numeric(col):
+        if SF.is_numeric(col):
             span = f"{fmt_number(col.min(), 4)} to {fmt_number(col.max(), 4)}"
         else:
             span = ", ".join(str(v) for v in col.drop_duplicates().tolist()[:12])
@@ -158,9 +169,23 @@ def _study_header(data: ReportData) -> str:
 # ---------------------------------------------------------------------- bodies
 
 
-def _timeseries_item(data: ReportData, metric: str, caption: str, **kw: Any) -> FigureItem:
-    fig = F.timeseries(data, metric, cells=F.cells_for(data, metric), **kw)
-    return FigureItem(fig, caption)
+def _timeseries_item(data: ReportData, metric: str | tuple[str, ...], caption: str,
+                     **kw: Any) -> FigureItem:
+    metrics = [metric] if isinstance(metric, str) else list(metric)
+    fig = F.timeseries(data, metrics, cells=F.cells_for(data, metrics[0]), **kw)
+    selects = _outcome_select(tuple(metrics)) if len(metrics) > 1 else []
+    return FigureItem(fig, caption, selects)
+
+
+def _product_item(data: ReportData) -> FigureItem | None:
+    firms = data.mixed_firms or data.vendor_order
+    if data.products is None or data.products.empty or not firms:
+        return None
+    fig = FF.product_lines(data, firms[0], firms=firms)
+    return FigureItem(fig, "One firm's product lines (choose the firm above): a ban on open "
+                      "weights removes its open lines only, and its closed lines may take "
+                      "their place. Firms listed first own open and closed lines at once.",
+                      [("firm", "Firm", [(f, f) for f in firms], firms[0])])
 
 
 def _run_sections(data: ReportData) -> list[Section]:
@@ -169,34 +194,53 @@ def _run_sections(data: ReportData) -> list[Section]:
         "<p class='note'>Final month; mean over replications with its 95 % CI"
         + ("; differences are paired by replication (common random numbers), so their CIs "
            "exclude the luck the scenarios share" if compare else "")
-        + ". The region selector above chooses the table.</p>",
-        key_figures_html(data)])
+        + ". The region and segment selectors above choose the table; money is USD per "
+        "month.</p>", key_figures_html(data)])
     sections = [key]
-    sections.append(Section("concentration", "Concentration", [_timeseries_item(
-        data, "hhi", "Horizontal lines: merger-guideline thresholds (US 2023 Merger "
-        "Guidelines 1,800; US 2010 Horizontal Merger Guidelines 1,500 / 2,500; EU 2004 "
-        "Horizontal Merger Guidelines 1,000 / 2,000). Triangles and dotted lines: policy "
-        "switches (hover for detail); diamonds: other events.", references=True)]))
+    sections.append(Section("concentration", "Concentration", [
+        _timeseries_item(data, "hhi_market", "HHI over firms in the segment's relevant market "
+                         "(enterprise spend, developer tokens, consumer users). Horizontal "
+                         "lines: merger-guideline thresholds (US 2023 Merger Guidelines 1,800, "
+                         "highly concentrated; EU 2004 Horizontal Merger Guidelines 1,000 / "
+                         "2,000). Triangles and dotted lines: policy switches (hover for "
+                         "detail); diamonds: other events."),
+        _timeseries_item(data, OTHER_HHI, title="Other concentration measures",
+                         caption="Other measures over firms (no thresholds: only the "
+                         "relevant-market HHI compares with merger guidelines).",
+                         events=False)]))
     sections.append(Section("openness", "Openness", [_timeseries_item(
-        data, "open_share", "Share of adopters whose vendor publishes model weights.")]))
+        data, OPENNESS, title="Openness",
+        caption="Shares of open-weights product lines (openness is over products; a firm may "
+        "own both kinds). For consumers read the user share.")]))
     sections.append(Section("prices", "Prices", [_timeseries_item(
-        data, "price_mean", "Usage-weighted mean price paid, on a log axis.")]))
-    sections.append(Section("welfare", "Consumer welfare", [_timeseries_item(
-        data, "consumer_welfare", "Logit inclusive value divided by alpha, adopter-weighted "
-        "over segments; differences read as equivalent price changes in the key figures.",
-        events=False)]))
+        data, PRICES, title="Prices",
+        caption="USD per M tokens, log axis: price paid is spend over billed tokens; the "
+        "frontier price is the flagship closed line's list price.", events=False)]))
+    sections.append(Section("welfare", "Welfare and harm", [_timeseries_item(
+        data, WELFARE, title="Welfare and harm",
+        caption="USD per month. Net welfare = consumer surplus + producer surplus of firms "
+        "headquartered in the region - expected harm.")]))
     sections.append(Section("capability", "Capability", [FigureItem(
         F.capability(data), "Top: best closed (solid) and open (dashed) model reachable in the "
-        "region. Bottom: months since the closed frontier first reached today's best open "
-        "model.")]))
+        "region, ECI points. Bottom: months since the closed frontier first reached today's "
+        "best open model.")]))
     sections.append(Section("adoption", "Adoption", [_timeseries_item(
-        data, "adoption", "Share of potential adopters who use any vendor.", events=False)]))
-    sections.append(Section("contributors", "Contributors", [FigureItem(
-        F.contributors(data), "Communities contributing to open-weights ecosystems (top) and "
-        "their effort (bottom). The results record totals per region, not per ecosystem.")]))
-    sections.append(Section("vendors", "Vendor shares", [FigureItem(
-        F.vendor_shares(data), "Shares of the region's adopters by vendor, stacked to 100 %; "
-        "hatched areas are open-weights vendors. An open-model family counts as its vendor.")]))
+        data, ADOPTION, title="Adoption", caption="Awareness (Bass diffusion), then choice.",
+        events=False),
+        _timeseries_item(data, DEPENDENCE, title="Dependence",
+                         caption="Who serves the region's tokens: firms headquartered there, "
+                         "or the largest foreign region's.", events=False)]))
+    sections.append(Section("supply", "Firms and entry", [_timeseries_item(
+        data, SUPPLY, title="Firms and entry",
+        caption="Region-level (the segment choice does not apply); entries, exits and "
+        "acquisitions are counted for the World only.", events=False)]))
+    firms = [FigureItem(FF.firm_shares(data), "Shares of the region's spend (or tokens) by "
+                        "firm, all segments, stacked to 100 %; choose the measure above.",
+                        [("measure", "Measure", list(FF.FIRM_MEASURES), "revenue")])]
+    lines = _product_item(data)
+    if lines is not None:
+        firms.append(lines)
+    sections.append(Section("vendors", "Firms and product lines", firms))
     return sections
 
 
@@ -209,22 +253,22 @@ def _study_sections(data: ReportData) -> list[Section]:
     sections = []
     if data.sensitivity is not None and len(data.sensitivity):
         ind = data.sensitivity
-        fig = F.sobol_bars(ind) if "S1" in ind.columns else F.morris_plot(ind)
+        fig = SF.sobol_bars(ind) if "S1" in ind.columns else SF.morris_plot(ind)
         sections.append(Section("sensitivity", "Sensitivity", [FigureItem(fig)]))
     outcomes = STUDY_OUTCOMES
-    study = [FigureItem(F.sweep_scatter(data, list(outcomes)),
+    study = [FigureItem(SF.sweep_scatter(data, list(outcomes)),
                         selects=_outcome_select(outcomes))]
-    heat = F.sweep_heatmap(data, list(outcomes))
+    heat = SF.sweep_heatmap(data, list(outcomes))
     if heat is not None:
         study.append(FigureItem(heat, selects=_outcome_select(outcomes)))
     sections.append(Section("parameters", "Outcomes vs parameters", study))
     sections.append(Section("points", "Design points", [design_table_html(data)]))
     sections.append(Section("time", "Over time", [
-        _timeseries_item(data, "hhi", "Merger-guideline thresholds as in a run report; "
-                         "markers: policy switches.", references=True),
-        _timeseries_item(data, "open_share", ""),
-        _timeseries_item(data, "price_mean", "", events=False),
-        _timeseries_item(data, "consumer_welfare", "", events=False)]))
+        _timeseries_item(data, "hhi_market", "Merger-guideline thresholds as in a run report; "
+                         "markers: policy switches."),
+        _timeseries_item(data, OPENNESS, "", title="Openness"),
+        _timeseries_item(data, PRICES, "", title="Prices", events=False),
+        _timeseries_item(data, WELFARE, "", title="Welfare and harm", events=False)]))
     return sections
 
 
@@ -232,9 +276,12 @@ def _notes(data: ReportData) -> str:
     notes = [F.STUDY_BAND_NOTE if data.is_study else F.BAND_NOTE, HHI_NOTE]
     if not data.is_study and len(data.ids) > 1:
         notes.append(WELFARE_NOTE)
-    notes.append("Region-level metrics (capability, contributors, vendor shares) ignore the "
-                 "segment choice. Every figure's data are in the results folder "
-                 "(market.parquet, vendors.parquet, events.parquet, summary.csv).")
+    notes.append("Units are the metric table's (marketsim's metric names and units, "
+                 "INTERFACES.md): shares shown in %, money in USD per month, prices in USD per "
+                 "M tokens, capability in ECI points. Region-level metrics (capability, firms "
+                 "and entry, firms' shares) ignore the segment choice. Every figure's data are "
+                 "in the results folder (market.parquet, vendors.parquet, products.parquet, "
+                 "events.parquet, summary.csv).")
     items = "".join(f"<li>{esc(n)}</li>" for n in notes)
     return (f"<h2 id='notes'>Notes</h2><ul class='notes'>{items}</ul>"
             f"<p>Made by marketsim {esc(__version__)}.</p>")
@@ -259,7 +306,8 @@ def build_html(data: ReportData) -> tuple[str, int]:
         header = _run_header(data)
         sections = _run_sections(data)
     return render_page(title=title, subtitle=subtitle, header_html=header, sections=sections,
-                       regions=data.regions, segments=data.segments, footer_html=_notes(data))
+                       regions=data.regions, segments=data.segments, footer_html=_notes(data),
+                       choice=data.default_choice)
 
 
 def write_report(folder: str | Path) -> Path:
@@ -279,21 +327,25 @@ def to_html(results: Results, path: str | Path) -> Path:
     return path
 
 
-def figure(results: Results, metric: str, region: str = WORLD, segment: str = ALL,
-           **options: Any) -> go.Figure:
+def figure(results: Results, metric: str, region: str | None = None,
+           segment: str | None = None, **options: Any) -> go.Figure:
     """One report figure with a region dropdown (for notebooks).
 
     Args:
         results: The results.
-        metric: A market metric (``hhi``, ``open_share``, ...) or one of
-            ``capability``, ``contributors``, ``vendor_shares``.
-        region: Region shown first (the dropdown switches).
-        segment: Segment (market metrics recorded per segment only).
-        **options: Passed to the builder (e.g. ``references=False``, ``events=False``).
+        metric: A market metric (``hhi_market``, ``open_usage_share``, ...) or one of
+            ``capability``, ``firm_shares``, ``product_lines``.
+        region: Region shown first (the dropdown switches); default: where the compared
+            scenario's policies act, as in the report.
+        segment: Segment (default: ``enterprise``); region-level metrics ignore it.
+        **options: Passed to the builder (e.g. ``events=False``; ``firm=`` for
+            ``product_lines``).
     """
     from sim.errors import Problem, ScenarioError, suggest
 
     data = ReportData.from_results(results)
+    region = data.default_region if region is None else region
+    segment = data.default_segment if segment is None else segment
     if region not in data.regions:
         raise ScenarioError(Problem(f"unknown region {region!r}",
                                     suggestion=suggest(region, data.regions)))
@@ -301,23 +353,27 @@ def figure(results: Results, metric: str, region: str = WORLD, segment: str = AL
         raise ScenarioError(Problem(f"unknown segment {segment!r}",
                                     suggestion=suggest(segment, data.segments)))
     regions = [region, *[r for r in data.regions if r != region]]
+    choice = {"region": region, "segment": segment}
     if metric in MARKET_METRICS:
-        options.setdefault("references", metric.startswith("hhi"))
         cells = F.cells_for(data, metric, regions, [segment])
-        fig = F.timeseries(data, metric, cells=cells, **options)
+        fig = F.timeseries(data, metric, cells=cells, choice=choice, **options)
         if is_region_level(metric):
-            segment = ALL
+            choice["segment"] = ALL
     elif metric == "capability":
         fig = F.capability(data, regions)
-    elif metric == "contributors":
-        fig = F.contributors(data, regions)
-    elif metric == "vendor_shares":
-        fig = F.vendor_shares(data, regions, **options)
+    elif metric == "firm_shares":
+        fig = FF.firm_shares(data, regions, **options)
+        choice["measure"] = "revenue"
+    elif metric == "product_lines":
+        firms = data.mixed_firms or data.vendor_order
+        firm = options.pop("firm", firms[0] if firms else "")
+        fig = FF.product_lines(data, firm, regions, **options)
+        choice["firm"] = firm
     else:
         choices = [*MARKET_METRICS, *FIGURE_KINDS]
         raise ScenarioError(Problem(f"unknown metric {metric!r}",
                                     suggestion=suggest(metric, choices)))
-    return add_menu(fig, "region", data.regions, {"region": region, "segment": segment})
+    return add_menu(fig, "region", data.regions, choice)
 
 
 # ---------------------------------------------------------------------- calibration
@@ -345,9 +401,10 @@ def write_calibration_report(folder: str | Path, result: Calibration,
     header = _facts_html(facts) + f"<div class='cards'>{card}</div>"
     sections = [
         Section("fit", "Fit", [calibration_table_html(fit),
-                               FigureItem(F.calibration_misses(fit)),
-                               FigureItem(F.calibration_values(fit))]),
-        Section("search", "Search", [FigureItem(F.calibration_evaluations(result.evaluations))]),
+                               FigureItem(SF.calibration_misses(fit)),
+                               FigureItem(SF.calibration_values(fit))]),
+        Section("search", "Search",
+                [FigureItem(SF.calibration_evaluations(result.evaluations))]),
     ]
     footer = ("<h2 id='notes'>Notes</h2><ul class='notes'><li>The objective is the weighted "
               "sum of squared misses in tolerances of the mean over replications; every "

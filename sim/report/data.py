@@ -119,7 +119,7 @@ class ReportData:
 
     @property
     def vendors(self) -> pd.DataFrame:
-        """The per-vendor table."""
+        """The firm table (``vendors``: one row per firm, region and ``World``)."""
         return self.results.vendors
 
     @property
@@ -175,48 +175,170 @@ class ReportData:
         """Display label of a group of :meth:`bands`."""
         return self.labels.get(group, group)
 
-    def vendor_shares(self) -> pd.DataFrame:
-        """Mean share of adopters per scenario, region (and World), vendor and month."""
-        if "vendor_shares" in self._cache:
-            return self._cache["vendor_shares"]
-        v = self.vendors[["scenario", "replication", "month", "region", "vendor", "adopters"]]
-        world = v.groupby(["scenario", "replication", "month", "vendor"], sort=True,
-                          observed=True)["adopters"].sum().reset_index()
-        world["region"] = WORLD
-        both = pd.concat([v, world[v.columns]], ignore_index=True)
-        totals = both.groupby(["scenario", "replication", "month", "region"], sort=True,
-                              observed=True)["adopters"].transform("sum")
-        with np.errstate(invalid="ignore", divide="ignore"):
-            both = both.assign(share=np.where(totals > 0, both["adopters"] / totals.where(
-                totals > 0, 1.0), np.nan))
-        out = both.groupby(["scenario", "region", "vendor", "month"], sort=True,
-                           observed=True)["share"].mean()
-        self._cache["vendor_shares"] = out
+    def firm_shares(self, measure: str = "revenue") -> pd.Series:
+        """Mean share of the region's ``measure`` per scenario, region, firm and month.
+
+        Read from the firm table (``vendors``), which has ``World`` rows of its own.
+        ``measure`` is ``revenue`` (spend) or ``usage`` (tokens): adopter headcounts are
+        not pooled across segments, so there is no firm share of users here.
+        """
+        key = f"firm_shares:{measure}"
+        if key in self._cache:
+            return self._cache[key]
+        v = self.vendors[["scenario", "replication", "month", "region", "vendor", measure]]
+        totals = v.groupby(["scenario", "replication", "month", "region"], sort=True,
+                           observed=True)[measure].transform("sum")
+        share = np.divide(v[measure].to_numpy(dtype=float), totals.to_numpy(dtype=float),
+                          out=np.full(len(v), np.nan), where=totals.to_numpy() > 0)
+        out = _mean_over_replications(v.assign(share=share),
+                                      ["scenario", "region", "vendor", "month"])
+        self._cache[key] = out
         return out
 
     @cached_property
     def vendor_order(self) -> list[str]:
-        """Vendors in scenario order, then entrants in order of appearance."""
+        """Firms in scenario order, then entrants in order of appearance."""
         known = list(self.results.scenarios[0].vendor_names)
         extra = [v for v in pd.unique(self.vendors["vendor"]) if v not in known]
         return [*known, *[str(v) for v in extra]]
 
     @cached_property
     def open_vendors(self) -> set[str]:
-        """Vendors whose weights are open in most rows (labelled in the shares figure)."""
-        frac = self.vendors.groupby("vendor", observed=True)["open"].mean()
+        """Firms whose product lines are all open in most product rows (hatched in charts)."""
+        products = self.products
+        if products is None or products.empty:
+            return set()
+        frac = (products["openness"] == "open").groupby(products["vendor"], observed=True).mean()
         return {str(v) for v, f in frac.items() if f >= 0.5}
 
-    def point_means(self, metrics: list[str], month: int | None = None) -> pd.DataFrame:
-        """Mean over replications per design point and region, at one month.
+    @cached_property
+    def products(self) -> pd.DataFrame | None:
+        """The product-line table, or None when the results have none."""
+        try:
+            table = self.results.products
+        except (AttributeError, RuntimeError, KeyError, FileNotFoundError):
+            table = None
+        if table is None and self.results.folder is not None:
+            path = Path(self.results.folder) / "products.parquet"
+            table = pd.read_parquet(path) if path.is_file() else None
+        return table
 
-        Segment ``all``; joined with the design's parameter values.
+    @cached_property
+    def relevant_measure(self) -> dict[str, str]:
+        """Each segment's relevant-market measure (``revenue``, ``usage`` or ``users``)."""
+        return {s.name: getattr(s, "relevant_market", "usage")
+                for s in self.results.scenarios[0].segments}
+
+    def line_shares(self) -> pd.Series:
+        """Mean share of each product line in its (region, segment) relevant market.
+
+        The share is of the segment's relevant measure (enterprise revenue, developer usage,
+        consumer users: the measure of ``hhi_market``), with ``World`` rows pooling regions.
+
+        Returns:
+            Indexed by (scenario, region, segment, vendor, product, openness, month).
+        """
+        if "line_shares" in self._cache:
+            return self._cache["line_shares"]
+        p = self.products
+        if p is None or p.empty:
+            out = pd.Series(dtype=float)
+            self._cache["line_shares"] = out
+            return out
+        keys = ["scenario", "replication", "month", "segment", "vendor", "product"]
+        p = p.assign(value=_relevant(p, self.relevant_measure))
+        world = p.groupby(keys, sort=True, observed=True).agg(
+            value=("value", "sum"), openness=("openness", "first")).reset_index()
+        world["region"] = WORLD
+        both = pd.concat([p[[*keys, "region", "openness", "value"]], world], ignore_index=True)
+        totals = both.groupby(["scenario", "replication", "month", "region", "segment"],
+                              sort=True, observed=True)["value"].transform("sum")
+        share = np.divide(both["value"].to_numpy(dtype=float), totals.to_numpy(dtype=float),
+                          out=np.full(len(both), np.nan), where=totals.to_numpy() > 0)
+        out = _mean_over_replications(
+            both.assign(share=share),
+            ["scenario", "region", "segment", "vendor", "product", "openness", "month"])
+        self._cache["line_shares"] = out
+        return out
+
+    @cached_property
+    def mixed_firms(self) -> list[str]:
+        """Firms that own open and closed lines at once somewhere in the results."""
+        p = self.products
+        if p is None or p.empty:
+            return []
+        kinds = p.groupby("vendor", observed=True)["openness"].nunique()
+        return [v for v in self.vendor_order if kinds.get(v, 0) > 1]
+
+    # ------------------------------------------------------------------ default view
+
+    @cached_property
+    def default_region(self) -> str:
+        """Region the report opens on: where the compared scenario's own policies act.
+
+        The first policy of the first non-reference scenario that the reference does not
+        have (scenarios inherit the baseline's history, so its first policy is history);
+        ``World`` for a single scenario, a study, or a policy without one region.
+        """
+        if self.is_study or len(self.ids) < 2:
+            return WORLD
+        reference = list(self.results.scenarios[0].policies)
+        for scenario in self.results.scenarios[1:]:
+            for policy in scenario.policies:
+                if policy in reference:
+                    continue
+                region = str(getattr(policy, "region", ""))
+                if region in self.regions:
+                    return region
+        return WORLD
+
+    @cached_property
+    def default_segment(self) -> str:
+        """Segment the report opens on: ``enterprise`` when there is one (a relevant market)."""
+        named = [s for s in self.segments if s != ALL]
+        if "enterprise" in named:
+            return "enterprise"
+        return named[0] if named else ALL
+
+    @property
+    def default_choice(self) -> dict[str, str]:
+        """The toolbar's initial choice."""
+        return {"region": self.default_region, "segment": self.default_segment}
+
+    def point_means(self, metrics: list[str], month: int | None = None) -> pd.DataFrame:
+        """Mean over replications per design point, region and segment, at one month.
+
+        Joined with the design's parameter values.
         """
         month = self.final_month if month is None else month
         m = self.market
-        rows = m[(m["month"] == month) & (m["segment"] == ALL)]
-        means = rows.groupby(["scenario", "region"], sort=True, observed=True)[metrics].mean()
+        rows = m[m["month"] == month]
+        means = rows.groupby(["scenario", "region", "segment"], sort=True,
+                             observed=True)[metrics].mean()
         means = means.reset_index().rename(columns={"scenario": "point"})
         if self.design is not None:
             means = means.merge(self.design, on="point", how="left")
         return means
+
+
+def _relevant(products: pd.DataFrame, measure: dict[str, str]) -> np.ndarray:
+    """Each product row's value in its segment's relevant measure."""
+    values = np.full(len(products), np.nan)
+    segment = products["segment"].to_numpy()
+    for name, column in measure.items():
+        pick = segment == name
+        if column in products.columns:
+            values[pick] = products[column].to_numpy(dtype=float)[pick]
+    return values
+
+
+def _mean_over_replications(frame: pd.DataFrame, keys: list[str]) -> pd.Series:
+    """Mean ``share`` over a scenario's replications, a missing row counting as zero.
+
+    An entrant has rows only in the worlds it entered; averaging over those alone would
+    overstate its share and make a region's shares sum to more than one.
+    """
+    reps = frame.groupby("scenario", observed=True)["replication"].nunique()
+    total = frame.groupby(keys, sort=True, observed=True)["share"].sum(min_count=1)
+    count = reps.reindex(total.index.get_level_values("scenario")).to_numpy(dtype=float)
+    return total / count

@@ -7,9 +7,6 @@ one cell and records what the selector may change. No figure is duplicated per r
 
 from __future__ import annotations
 
-import math
-from itertools import combinations
-
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
@@ -19,10 +16,9 @@ from sim.report.data import ALL, WORLD, ReportData
 from sim.report.labels import is_region_level, plot_text, spec
 from sim.report.selector import finish
 
-__all__ = ["timeseries", "capability", "contributors", "vendor_shares", "sweep_scatter",
-           "sweep_heatmap", "sobol_bars", "morris_plot", "calibration_misses",
-           "calibration_values", "calibration_evaluations", "PALETTE", "HHI_REFERENCES",
-           "BAND_NOTE", "STUDY_BAND_NOTE", "cells_for"]
+__all__ = ["timeseries", "capability", "PALETTE", "VENDOR_PALETTE", "HHI_REFERENCES",
+           "BAND_NOTE", "STUDY_BAND_NOTE", "cells_for", "initial_choice", "outcome_labels",
+           "layout", "rgba", "x_dates", "region_cells", "subtitle"]
 
 #: One colour per scenario (first = reference).
 PALETTE = ("#1f5aa6", "#d1495b", "#2e933c", "#edae49", "#6c4f9e", "#00798c", "#8d6a5b",
@@ -32,12 +28,13 @@ VENDOR_PALETTE = ("#4c78a8", "#f58518", "#54a24b", "#e45756", "#72b7b2", "#eeca3
                   "#b279a2", "#ff9da6", "#9d755d", "#bab0ac", "#1f5aa6", "#7f3c8d")
 
 #: Horizontal HHI reference lines: (value, label, side, dash).
+#: Horizontal HHI reference lines (CALIBRATION.md "Concentration conventions"): the US 2023
+#: Merger Guidelines' highly-concentrated level and the EU 2004 Horizontal Merger Guidelines'
+#: 1,000 / 2,000 screens, as (value, label, which end of the line is labelled, dash).
 HHI_REFERENCES = (
     (1000, "EU 2004: 1,000", "left", "dot"),
     (2000, "EU 2004: 2,000", "left", "dot"),
-    (1500, "US 2010: 1,500", "right", "dash"),
-    (2500, "US 2010: 2,500", "right", "dash"),
-    (1800, "US 2023: 1,800", "", "longdash"),
+    (1800, "US 2023: 1,800 (highly concentrated)", "right", "longdash"),
 )
 
 BAND_NOTE = ("Line: mean over replications. Band: 5-95 % spread across replications at fixed "
@@ -51,14 +48,16 @@ STUDY_BAND_SUBTITLE = "Band: 5-95 % across design points (parameter variation)"
 POLICY_KINDS = ("policy_on", "policy_off", "trigger")
 
 
-def _rgba(colour: str, alpha: float) -> str:
+def rgba(colour: str, alpha: float) -> str:
+    """A ``#rrggbb`` colour as CSS ``rgba`` with opacity ``alpha``."""
     colour = colour.lstrip("#")
     r, g, b = (int(colour[i:i + 2], 16) for i in (0, 2, 4))
     return f"rgba({r},{g},{b},{alpha})"
 
 
-def _layout(fig: go.Figure, height: int = 470, legend_below: bool = True,
+def layout(fig: go.Figure, height: int = 470, legend_below: bool = True,
             legend_y: float = -0.12) -> go.Figure:
+    """The reports' common layout: white template, title at the left, legend below."""
     fig.update_layout(
         template="plotly_white", height=height, font={"size": 12},
         margin={"l": 70, "r": 30, "t": 80, "b": 40},
@@ -72,12 +71,27 @@ def _layout(fig: go.Figure, height: int = 470, legend_below: bool = True,
 
 def cells_for(data: ReportData, metric: str | None, regions: list[str] | None = None,
               segments: list[str] | None = None) -> list[tuple[str, str | None]]:
-    """(region, segment) cells a figure holds; segment None for a region-level metric."""
+    """(region, segment) cells a figure holds; segment None for a region-level metric.
+
+    ``hhi_market`` has no cell for segment ``all`` (no single relevant market: it is NaN).
+    """
     regions = data.regions if regions is None else regions
     if metric is not None and is_region_level(metric):
         return [(r, None) for r in regions]
     segments = data.segments if segments is None else segments
+    if metric == "hhi_market":
+        segments = [s for s in segments if s != ALL] or segments
     return [(r, s) for r in regions for s in segments]
+
+
+def initial_choice(data: ReportData, cells: list[tuple[str, str | None]]) -> dict[str, str]:
+    """The report's default (region, segment) when the figure has it, else its first cell."""
+    want = data.default_choice
+    regions = [r for r, _ in cells]
+    segments = [s for _, s in cells if s is not None]
+    region = want["region"] if want["region"] in regions else regions[0]
+    segment = want["segment"] if want["segment"] in segments or not segments else segments[0]
+    return {"region": region, "segment": segment}
 
 
 def _meta(region: str, segment: str | None, **extra: str) -> dict[str, str]:
@@ -88,7 +102,8 @@ def _meta(region: str, segment: str | None, **extra: str) -> dict[str, str]:
     return meta
 
 
-def _x(data: ReportData, months: np.ndarray) -> list[str]:
+def x_dates(data: ReportData, months: np.ndarray) -> list[str]:
+    """Calendar months ('YYYY-MM') of steps, the x axis of time figures."""
     return [data.dates[int(m)] for m in months]
 
 
@@ -97,7 +112,7 @@ def _band_traces(fig: go.Figure, data: ReportData, metric: str, group: str, colo
                  name_suffix: str = "", row: int | None = None, col: int | None = None,
                  showlegend: bool = True) -> None:
     s = spec(metric)
-    x = _x(data, cell.index.to_numpy())
+    x = x_dates(data, cell.index.to_numpy())
     mean = cell["mean"].to_numpy(dtype=float) * s.scale
     lo = cell["lo"].to_numpy(dtype=float) * s.scale
     hi = cell["hi"].to_numpy(dtype=float) * s.scale
@@ -107,7 +122,7 @@ def _band_traces(fig: go.Figure, data: ReportData, metric: str, group: str, colo
         fig.add_trace(go.Scatter(x=x, y=lo, mode="lines", line={"width": 0}, hoverinfo="skip",
                                  showlegend=False, legendgroup=group, meta=meta), **where)
         fig.add_trace(go.Scatter(x=x, y=hi, mode="lines", line={"width": 0}, fill="tonexty",
-                                 fillcolor=_rgba(colour, 0.18), hoverinfo="skip",
+                                 fillcolor=rgba(colour, 0.18), hoverinfo="skip",
                                  name=f"{label}: 5-95 %", legendgroup=group,
                                  showlegend=showlegend, meta=meta), **where)
     fig.add_trace(go.Scatter(
@@ -118,7 +133,8 @@ def _band_traces(fig: go.Figure, data: ReportData, metric: str, group: str, colo
                       f"%{{customdata[1]:{s.d3}}})"), **where)
 
 
-def _subtitle(data: ReportData) -> str:
+def subtitle(data: ReportData) -> str:
+    """What the bands mean, under a figure's title."""
     return STUDY_BAND_SUBTITLE if data.is_study else BAND_SUBTITLE
 
 
@@ -138,52 +154,99 @@ def _stats(data: ReportData, metric: str) -> pd.DataFrame:
     return data.bands([metric])[metric]
 
 
-def timeseries(data: ReportData, metric: str, *, cells: list[tuple[str, str | None]],
-               references: bool = False, events: bool = True,
-               title: str | None = None) -> go.Figure:
-    """A metric over time: mean line and 5-95 % band per scenario, for every cell.
+def timeseries(data: ReportData, metric: str | list[str], *,
+               cells: list[tuple[str, str | None]], references: bool | None = None,
+               events: bool = True, title: str | None = None,
+               choice: dict[str, str] | None = None) -> go.Figure:
+    """Metrics over time: mean line and 5-95 % band per scenario, for every cell.
 
     Args:
         data: The report data.
-        metric: A market metric.
+        metric: A market metric, or several (the figure then has a ``metric`` select).
         cells: (region, segment) pairs to include (segment None: region-level metric).
-        references: Draw the merger-guideline HHI lines (for HHI metrics).
+        references: Draw the merger-guideline HHI lines. They are drawn on ``hhi_market``
+            only (the relevant-market HHI the guidelines speak of); default: for it.
         events: Draw policy switches and other events as vertical markers.
         title: Base title (default: the metric's label).
+        choice: What to show first (default: the report's default region and segment).
     """
-    s = spec(metric)
-    stats = _stats(data, metric)
+    metrics = [metric] if isinstance(metric, str) else list(metric)
+    references = (metrics == ["hhi_market"]) if references is None else (
+        references and metrics == ["hhi_market"])
     fig = go.Figure()
-    for gi, group in enumerate(data.groups):
-        colour = PALETTE[gi % len(PALETTE)]
-        for region, segment in cells:
-            key = (group, region, segment or ALL)
-            if key not in stats.index.droplevel(3):
-                continue
-            cell = stats.loc[key]
-            _band_traces(fig, data, metric, group, colour, cell, _meta(region, segment))
+    for m in metrics:
+        stats = _stats(data, m)
+        have = set(stats.index.droplevel(3))
+        for gi, group in enumerate(data.groups):
+            colour = PALETTE[gi % len(PALETTE)]
+            for region, segment in cells:
+                key = (group, region, segment or ALL)
+                if key not in have:
+                    continue
+                meta = _meta(region, segment)
+                if len(metrics) > 1:
+                    meta["metric"] = m
+                _band_traces(fig, data, m, group, colour, stats.loc[key], meta)
     if events:
         _add_events(fig, data, {r for r, _ in cells})
     if references:
         _add_references(fig, data)
-    _layout(fig)
-    fig.update_layout(yaxis=_value_axis(metric, rangemode="tozero" if references else "normal"))
+    if "hhi_market" in metrics and any(s == ALL for s in data.segments):
+        _no_market_note(fig, data)
+    layout(fig)
+    fig.update_layout(yaxis=_value_axis(metrics[0], rangemode="tozero" if references
+                                        else "normal"))
     fig.update_xaxes(title_text=None, hoverformat="%Y-%m")
     fig.update_layout(hovermode="x unified")
     dims = ["region"] if all(seg is None for _, seg in cells) else ["region", "segment"]
-    return finish(fig, title or s.label, dims, {"region": cells[0][0],
-                                               "segment": cells[0][1] or ALL}, _subtitle(data))
+    start = dict(choice or initial_choice(data, cells))
+    labels = None
+    if len(metrics) > 1:
+        dims.append("metric")
+        start.setdefault("metric", metrics[0])
+        labels = outcome_labels(metrics)
+        _axis_meta(fig, metrics)
+    base = title or spec(metrics[0]).label
+    return finish(fig, base, dims, start, subtitle(data), labels=labels)
+
+
+def _axis_meta(fig: go.Figure, metrics: list[str]) -> None:
+    """Axis title and type per metric, for the selector to switch with the metric."""
+    meta = dict(fig.layout.meta or {})
+    meta["axis"] = {m: spec(m).unit for m in metrics}
+    meta["axistype"] = {m: "log" if spec(m).log else "linear" for m in metrics}
+    fig.update_layout(meta=meta)
+
+
+def _no_market_note(fig: go.Figure, data: ReportData) -> None:
+    """Say, on the chart, why segment ``all`` shows no relevant-market HHI."""
+    first = data.dates[min(data.dates)]
+    fig.add_trace(go.Scatter(
+        x=[first], y=[5000], mode="text", hoverinfo="skip", showlegend=False,
+        text=["No relevant-market HHI for all segments together (people and organisations "
+              "are not pooled): choose a segment"], textposition="middle right",
+        textfont={"size": 13, "color": "#5b6775"}, meta={"segment": ALL}))
 
 
 def _add_references(fig: go.Figure, data: ReportData) -> None:
+    """Merger-guideline thresholds, shown for every (region, segment) market, not for ``all``.
+
+    Traces rather than layout shapes, so the selector hides them with segment ``all``
+    (which has no relevant market) like any other cell-specific trace.
+    """
+    named = [s for s in data.segments if s != ALL]
+    first, last = data.dates[min(data.dates)], data.dates[data.final_month]
+    meta = {"segment": named}
     for value, label, side, dash in HHI_REFERENCES:
-        fig.add_hline(y=value, line={"color": "#7a7a7a", "width": 1, "dash": dash},
-                      annotation_text=label, annotation_position=f"top {side}".strip(),
-                      annotation_font={"size": 10, "color": "#555"})
+        text = [plot_text(label), ""] if side == "left" else ["", plot_text(label)]
+        fig.add_trace(go.Scatter(
+            x=[first, last], y=[value, value], mode="lines+text", text=text,
+            textposition="top right" if side == "left" else "top left",
+            textfont={"size": 10, "color": "#555"}, hoverinfo="skip", showlegend=False,
+            line={"color": "#7a7a7a", "width": 1, "dash": dash}, meta=meta))
     # keep every reference line inside the autoscaled range, whatever cell is shown
-    first = data.dates[min(data.dates)]
-    fig.add_trace(go.Scatter(x=[first], y=[2650], mode="markers", marker={"opacity": 0},
-                             hoverinfo="skip", showlegend=False))
+    fig.add_trace(go.Scatter(x=[first], y=[2300], mode="markers", marker={"opacity": 0},
+                             hoverinfo="skip", showlegend=False, meta=meta))
 
 
 def _event_rows(data: ReportData, regions: set[str]) -> pd.DataFrame:
@@ -256,13 +319,14 @@ def _event_trace(fig: go.Figure, data: ReportData, part: pd.DataFrame, colour: s
         legendgroup=f"events-{policy}", showlegend=False, meta=meta))
 
 
-def _region_cells(data: ReportData, regions: list[str] | None) -> list[str]:
+def region_cells(data: ReportData, regions: list[str] | None) -> list[str]:
+    """The regions a figure holds (default: all, ``World`` first)."""
     return data.regions if regions is None else regions
 
 
 def capability(data: ReportData, regions: list[str] | None = None) -> go.Figure:
     """Capability frontiers (closed solid, open dashed) and the gap in months."""
-    regions = _region_cells(data, regions)
+    regions = region_cells(data, regions)
     fig = make_subplots(rows=2, cols=1, shared_xaxes=True, vertical_spacing=0.08,
                         row_heights=[0.58, 0.42])
     front = data.bands(["frontier_closed", "frontier_open"])
@@ -275,7 +339,7 @@ def capability(data: ReportData, regions: list[str] | None = None) -> go.Figure:
             if key not in gap.index.droplevel(3):
                 continue
             meta = {"region": region}
-            x = _x(data, front.loc[key].index.to_numpy())
+            x = x_dates(data, front.loc[key].index.to_numpy())
             for metric, dash, what in (("frontier_closed", "solid", "closed"),
                                        ("frontier_open", "dash", "open")):
                 fig.add_trace(go.Scatter(
@@ -286,371 +350,17 @@ def capability(data: ReportData, regions: list[str] | None = None) -> go.Figure:
                     hovertemplate=f"{what} %{{y:.1f}}"), row=1, col=1)
             _band_traces(fig, data, "gap_months", group, colour, gap.loc[key], meta,
                          name_suffix=": gap", row=2, col=1, showlegend=False)
-    _layout(fig, height=620)
+    layout(fig, height=620)
     fig.update_layout(hovermode="x unified")
     fig.update_yaxes(title_text="capability, points", row=1, col=1)
     fig.update_yaxes(title_text="gap, months", rangemode="tozero", row=2, col=1)
     fig.update_xaxes(hoverformat="%Y-%m")
+    first = data.default_region if data.default_region in regions else regions[0]
     return finish(fig, "Capability frontier, open vs closed, and the gap", ["region"],
-                  {"region": regions[0]}, "Top: closed frontier solid, open dashed. Bottom: "
-                  "gap in months. " + _subtitle(data))
+                  {"region": first}, "Top: closed frontier solid, open dashed. Bottom: "
+                  "gap in months. " + subtitle(data))
 
 
-def contributors(data: ReportData, regions: list[str] | None = None) -> go.Figure:
-    """Contributor communities working on open ecosystems, and their effort."""
-    regions = _region_cells(data, regions)
-    fig = make_subplots(rows=2, cols=1, shared_xaxes=True, vertical_spacing=0.08)
-    stats = data.bands(["contributors", "effort"])
-    for gi, group in enumerate(data.groups):
-        colour = PALETTE[gi % len(PALETTE)]
-        for region in regions:
-            key = (group, region, ALL)
-            if key not in stats.index.droplevel(3):
-                continue
-            meta = {"region": region}
-            _band_traces(fig, data, "contributors", group, colour, stats.loc[key]["contributors"],
-                         meta, row=1, col=1)
-            _band_traces(fig, data, "effort", group, colour, stats.loc[key]["effort"], meta,
-                         name_suffix=": effort", row=2, col=1, showlegend=False)
-    _layout(fig, height=600)
-    fig.update_layout(hovermode="x unified")
-    fig.update_yaxes(title_text=spec("contributors").unit, rangemode="tozero", row=1, col=1)
-    fig.update_yaxes(title_text=spec("effort").unit, rangemode="tozero", row=2, col=1)
-    fig.update_xaxes(hoverformat="%Y-%m")
-    return finish(fig, "Open-source contributors", ["region"], {"region": regions[0]},
-                  "Top: communities contributing. Bottom: their effort. " + _subtitle(data))
-
-
-def vendor_shares(data: ReportData, regions: list[str] | None = None,
-                  max_panels: int = 6) -> go.Figure:
-    """Stacked shares of adopters by vendor over time, one panel per scenario."""
-    regions = _region_cells(data, regions)
-    shares = data.vendor_shares()
-    groups = data.ids[:max_panels]
-    if data.is_study:  # pool the design points
-        shares = shares.groupby(level=["region", "vendor", "month"], observed=True).mean()
-        shares = pd.concat({"design points": shares}, names=["scenario"])
-        groups = ["design points"]
-    cols = min(len(groups), 2)
-    rows = math.ceil(len(groups) / cols)
-    fig = make_subplots(rows=rows, cols=cols, shared_yaxes=True, horizontal_spacing=0.07,
-                        vertical_spacing=0.14,
-                        subplot_titles=[plot_text(data.group_label(g)) for g in groups])
-    vendors = data.vendor_order
-    available = set(shares.index.get_level_values("vendor"))
-    for gi, group in enumerate(groups):
-        row, col = gi // cols + 1, gi % cols + 1
-        for region in regions:
-            for vi, vendor in enumerate(vendors):
-                if vendor not in available:
-                    continue
-                try:
-                    series = shares.loc[(group, region, vendor)]
-                except KeyError:
-                    continue
-                colour = VENDOR_PALETTE[vi % len(VENDOR_PALETTE)]
-                is_open = vendor in data.open_vendors
-                name = plot_text(vendor) + (" (open)" if is_open else "")
-                fig.add_trace(go.Scatter(
-                    x=_x(data, series.index.to_numpy()),
-                    y=series.to_numpy(dtype=float) * 100, mode="lines",
-                    stackgroup=f"{group}|{region}", name=name, legendgroup=vendor,
-                    showlegend=gi == 0, line={"width": 0.6, "color": colour},
-                    fillcolor=_rgba(colour, 0.75),
-                    fillpattern={"shape": "/", "fgcolor": "rgba(255,255,255,0.6)",
-                                 "size": 6} if is_open else None,
-                    meta={"region": region}, hovertemplate="%{y:.1f} %"),
-                    row=row, col=col)
-    _layout(fig, height=450 + 280 * (rows - 1))
-    fig.update_layout(hovermode="x unified", margin={"t": 110})
-    fig.update_annotations(font={"size": 13}, yshift=4)
-    fig.update_yaxes(range=[0, 100], ticksuffix=" %")
-    fig.update_yaxes(title_text="share of adopters", col=1)
-    fig.update_xaxes(hoverformat="%Y-%m")
-    note = ("Mean over " + ("design points and replications" if data.is_study
-                            else "replications") + "; hatched: open-weights vendors.")
-    if len(data.ids) > len(groups) and not data.is_study:
-        note += f" First {len(groups)} of {len(data.ids)} scenarios."
-    return finish(fig, "Vendor shares of adopters", ["region"], {"region": regions[0]}, note)
-
-
-# ---------------------------------------------------------------------- studies
-
-
-def is_numeric(series: pd.Series) -> bool:
-    return pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series)
-
-
-def _outcome_labels(outcomes: list[str]) -> dict[str, str]:
+def outcome_labels(outcomes: list[str]) -> dict[str, str]:
+    """Display label of each metric of a ``metric`` select."""
     return {m: spec(m).label for m in outcomes}
-
-
-def sweep_scatter(data: ReportData, outcomes: list[str],
-                  regions: list[str] | None = None) -> go.Figure:
-    """Final-month outcome vs each varied parameter, with a linear trend (categorical: means)."""
-    regions = _region_cells(data, regions)
-    params = data.parameters
-    means = data.point_means(outcomes)
-    cols = min(len(params), 3)
-    rows = math.ceil(len(params) / cols)
-    fig = make_subplots(rows=rows, cols=cols, shared_yaxes=True, horizontal_spacing=0.04,
-                        vertical_spacing=0.16)
-    for pi, param in enumerate(params):
-        row, col = pi // cols + 1, pi % cols + 1
-        fig.update_xaxes(title_text=plot_text(param), row=row, col=col)
-        for metric in outcomes:
-            s = spec(metric)
-            for region in regions:
-                sub = means[means["region"] == region]
-                if sub.empty:
-                    continue
-                meta = {"region": region, "metric": metric}
-                x = sub[param]
-                y = sub[metric].to_numpy(dtype=float) * s.scale
-                numeric = is_numeric(x)
-                xs = x.to_numpy(dtype=float) if numeric else [plot_text(v) for v in x]
-                fig.add_trace(go.Scatter(
-                    x=xs, y=y, mode="markers", name="design points", legendgroup="points",
-                    showlegend=pi == 0, meta=meta,
-                    marker={"color": PALETTE[0], "size": 7, "opacity": 0.75},
-                    text=[plot_text(p) for p in sub["point"]],
-                    hovertemplate=f"%{{text}}<br>{plot_text(param)} = %{{x}}<br>"
-                                  f"{plot_text(s.label)} = %{{y:{s.d3}}}<extra></extra>"),
-                    row=row, col=col)
-                tx, ty = _trend(x, y, numeric)
-                if tx is not None:
-                    fig.add_trace(go.Scatter(
-                        x=tx, y=ty, mode="lines", name="trend" + (" (linear fit)" if numeric
-                                                                 else " (mean per value)"),
-                        legendgroup="trend", showlegend=pi == 0, meta=meta,
-                        line={"color": PALETTE[1], "width": 2},
-                        hovertemplate=f"trend: %{{y:{s.d3}}}<extra></extra>"),
-                        row=row, col=col)
-    _layout(fig, height=440 + 300 * (rows - 1), legend_y=-0.2 / rows)
-    fig.update_yaxes(title_text="outcome (choose above)", col=1)
-    return finish(fig, f"Outcome at month {data.final_month} vs each varied parameter",
-                  ["region", "metric"], {"region": regions[0], "metric": outcomes[0]},
-                  "Each point: one design point, mean over its replications (segment: all). "
-                  "Other parameters vary at the same time, so a trend is a marginal effect.",
-                  labels=_outcome_labels(outcomes))
-
-
-def _trend(x: pd.Series, y: np.ndarray, numeric: bool) -> tuple[list | None, list | None]:
-    ok = ~np.isnan(y)
-    if numeric:
-        xv = x.to_numpy(dtype=float)
-        ok &= ~np.isnan(xv)
-        if ok.sum() < 3 or np.ptp(xv[ok]) == 0:
-            return None, None
-        slope, intercept = np.polyfit(xv[ok], y[ok], 1)
-        ends = np.array([xv[ok].min(), xv[ok].max()])
-        return ends.tolist(), (intercept + slope * ends).tolist()
-    frame = pd.DataFrame({"x": [str(v) for v in x], "y": y})[ok]
-    if frame.empty:
-        return None, None
-    means = frame.groupby("x", sort=False)["y"].mean()
-    return [plot_text(v) for v in means.index], means.to_list()
-
-
-def _bins(values: np.ndarray, n_points: int) -> tuple[np.ndarray, np.ndarray]:
-    """Bin index of each value and the bin centres (the levels themselves for a grid)."""
-    levels = np.unique(values[~np.isnan(values)])
-    if len(levels) <= 10 and len(levels) < n_points:  # a grid: values repeat
-        index = np.searchsorted(levels, values)
-        return index, levels
-    k = int(np.clip(math.floor(math.sqrt(n_points / 2)), 2, 8))
-    edges = np.linspace(levels[0], levels[-1], k + 1)
-    index = np.clip(np.searchsorted(edges, values, side="right") - 1, 0, k - 1)
-    return index, (edges[:-1] + edges[1:]) / 2
-
-
-def sweep_heatmap(data: ReportData, outcomes: list[str], regions: list[str] | None = None,
-                  max_pairs: int = 6) -> go.Figure | None:
-    """Mean outcome over pairs of numeric parameters (binned); None with fewer than two."""
-    regions = _region_cells(data, regions)
-    means = data.point_means(outcomes)
-    numeric = [p for p in data.parameters if is_numeric(means[p])]
-    pairs = list(combinations(numeric, 2))[:max_pairs]
-    if not pairs:
-        return None
-    cols = min(len(pairs), 3)
-    rows = math.ceil(len(pairs) / cols)
-    fig = make_subplots(rows=rows, cols=cols, horizontal_spacing=0.08, vertical_spacing=0.16)
-    for metric in outcomes:
-        s = spec(metric)
-        for region in regions:
-            sub = means[means["region"] == region]
-            if sub.empty:
-                continue
-            grids = []
-            for a, b in pairs:
-                ia, ca = _bins(sub[a].to_numpy(dtype=float), len(sub))
-                ib, cb = _bins(sub[b].to_numpy(dtype=float), len(sub))
-                z = np.full((len(cb), len(ca)), np.nan)
-                y = sub[metric].to_numpy(dtype=float) * s.scale
-                frame = pd.DataFrame({"a": ia, "b": ib, "y": y}).dropna()
-                for (i, j), val in frame.groupby(["a", "b"])["y"].mean().items():
-                    z[j, i] = val
-                grids.append((a, b, ca, cb, z))
-            finite = [g[4][~np.isnan(g[4])] for g in grids]
-            values = np.concatenate(finite) if finite else np.array([])
-            zmin = float(values.min()) if values.size else None
-            zmax = float(values.max()) if values.size else None
-            for k, (a, b, ca, cb, z) in enumerate(grids):
-                row, col = k // cols + 1, k % cols + 1
-                fig.add_trace(go.Heatmap(
-                    x=ca, y=cb, z=z, zmin=zmin, zmax=zmax, colorscale="Viridis",
-                    showscale=k == len(grids) - 1, meta={"region": region, "metric": metric},
-                    colorbar={"title": {"text": plot_text(s.label), "side": "right"}},
-                    hovertemplate=f"{plot_text(a)} \u2248 %{{x:.3g}}<br>{plot_text(b)} \u2248 "
-                                  f"%{{y:.3g}}<br>mean %{{z:{s.d3}}}<extra></extra>"),
-                    row=row, col=col)
-                fig.update_xaxes(title_text=plot_text(a), row=row, col=col)
-                fig.update_yaxes(title_text=plot_text(b), row=row, col=col)
-    _layout(fig, height=430 + 300 * (rows - 1), legend_below=False)
-    return finish(fig, f"Outcome at month {data.final_month} over pairs of parameters",
-                  ["region", "metric"], {"region": regions[0], "metric": outcomes[0]},
-                  "Cell: mean over the design points that fall in it (blank: none); the other "
-                  "parameters are averaged over.", labels=_outcome_labels(outcomes))
-
-
-def _sensitivity_title(indices: pd.DataFrame, what: str) -> str:
-    row = indices.iloc[0]
-    return (f"{what} of {spec(str(row['metric'])).label} ({plot_text(row['region'])}, "
-            f"{plot_text(row['segment'])}, month {int(row['month'])})")
-
-
-def sobol_bars(indices: pd.DataFrame) -> go.Figure:
-    """First-order and total Sobol indices with their bootstrap 95 % CIs."""
-    names = [plot_text(p) for p in indices["parameter"]]
-    fig = go.Figure()
-    for col, label, colour in (("S1", "first order S1", PALETTE[0]),
-                               ("ST", "total ST", PALETTE[1])):
-        fig.add_trace(go.Bar(x=names, y=indices[col].to_numpy(dtype=float), name=label,
-                             marker_color=colour,
-                             error_y={"type": "data", "array":
-                                      indices[f"{col}_conf"].to_numpy(dtype=float),
-                                      "visible": True},
-                             hovertemplate="%{x}: %{y:.3f}<extra>" + label + "</extra>"))
-    _layout(fig, height=440)
-    fig.update_layout(barmode="group")
-    fig.update_yaxes(title_text="share of output variance")
-    return finish(fig, _sensitivity_title(indices, "Sobol indices"), [], {},
-                  "Error bars: bootstrap 95 % CIs (SALib). ST much above S1 means interactions.")
-
-
-def morris_plot(indices: pd.DataFrame) -> go.Figure:
-    """Morris elementary effects: mu* (with CI) against sigma."""
-    names = [plot_text(p) for p in indices["parameter"]]
-    mu = indices["mu_star"].to_numpy(dtype=float)
-    conf = np.nan_to_num(indices["mu_star_conf"].to_numpy(dtype=float))
-    sigma = indices["sigma"].to_numpy(dtype=float)
-    x_top = float(np.nanmax(mu + conf, initial=0.0)) or 1.0
-    y_top = float(np.nanmax(sigma, initial=0.0)) or 1.0
-    fig = go.Figure(go.Scatter(
-        x=mu, y=sigma, mode="markers+text", text=names, cliponaxis=False,
-        textposition=["top left" if m > x_top / 2 else "top right" for m in mu],
-        marker={"size": 11, "color": PALETTE[0]}, name="parameters",
-        error_x={"type": "data", "array": conf},
-        hovertemplate="%{text}<br>mu* %{x:.4g}<br>sigma %{y:.4g}<extra></extra>"))
-    _layout(fig, height=440)
-    fig.update_xaxes(title_text="mu* (mean absolute elementary effect)",
-                     range=[0, 1.1 * x_top])
-    fig.update_yaxes(title_text="sigma (spread: non-linearity, interactions)",
-                     range=[0, 1.2 * y_top])
-    return finish(fig, _sensitivity_title(indices, "Morris screening"), [], {},
-                  "Error bars: bootstrap 95 % CI of mu*. Far right: influential; high: "
-                  "non-linear or interacting.")
-
-
-# ---------------------------------------------------------------------- calibration
-
-
-def _target_labels(fit: pd.DataFrame) -> list[str]:
-    return [f"{plot_text(t)} ({plot_text(r)}, m{int(m)})" for t, r, m in
-            zip(fit["target"], fit["region"], fit["month"], strict=True)]
-
-
-def calibration_misses(fit: pd.DataFrame) -> go.Figure:
-    """Standardised miss of each target, (fitted - observed) / tolerance, with its CI."""
-    labels = _target_labels(fit)
-    tol = fit["tolerance"].to_numpy(dtype=float)
-    z = fit["z"].to_numpy(dtype=float)
-    lo = (fit["fitted_ci_low"].to_numpy(dtype=float) - fit["observed"].to_numpy(dtype=float)) / tol
-    hi = (fit["fitted_ci_high"].to_numpy(dtype=float) - fit["observed"].to_numpy(dtype=float)) \
-        / tol
-    colours = [PALETTE[2] if w else PALETTE[1] for w in fit["within"]]
-    fig = go.Figure()
-    fig.add_vrect(x0=-1, x1=1, fillcolor=_rgba(PALETTE[2], 0.12), line_width=0,
-                  annotation_text="within tolerance", annotation_position="top left",
-                  annotation_font={"size": 10})
-    fig.add_trace(go.Scatter(
-        x=z, y=labels, mode="markers", marker={"size": 11, "color": colours},
-        error_x={"type": "data", "symmetric": False, "array": np.nan_to_num(hi - z),
-                 "arrayminus": np.nan_to_num(z - lo)},
-        customdata=np.column_stack([fit["observed"].to_numpy(dtype=float), tol,
-                                    fit["fitted_mean"].to_numpy(dtype=float)]),
-        name="fitted", hovertemplate="%{y}<br>target %{customdata[0]:.4g} \u00b1 "
-                                     "%{customdata[1]:.4g}<br>fitted %{customdata[2]:.4g}"
-                                     "<br>miss %{x:.2f} tolerances<extra></extra>"))
-    _layout(fig, height=max(320, 120 + 42 * len(fit)))
-    fig.add_vline(x=0, line={"color": "#555", "width": 1})
-    fig.update_xaxes(title_text="(fitted - target) / tolerance", zeroline=False)
-    fig.update_yaxes(autorange="reversed")
-    return finish(fig, "Fitted vs target, in tolerances", [], {},
-                  "Point: simulated mean at the fitted parameters; bar: its 95 % CI across "
-                  "replications. Shaded: the target's tolerance.")
-
-
-def calibration_values(fit: pd.DataFrame) -> go.Figure:
-    """Each target and its tolerance next to the fitted mean and CI, in the metric's units."""
-    n = len(fit)
-    cols = min(n, 3)
-    rows = math.ceil(n / cols)
-    labels = _target_labels(fit)
-    fig = make_subplots(rows=rows, cols=cols, subplot_titles=labels, horizontal_spacing=0.08,
-                        vertical_spacing=0.5 / rows if rows > 1 else 0.1)
-    for k, row in enumerate(fit.itertuples()):
-        r, c = k // cols + 1, k % cols + 1
-        fig.add_trace(go.Scatter(
-            x=["target"], y=[row.observed], mode="markers", name="target \u00b1 tolerance",
-            marker={"symbol": "diamond", "size": 11, "color": "#444"}, legendgroup="target",
-            showlegend=k == 0, error_y={"type": "data", "array": [row.tolerance]},
-            hovertemplate="target %{y:.4g}<extra></extra>"), row=r, col=c)
-        fig.add_trace(go.Scatter(
-            x=["fitted"], y=[row.fitted_mean], mode="markers", name="fitted mean (95 % CI)",
-            marker={"size": 11, "color": PALETTE[2] if row.within else PALETTE[1]},
-            legendgroup="fitted", showlegend=k == 0,
-            error_y={"type": "data", "symmetric": False,
-                     "array": [np.nan_to_num(row.fitted_ci_high - row.fitted_mean)],
-                     "arrayminus": [np.nan_to_num(row.fitted_mean - row.fitted_ci_low)]},
-            hovertemplate="fitted %{y:.4g}<extra></extra>"), row=r, col=c)
-    _layout(fig, height=280 + 250 * rows)
-    fig.update_layout(margin={"t": 110})
-    fig.update_annotations(font={"size": 11})
-    return finish(fig, "Targets and fitted values", [], {},
-                  "Each panel in the metric's own units (after the target's scale).")
-
-
-def calibration_evaluations(evaluations: pd.DataFrame) -> go.Figure:
-    """Objective of every evaluated point, in order, with the best so far."""
-    y = evaluations["objective"].to_numpy(dtype=float)
-    x = np.arange(1, len(y) + 1)
-    params = [c for c in evaluations.columns if c != "objective"]
-    text = ["<br>".join(f"{plot_text(p)} = {evaluations[p].iloc[i]:.4g}" for p in params)
-            for i in range(len(y))]
-    fig = go.Figure()
-    fig.add_trace(go.Scatter(x=x, y=y, mode="markers", name="evaluation", text=text,
-                             marker={"color": PALETTE[0], "size": 7},
-                             hovertemplate="#%{x}: %{y:.4g}<br>%{text}<extra></extra>"))
-    fig.add_trace(go.Scatter(x=x, y=np.minimum.accumulate(y), mode="lines",
-                             name="best so far", line={"color": PALETTE[1], "width": 2},
-                             hoverinfo="skip"))
-    _layout(fig, height=400)
-    positive = bool(np.all(y > 0))
-    fig.update_yaxes(title_text="objective (sum of squared misses in tolerances)",
-                     type="log" if positive else "linear")
-    fig.update_xaxes(title_text="evaluation")
-    return finish(fig, "Search for the best fit", [], {},
-                  "Powell search over the fitted parameters; every evaluation uses the same "
-                  "seed and replications.")

@@ -1,4 +1,8 @@
-"""How metrics are named, scaled and formatted in reports, and text made safe for display."""
+"""How metrics are named, scaled and formatted in reports, and text made safe for display.
+
+Units come from the metric table (``UNITS``: INTERFACES.md "Metrics"), so a figure's axis
+says what the CLI says; this module only adds a short label, a display scale and a format.
+"""
 
 from __future__ import annotations
 
@@ -6,9 +10,21 @@ import html
 import math
 from dataclasses import dataclass
 
-from sim.metrics import REGION_LEVEL
+try:  # the table is moving to sim.metric_names; the engine re-exports it meanwhile
+    from sim.metric_names import MARKET_METRICS, UNITS
+except ImportError:  # pragma: no cover - until sim.metric_names has UNITS
+    from sim.engine.metrics import METRICS as MARKET_METRICS
+    from sim.engine.metrics import UNITS
 
-__all__ = ["MetricSpec", "spec", "esc", "plot_text", "is_region_level", "fmt_number"]
+__all__ = ["MetricSpec", "spec", "esc", "plot_text", "is_region_level", "fmt_number",
+           "fmt_money", "REGION_LEVEL", "WORLD_ONLY", "UNITS", "MARKET_METRICS"]
+
+#: Metrics of the region, not of a (region, segment) market: the same on every segment row.
+REGION_LEVEL = ("frontier_closed", "frontier_open", "gap_months", "firms_active",
+                "products_open", "entries", "exits", "acquisitions", "funding_raised",
+                "markup_capped")
+#: Region-level metrics recorded on ``World`` rows only.
+WORLD_ONLY = ("entries", "exits", "acquisitions")
 
 
 @dataclass(frozen=True)
@@ -16,55 +32,74 @@ class MetricSpec:
     """Display of one metric."""
 
     label: str  #: short name (titles, tables)
-    unit: str  #: axis title
+    unit: str  #: axis title (the unit, after ``scale``)
     scale: float = 1.0  #: multiply values by this for display (shares -> %)
     d3: str = ".4g"  #: d3 format for hover and axes
     log: bool = False  #: log axis
 
 
-_SPECS: dict[str, MetricSpec] = {
-    "hhi": MetricSpec("HHI", "HHI of adopter shares, points (0-10,000)", 1, ",.0f"),
-    "hhi_usage": MetricSpec("HHI (usage)", "HHI of token shares, points", 1, ",.0f"),
-    "hhi_revenue": MetricSpec("HHI (revenue)", "HHI of revenue shares, points", 1, ",.0f"),
-    "cr1": MetricSpec("Largest share (CR1)", "% of adopters", 100, ".1f"),
-    "cr4": MetricSpec("Four largest (CR4)", "% of adopters", 100, ".1f"),
-    "effective_firms": MetricSpec("Effective firms", "10,000 / HHI", 1, ".2f"),
-    "open_share": MetricSpec("Open-weights share", "% of adopters using open-weights models",
-                             100, ".1f"),
-    "open_usage_share": MetricSpec("Open-weights usage share", "% of tokens", 100, ".1f"),
-    "open_revenue_share": MetricSpec("Open-weights revenue share", "% of spend", 100, ".1f"),
-    "adopters": MetricSpec("Adopters", "adopters", 1, ",.0f"),
-    "adoption": MetricSpec("Adoption", "% of potential adopters using any vendor", 100, ".1f"),
-    "usage": MetricSpec("Usage", "M tokens per month", 1, ".3s"),
-    "spend": MetricSpec("Spend", "USD per month", 1, ".3s"),
-    "price_mean": MetricSpec("Mean price", "USD per M tokens, usage-weighted (log scale)", 1,
-                             ".3g", log=True),
-    "price_constant_capability": MetricSpec(
-        "Price at constant capability", "USD per M tokens (log scale)", 1, ".3g", log=True),
-    "consumer_welfare": MetricSpec("Consumer welfare", "inclusive value / alpha (utility in "
-                                   "log-price units)", 1, ".4g"),
-    "frontier_closed": MetricSpec("Closed frontier", "capability, points", 1, ".1f"),
-    "frontier_open": MetricSpec("Open frontier", "capability, points", 1, ".1f"),
-    "gap_months": MetricSpec("Capability gap", "months the open frontier trails the closed",
-                             1, ".1f"),
-    "vendors_active": MetricSpec("Vendors active", "vendors", 1, ".1f"),
-    "vendors_open": MetricSpec("Open vendors", "vendors", 1, ".1f"),
-    "contributors": MetricSpec("Contributor communities", "communities contributing", 1,
-                               ",.0f"),
-    "effort": MetricSpec("Contributor effort", "effort (developer-months)", 1, ".3s"),
-    "derivatives": MetricSpec("Derivative models", "derivatives", 1, ",.0f"),
-    "compliance_paid": MetricSpec("Compliance paid", "USD per month", 1, ".3s"),
-    "subsidy_paid": MetricSpec("Subsidy paid", "USD per month", 1, ".3s"),
+_HHI = ",.0f"
+_PCT = ".1f"
+#: (label, display unit or None for the table's unit, scale, d3, log)
+_DISPLAY: dict[str, tuple[str, str | None, float, str, bool]] = {
+    "hhi_market": ("HHI of the relevant market", "HHI points (0-10,000)", 1, _HHI, False),
+    "hhi_revenue": ("HHI (spend shares)", "HHI points (0-10,000)", 1, _HHI, False),
+    "hhi_usage": ("HHI (token shares)", "HHI points (0-10,000)", 1, _HHI, False),
+    "hhi_users": ("HHI (adopter shares)", "HHI points (0-10,000)", 1, _HHI, False),
+    "cr1": ("Largest firm's share (CR1)", "% of the relevant market", 100, _PCT, False),
+    "cr4": ("Four largest firms (CR4)", "% of the relevant market", 100, _PCT, False),
+    "effective_firms": ("Effective firms", None, 1, ".2f", False),
+    "open_usage_share": ("Open-weights usage share", "% of tokens", 100, _PCT, False),
+    "open_revenue_share": ("Open-weights revenue share", "% of spend", 100, _PCT, False),
+    "open_user_share": ("Open-weights user share", "% of adopters", 100, _PCT, False),
+    "aware": ("Aware", "% of potential adopters", 100, _PCT, False),
+    "adoption": ("Adoption", "% of potential adopters using a product", 100, _PCT, False),
+    "users": ("Users", None, 1, ",.0f", False),
+    "usage": ("Usage", None, 1, ".3s", False),
+    "spend": ("Spend", None, 1, ".3s", False),
+    "price_frontier": ("Frontier list price", "USD per M tokens (log scale)", 1, ".3g", True),
+    "price_paid": ("Price paid", "USD per M tokens, spend / billed tokens (log scale)", 1,
+                   ".3g", True),
+    "price_constant_capability": ("Price at constant capability",
+                                  "USD per M tokens (log scale)", 1, ".3g", True),
+    "consumer_surplus_usd": ("Consumer surplus", None, 1, ".3s", False),
+    "producer_surplus_usd": ("Producer surplus", None, 1, ".3s", False),
+    "harm_usd": ("Expected harm", None, 1, ".3s", False),
+    "net_welfare_usd": ("Net welfare", None, 1, ".3s", False),
+    "home_share": ("Home firms' share", "% of tokens served by home firms", 100, _PCT, False),
+    "foreign_dependence": ("Foreign dependence", "% of tokens from the largest foreign region",
+                           100, _PCT, False),
+    "frontier_closed": ("Closed frontier", None, 1, ".1f", False),
+    "frontier_open": ("Open frontier", None, 1, ".1f", False),
+    "gap_months": ("Open-closed gap", None, 1, ".1f", False),
+    "firms_active": ("Firms active", None, 1, ".1f", False),
+    "products_open": ("Open-weights lines", None, 1, ".1f", False),
+    "entries": ("Entries", None, 1, ".2f", False),
+    "exits": ("Exits", None, 1, ".2f", False),
+    "acquisitions": ("Acquisitions", None, 1, ".2f", False),
+    "funding_raised": ("Funding raised", None, 1, ".3s", False),
+    "markup_capped": ("Markups at the cap", None, 1, ".2f", False),
 }
 
 
 def spec(metric: str) -> MetricSpec:
-    """Display spec of a metric (a plain one for metrics without a special spec)."""
-    return _SPECS.get(metric, MetricSpec(metric.replace("_", " ").capitalize(), metric))
+    """Display spec of a metric; the unit is the metric table's unless a scale changes it.
+
+    Example:
+        >>> spec("consumer_surplus_usd").unit
+        'USD per month'
+        >>> spec("open_usage_share").scale
+        100
+    """
+    unit = UNITS.get(metric, metric)
+    if metric not in _DISPLAY:
+        return MetricSpec(metric.replace("_", " ").capitalize(), unit)
+    label, shown, scale, d3, log = _DISPLAY[metric]
+    return MetricSpec(label, shown or unit, scale, d3, log)
 
 
 def is_region_level(metric: str) -> bool:
-    """Whether the metric is recorded per region only (segment ``all``)."""
+    """Whether the metric belongs to the region (the same on every segment row)."""
     return metric in REGION_LEVEL
 
 
@@ -94,3 +129,19 @@ def fmt_number(value: float, digits: int = 3) -> str:
     magnitude = math.floor(math.log10(abs(value)))
     decimals = max(0, digits - 1 - magnitude)
     return f"{value:,.{decimals}f}"
+
+
+def fmt_money(value: float) -> str:
+    """USD with a k / M / B / T suffix and three significant digits.
+
+    Example:
+        >>> fmt_money(-1.234e9)
+        '-1.23B USD'
+    """
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "\u2013"
+    size = abs(float(value))
+    for power, suffix in ((12, "T"), (9, "B"), (6, "M"), (3, "k")):
+        if size >= 10 ** power:
+            return f"{fmt_number(value / 10 ** power)}{suffix} USD"
+    return f"{fmt_number(value)} USD"

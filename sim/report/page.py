@@ -127,11 +127,16 @@ def figure_html(item: FigureItem, div_id: str) -> str:
     return f"<div class='figure' id='{div_id}-box'>{controls}{plot}{caption}</div>"
 
 
-def _toolbar(regions: list[str], segments: list[str], sections: list[Section]) -> str:
-    region_opts = "".join(f"<option value='{esc(r)}'>{esc(r)}</option>" for r in regions)
+def _toolbar(regions: list[str], segments: list[str], sections: list[Section],
+             choice: dict[str, str]) -> str:
+    def chosen(dim: str, value: str) -> str:
+        return " selected" if choice.get(dim) == value else ""
+
+    region_opts = "".join(f"<option value='{esc(r)}'{chosen('region', r)}>{esc(r)}</option>"
+                          for r in regions)
     segment_opts = "".join(
-        f"<option value='{esc(s)}'>{esc('all segments' if s == 'all' else s)}</option>"
-        for s in segments)
+        f"<option value='{esc(s)}'{chosen('segment', s)}>"
+        f"{esc('all segments' if s == 'all' else s)}</option>" for s in segments)
     links = "".join(f"<a href='#{esc(s.anchor)}'>{esc(s.title)}</a>" for s in sections)
     selects = ""
     if regions:
@@ -145,8 +150,8 @@ def _toolbar(regions: list[str], segments: list[str], sections: list[Section]) -
 
 
 def render_page(*, title: str, subtitle: str, header_html: str, sections: list[Section],
-                regions: list[str], segments: list[str], footer_html: str = ""
-                ) -> tuple[str, int]:
+                regions: list[str], segments: list[str], footer_html: str = "",
+                choice: dict[str, str] | None = None) -> tuple[str, int]:
     """The whole page and its number of figures.
 
     Args:
@@ -157,6 +162,7 @@ def render_page(*, title: str, subtitle: str, header_html: str, sections: list[S
         regions: Region choices of the toolbar (empty: no region select).
         segments: Segment choices (empty: no segment select).
         footer_html: Closing notes (already escaped HTML).
+        choice: Region and segment the toolbar starts on (default: the first of each).
     """
     body, n = [], 0
     for section in sections:
@@ -168,7 +174,15 @@ def render_page(*, title: str, subtitle: str, header_html: str, sections: list[S
             else:
                 body.append(item)
         body.append("</section>")
-    toolbar = _toolbar(regions, segments, sections) if (regions or segments or sections) else ""
+    toolbar = _toolbar(regions, segments, sections, choice or {}) if (
+        regions or segments or sections) else ""
+    start = ""
+    if regions:
+        region = (choice or {}).get("region", regions[0])
+        start += f" data-region='{esc(region)}'"
+    if segments:
+        segment = (choice or {}).get("segment", segments[0])
+        start += f" data-segment='{esc(segment)}'"
     page = "\n".join([
         "<!DOCTYPE html>",
         "<html lang='en'>",
@@ -180,7 +194,7 @@ def render_page(*, title: str, subtitle: str, header_html: str, sections: list[S
         f"<style>{CSS}</style>",
         f"<script type='text/javascript'>{get_plotlyjs()}</script>",
         "</head>",
-        f"<body data-figures='{n}'>",
+        f"<body data-figures='{n}'{start}>",
         f"<header class='top'><div class='inner'><h1>{esc(title)}"
         f"<span class='sub'>{esc(subtitle)}</span></h1>{header_html}</div></header>",
         toolbar,

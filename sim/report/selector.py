@@ -7,7 +7,9 @@ a list value matches any of its items (an EU policy marker shows for EU and Worl
 
 * In the HTML report, a toolbar with a Region and a Segment ``<select>`` (and per-figure
   selects for other dimensions) runs :data:`SELECTOR_JS`, which calls
-  ``Plotly.restyle`` on every figure and shows the matching key-figures table.
+  ``Plotly.restyle`` on every figure and shows the matching key-figures table. The page
+  opens on the region and segment in ``<body data-region data-segment>`` (where the
+  compared scenario's policies act), the same choice the figures were built showing.
 * A figure on its own (``Results.figure``) gets a Plotly dropdown instead
   (:func:`add_menu`), so it works in a notebook.
 """
@@ -39,10 +41,14 @@ def matches(meta: Any, choice: dict[str, str]) -> bool:
 
 def title_for(base: str, dims: list[str], choice: dict[str, str],
               labels: dict[str, str] | None = None) -> str:
-    """Figure title with the chosen cell, e.g. ``HHI - EU - enterprise``."""
+    """Figure title with the chosen cell, e.g. ``HHI - EU - enterprise``.
+
+    A figure's own dimensions (``metric``, ``measure``, ``firm``) come first, by their label.
+    """
     parts = [base]
-    if "metric" in dims and choice.get("metric"):
-        parts.append((labels or {}).get(choice["metric"], choice["metric"]))
+    for dim in dims:
+        if dim not in ("region", "segment") and choice.get(dim):
+            parts.append((labels or {}).get(choice[dim], choice[dim]))
     if "region" in dims:
         parts.append(choice.get("region", "World"))
     if "segment" in dims:
@@ -59,6 +65,10 @@ def apply_choice(fig: go.Figure, choice: dict[str, str]) -> None:
     if meta.get("title"):
         fig.layout.title.text = title_for(meta["title"], meta.get("dims", []), choice,
                                           meta.get("labels"))
+    metric = choice.get("metric")
+    if metric and metric in (meta.get("axis") or {}):
+        fig.layout.yaxis.title.text = meta["axis"][metric]
+        fig.layout.yaxis.type = meta["axistype"][metric]
 
 
 def finish(fig: go.Figure, title: str, dims: list[str], choice: dict[str, str],
@@ -73,7 +83,8 @@ def finish(fig: go.Figure, title: str, dims: list[str], choice: dict[str, str],
         subtitle: A note under the title.
         labels: Display names of the values of the ``metric`` dimension.
     """
-    meta: dict[str, object] = {"title": title, "dims": list(dims)}
+    # keep what builders recorded before (e.g. per-metric axis titles)
+    meta: dict[str, object] = {**(fig.layout.meta or {}), "title": title, "dims": list(dims)}
     if labels:
         meta["labels"] = dict(labels)
     fig.update_layout(meta=meta)
@@ -106,7 +117,8 @@ def add_menu(fig: go.Figure, dim: str, values: list[str], choice: dict[str, str]
 SELECTOR_JS = r"""
 (function () {
   "use strict";
-  var page = {region: "World", segment: "all"};
+  var page = {region: document.body.getAttribute("data-region") || "World",
+              segment: document.body.getAttribute("data-segment") || "all"};
   function matches(meta, choice) {
     if (!meta || typeof meta !== "object" || Array.isArray(meta)) return true;
     for (var key in choice) {
@@ -120,9 +132,11 @@ SELECTOR_JS = r"""
   }
   function titleFor(base, dims, choice, labels) {
     var parts = [base];
-    if (dims.indexOf("metric") >= 0 && choice.metric) {
-      parts.push((labels && labels[choice.metric]) || choice.metric);
-    }
+    dims.forEach(function (dim) {
+      if (dim !== "region" && dim !== "segment" && choice[dim]) {
+        parts.push((labels && labels[choice[dim]]) || choice[dim]);
+      }
+    });
     if (dims.indexOf("region") >= 0) parts.push(choice.region);
     if (dims.indexOf("segment") >= 0) {
       parts.push(choice.segment === "all" ? "all segments" : choice.segment);
@@ -149,6 +163,10 @@ SELECTOR_JS = r"""
     if (meta.title) {
       layout["title.text"] = titleFor(meta.title, meta.dims || [], choice, meta.labels);
     }
+    if (meta.axis && choice.metric && meta.axis[choice.metric]) {
+      layout["yaxis.title.text"] = meta.axis[choice.metric];
+      layout["yaxis.type"] = meta.axistype[choice.metric];
+    }
     if (changed) {
       Plotly.update(div, {visible: visible}, layout);
     } else if (meta.title) {
@@ -158,7 +176,9 @@ SELECTOR_JS = r"""
   function updateAll() {
     document.querySelectorAll(".js-plotly-plot").forEach(update);
     document.querySelectorAll("[data-region-table]").forEach(function (el) {
-      el.hidden = el.getAttribute("data-region-table") !== page.region;
+      var segment = el.getAttribute("data-segment-table");
+      el.hidden = el.getAttribute("data-region-table") !== page.region ||
+        (segment !== null && segment !== page.segment);
     });
     document.querySelectorAll(".chosen-region").forEach(function (el) {
       el.textContent = page.region;

@@ -12,46 +12,53 @@ import numpy as np
 import pandas as pd
 
 from sim.report.data import ALL, ReportData
-from sim.report.labels import esc, fmt_number, spec
+from sim.report.labels import esc, fmt_money, fmt_number, spec
 
 if TYPE_CHECKING:
     from sim.scenario.schema import Scenario
 
-__all__ = ["KEY_METRICS", "hhi_reading", "price_equivalent", "key_figures_html",
+__all__ = ["KEY_METRICS", "hhi_reading", "segment_key_metrics", "key_figures_html",
            "design_table_html", "calibration_table_html", "changes_vs", "WELFARE_NOTE",
            "HHI_NOTE"]
 
-KEY_METRICS = ("hhi", "open_share", "price_mean", "consumer_welfare", "gap_months")
+#: Rows of the key-figures tables (per region and segment), in order.
+KEY_METRICS = ("hhi_market", "open_usage_share", "open_user_share", "price_paid",
+               "consumer_surplus_usd", "producer_surplus_usd", "harm_usd", "net_welfare_usd",
+               "gap_months")
 
 HHI_NOTE = (
-    "HHI changes are read against merger screens by analogy (they were written for mergers, "
-    "not for policies): US Merger Guidelines 2023, a market with HHI above 1,800 is highly "
-    "concentrated and an increase of more than 100 points is significant; EU Horizontal Merger "
-    "Guidelines 2004 (paras 19-20), concerns are unlikely below HHI 1,000, between 1,000 and "
-    "2,000 with an increase below 250, or above 2,000 with an increase below 150. US 2010 "
-    "Horizontal Merger Guidelines: 1,500 / 2,500 bound moderately and highly concentrated "
-    "markets. HHI here is over vendors' shares of adopters; an open-model family counts as "
-    "its vendor, and HHI is sensitive to that choice.")
+    "Concentration is over firms (a firm's open and closed lines add up) in one relevant "
+    "market, a (region, segment): hhi_market is the HHI of enterprise spend, developer tokens "
+    "(self-hosted open use counted to the model's owner) or consumer users. It is the only HHI "
+    "compared with merger-guideline thresholds, and it does not exist for all segments "
+    "together (people and organisations are never pooled). HHI changes are read against "
+    "merger screens by analogy (they were written for mergers, not for policies): US Merger "
+    "Guidelines 2023, a market with HHI above 1,800 is highly concentrated and an increase of "
+    "more than 100 points is significant; EU Horizontal Merger Guidelines 2004 (paras 19-20), "
+    "concerns are unlikely below HHI 1,000, between 1,000 and 2,000 with an increase below "
+    "250, or above 2,000 with an increase below 150.")
 
 WELFARE_NOTE = (
-    "Welfare as a price change: consumer welfare is the logit inclusive value "
-    "W = ln(e^U0 + I) divided by alpha. MODEL.md 5 gives the exact equivalent uniform change "
-    "of inside prices, f - 1 = ((e^W1 - e^U0) / I0)^(-1/alpha) - 1, which needs the outside "
-    "utility U0 and inside sum I0 of the reference; the results do not store them, so this "
-    "report shows the approximation f - 1 = exp(-dW) - 1, with dW the difference in consumer "
-    "welfare (in units of 1/alpha). It is exact when the outside option's share is small; "
-    "with a sizeable outside share it understates the size of the equivalent price change. "
-    "A welfare loss reads as a price increase.")
+    "Welfare in money: consumer surplus, producer surplus (operating profit earned in the "
+    "region), expected external harm and net welfare (consumer surplus + producer surplus of "
+    "firms headquartered in the region - harm) are USD per month. Consumer surplus is a level "
+    "against a stated reference (a choke price), so its paired difference between scenarios "
+    "is the policy's effect in USD per month (compensating variation), not the level itself. "
+    "Harm rests on uncertain parameters (the misuse premium of open weights, leakage) with "
+    "wide priors: read a net-welfare effect together with the break-even misuse premium.")
 
 
-def price_equivalent(d_welfare: float) -> float:
-    """Approximate equivalent uniform price change ``exp(-dW) - 1`` of a welfare change.
+def segment_key_metrics(segment: str) -> tuple[str, ...]:
+    """Key-figure rows of one segment: consumers' openness is a share of users, not tokens.
 
     Example:
-        >>> round(price_equivalent(-0.1), 4)
-        0.1052
+        >>> "open_user_share" in segment_key_metrics("consumer")
+        True
+        >>> "open_user_share" in segment_key_metrics("enterprise")
+        False
     """
-    return math.expm1(-d_welfare) if math.isfinite(d_welfare) else math.nan
+    drop = "open_usage_share" if segment == "consumer" else "open_user_share"
+    return tuple(m for m in KEY_METRICS if m != drop)
 
 
 def _fin(x: float) -> bool:
@@ -109,6 +116,8 @@ def _value(metric: str, value: float) -> str:
     v = value * s.scale
     if metric.startswith("hhi"):
         return f"{v:,.0f}"
+    if metric.endswith("_usd"):
+        return fmt_money(v)
     if s.scale == 100:
         return f"{v:.1f} %"
     return fmt_number(v)
@@ -123,7 +132,7 @@ def _diff(metric: str, value: float) -> str:
         return f"{v:+,.0f}"
     if s.scale == 100:
         return f"{v:+.1f} pp"
-    text = fmt_number(v)
+    text = fmt_money(v) if metric.endswith("_usd") else fmt_number(v)
     return text if text.startswith("-") else "+" + text
 
 
@@ -134,11 +143,6 @@ def _ci(metric: str, lo: float, hi: float, diff: bool = False) -> str:
     return f' <span class="ci">[{f(metric, lo)}, {f(metric, hi)}]</span>'
 
 
-def _unit(metric: str) -> str:
-    return {"hhi": "points", "open_share": "% of adopters", "price_mean": "USD per M tokens",
-            "consumer_welfare": "utility / alpha", "gap_months": "months"}.get(metric, "")
-
-
 def _significance(lo: float, hi: float) -> str:
     if not (_fin(lo) and _fin(hi)):
         return ""
@@ -147,74 +151,88 @@ def _significance(lo: float, hi: float) -> str:
     return "Not distinguishable from zero at 95 %."
 
 
-def _reading(metric: str, row: pd.Series, base: pd.Series) -> str:
+def _reading(metric: str, row: pd.Series, base: pd.Series, segment: str) -> str:
     dm, lo, hi = row["diff_mean"], row["diff_ci_low"], row["diff_ci_high"]
+    if metric == "hhi_market" and segment == ALL:
+        return ("No relevant-market HHI for all segments together: choose a segment "
+                "(enterprise, developer or consumer).")
     if not (_fin(row["mean"]) and _fin(base["mean"])):
         return ("Undefined in at least one scenario: the metric is NaN there (an empty market, "
                 "or no open model available).")
     parts = []
-    if metric == "hhi":
+    if metric == "hhi_market":
         parts.append(hhi_reading(row["mean"], dm, lo, hi))
-    elif metric == "price_mean" and _fin(dm) and _fin(base["mean"]) and base["mean"] > 0:
-        parts.append(f"{100 * dm / base['mean']:+.1f} % of the reference's mean price.")
-    elif metric == "consumer_welfare" and _fin(dm):
-        f = price_equivalent(dm)
-        ci = ""
-        if _fin(lo) and _fin(hi):
-            ci = (f" [{100 * price_equivalent(hi):+.1f} %, "
-                  f"{100 * price_equivalent(lo):+.1f} %]")
-        parts.append(f"Like a uniform price change of {100 * f:+.1f} %{ci} (approximation, "
-                     "see notes).")
+    elif (metric == "price_paid" or metric.endswith("_usd")) and _fin(dm) and base["mean"]:
+        parts.append(f"{100 * dm / abs(base['mean']):+.1f} % of the reference's level.")
     parts.append(_significance(lo, hi))
     return " ".join(p for p in parts if p)
 
 
-def key_figures_html(data: ReportData) -> str:
-    """One table per region (the selector shows one): final-month means, CIs, differences."""
+def key_figures_html(data: ReportData, choice: dict[str, str] | None = None) -> str:
+    """Final-month means, CIs and paired differences, each metric with its unit.
+
+    One table per region and segment; the page's selector shows the chosen one.
+    """
+    choice = choice or data.default_choice
     summary = data.results.summary(metrics=list(KEY_METRICS))
-    summary = summary[summary["segment"] == ALL]
     ids = data.ids
     out = []
+    head = ["<th>Metric</th>"]
+    head += [f"<th>{esc(data.labels[sid])}<br><span class='ci'>mean [95 % CI]</span></th>"
+             for sid in ids]
+    for sid in ids[1:]:
+        head.append(f"<th>Difference<br><span class='ci'>{esc(data.labels[sid])} minus "
+                    f"{esc(data.labels[ids[0]])}, paired</span></th><th>Reading</th>")
     for region in data.regions:
-        sub = summary[summary["region"] == region].set_index(["metric", "scenario"])
-        head = ["<th>Metric</th>"]
-        head += [f"<th>{esc(data.labels[sid])}<br><span class='ci'>mean [95 % CI]</span></th>"
-                 for sid in ids]
-        for sid in ids[1:]:
-            head.append(f"<th>Difference<br><span class='ci'>{esc(data.labels[sid])} minus "
-                        f"{esc(data.labels[ids[0]])}, paired</span></th><th>Reading</th>")
-        rows = []
-        for metric in KEY_METRICS:
-            if (metric, ids[0]) not in sub.index:
-                continue
-            base = sub.loc[(metric, ids[0])]
-            cells = [f"<th scope='row'>{esc(spec(metric).label)}"
-                     f"<br><span class='ci'>{esc(_unit(metric))}</span></th>"]
-            for sid in ids:
-                r = sub.loc[(metric, sid)]
-                cells.append(f"<td class='num'>{_value(metric, r['mean'])}"
-                             f"{_ci(metric, r['ci_low'], r['ci_high'])}</td>")
-            for sid in ids[1:]:
-                r = sub.loc[(metric, sid)]
-                cells.append(f"<td class='num'>{_diff(metric, r['diff_mean'])}"
-                             f"{_ci(metric, r['diff_ci_low'], r['diff_ci_high'], True)}</td>")
-                cells.append(f"<td class='reading'>{esc(_reading(metric, r, base))}</td>")
-            rows.append("<tr>" + "".join(cells) + "</tr>")
-        hidden = "" if region == data.regions[0] else " hidden"
-        out.append(
-            f"<div class='table-wrap' data-region-table='{esc(region)}'{hidden}>"
-            f"<table class='key'><caption>{esc(region)}, all segments, month "
-            f"{data.final_month} ({esc(data.dates.get(data.final_month, ''))}); "
-            f"{data.results.replications} replications per scenario</caption>"
-            f"<thead><tr>{''.join(head)}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
-            "</div>")
+        for segment in data.segments:
+            sub = summary[(summary["region"] == region) & (summary["segment"] == segment)]
+            rows = _key_rows(data, sub.set_index(["metric", "scenario"]), segment)
+            shown = region == choice["region"] and segment == choice["segment"]
+            where = "all segments" if segment == ALL else segment
+            out.append(
+                f"<div class='table-wrap' data-region-table='{esc(region)}' "
+                f"data-segment-table='{esc(segment)}'{'' if shown else ' hidden'}>"
+                f"<table class='key'><caption>{esc(region)}, {esc(where)}, month "
+                f"{data.final_month} ({esc(data.dates.get(data.final_month, ''))}); "
+                f"{data.results.replications} replications per scenario</caption>"
+                f"<thead><tr>{''.join(head)}</tr></thead><tbody>{''.join(rows)}</tbody>"
+                "</table></div>")
     return "\n".join(out)
 
 
+def _key_rows(data: ReportData, sub: pd.DataFrame, segment: str) -> list[str]:
+    ids = data.ids
+    rows = []
+    for metric in segment_key_metrics(segment):
+        if (metric, ids[0]) not in sub.index:
+            continue
+        base = sub.loc[(metric, ids[0])]
+        if metric != "hhi_market" and not _fin(base["mean"]):
+            continue  # e.g. no token price in a subscription segment
+        cells = [f"<th scope='row'>{esc(spec(metric).label)}"
+                 f"<br><span class='ci'>{esc(spec(metric).unit)}</span></th>"]
+        for sid in ids:
+            r = sub.loc[(metric, sid)]
+            cells.append(f"<td class='num'>{_value(metric, r['mean'])}"
+                         f"{_ci(metric, r['ci_low'], r['ci_high'])}</td>")
+        for sid in ids[1:]:
+            r = sub.loc[(metric, sid)]
+            cells.append(f"<td class='num'>{_diff(metric, r['diff_mean'])}"
+                         f"{_ci(metric, r['diff_ci_low'], r['diff_ci_high'], True)}</td>")
+            cells.append(f"<td class='reading'>{esc(_reading(metric, r, base, segment))}</td>")
+        rows.append("<tr>" + "".join(cells) + "</tr>")
+    return rows
+
+
 def design_table_html(data: ReportData, max_rows: int = 200) -> str:
-    """Design points with their parameter values and World outcomes at the final month."""
+    """Design points with their parameter values and outcomes at the final month.
+
+    In the report's default region and segment (a relevant market, so ``hhi_market`` exists).
+    """
+    region, segment = data.default_region, data.default_segment
     means = data.point_means(list(KEY_METRICS))
-    world = means[means["region"] == data.regions[0]].set_index("point").reindex(data.ids)
+    world = means[(means["region"] == region) & (means["segment"] == segment)]
+    world = world.set_index("point").reindex(data.ids)
     params = data.parameters
     head = "".join(["<th>Point</th>", *(f"<th>{esc(p)}</th>" for p in params),
                     *(f"<th>{esc(spec(m).label)}</th>" for m in KEY_METRICS)])
@@ -228,10 +246,10 @@ def design_table_html(data: ReportData, max_rows: int = 200) -> str:
     if len(world) > max_rows:
         more = (f"<p class='note'>First {max_rows} of {len(world)} points; all are in "
                 "design.parquet and summary.csv.</p>")
-    return (f"<div class='table-wrap'><table class='key'><caption>World, all segments, month "
-            f"{data.final_month}: mean over {data.results.replications} replications per "
-            f"point</caption><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody>"
-            f"</table></div>{more}")
+    return (f"<div class='table-wrap'><table class='key'><caption>{esc(region)}, "
+            f"{esc(segment)}, month {data.final_month}: mean over "
+            f"{data.results.replications} replications per point</caption>"
+            f"<thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table></div>{more}")
 
 
 def param_text(value: Any) -> str:
@@ -273,7 +291,7 @@ _SKIP = ("scenario.name", "scenario.description", "scenario.extends")
 
 def changes_vs(first: Scenario, other: Scenario) -> list[str]:
     """What ``other`` changes from ``first`` (dotted paths, as ``marketsim show`` prints)."""
-    from sim.cli import diff_data, format_changes
+    from sim.scenario.diff import diff_data, format_changes
     from sim.scenario.overrides import scenario_data
 
     changes = [c for c in diff_data(scenario_data(first), scenario_data(other))

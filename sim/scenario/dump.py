@@ -1,4 +1,8 @@
-"""Writing a resolved scenario back to TOML (it loads back to an equal scenario)."""
+"""Writing a resolved scenario back to TOML (it loads back to an equal scenario).
+
+Firms' product lines are nested ``[[vendors.products]]`` tables under their ``[[vendors]]``
+item, as in a hand-written file; policies start with their ``kind``.
+"""
 
 from __future__ import annotations
 
@@ -13,8 +17,8 @@ if TYPE_CHECKING:
 
 __all__ = ["dump_toml", "kind_first", "ORDER"]
 
-ORDER = ("scenario", "world", "segments", "regions", "vendors", "contributors", "policies",
-         "experiment")
+ORDER = ("scenario", "world", "segments", "regions", "vendors", "harm", "contributors",
+         "policies", "experiment")
 
 
 def dump_toml(scenario: Scenario, header: str | None = None) -> str:
@@ -26,6 +30,10 @@ def dump_toml(scenario: Scenario, header: str | None = None) -> str:
     """
     data = scenario_data(scenario)
     data["scenario"].pop("extends", None)
+    for firm in data.get("vendors", []):
+        # tomli_w writes a firm's scalars before its sub-tables, so products come last anyway;
+        # moving them last keeps the dict order the same as the text's
+        firm["products"] = firm.pop("products")
     if "policies" in data:
         data["policies"] = [kind_first(policy) for policy in data["policies"]]
     ordered: dict[str, Any] = {key: data[key] for key in ORDER if key in data}

@@ -2,31 +2,42 @@
 
 Every failure becomes one :class:`~sim.errors.ScenarioError`.
 
-Inheritance rules (INTERFACES.md): tables merge recursively and the child wins;
-``regions``, ``segments`` and ``vendors`` merge item by item by ``name``
-(``remove = true`` drops an inherited item); ``policies`` are appended; cycles
-in ``extends`` are errors. While merging we remember which file set each value,
-so a schema error names the file it came from (and which file removed an item a
-parent still refers to). Reading one file safely is :mod:`sim.scenario.reading`;
-wording pydantic's errors is :mod:`sim.scenario.problems`.
+Inheritance rules (INTERFACES.md):
+
+- tables merge recursively and the child wins; ``scenario.format_version`` is inherited like
+  any other value, so a child of a format-2 scenario may omit it;
+- ``regions``, ``segments`` and ``vendors`` merge item by item by ``name``, and so do a
+  firm's ``products`` inside it (``[[vendors]]`` with ``name = "Meta"`` and a
+  ``[[vendors.products]]`` named ``Llama`` changes only the fields it gives);
+  ``remove = true`` drops an inherited item (a firm, product, region or segment) together
+  with the parent's entries keyed by its name (shares, per-segment tables, ``regions`` lists);
+- ``policies`` are appended; a child's ``[[policies]]`` item with only a ``label`` and
+  ``remove = true`` drops the inherited policy with that label (an unknown label is an
+  error, with a suggestion), so a counterfactual can take out one of the baseline's
+  policies (``scenarios/no_ai_act.toml``) or replace it;
+- cycles in ``extends`` are errors.
+
+A version-1 file (``format_version = 1``, or ``openness``/``capability`` on a firm) is
+refused with one line pointing at docs/migration-v2.md. While merging
+(:mod:`sim.scenario.merge`) we remember which file set each value, so a schema error names
+the file it came from (and which file removed an item a parent still refers to). Reading one
+file safely is :mod:`sim.scenario.reading`; wording pydantic's errors is
+:mod:`sim.scenario.problems`.
 """
 
 from __future__ import annotations
 
-import copy
-import warnings
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from pydantic import ValidationError
-
 from sim.errors import Problem, ScenarioError, suggest
-from sim.scenario.paths import Path_
-from sim.scenario.problems import REMOVED, Origins, problems_of
+from sim.scenario.merge import check_root, check_shape, merge_top, record
+from sim.scenario.problems import Origins
 from sim.scenario.reading import MAX_FILE_BYTES, read_toml
-from sim.scenario.schema import Scenario
+from sim.scenario.schema import VERSION_1_MESSAGE, Scenario, detect_version_1
+from sim.scenario.validate import validate_model
 
 __all__ = [
     "load_scenario",
@@ -57,10 +68,7 @@ def _remember(scenario: Scenario, path: Path) -> Scenario:
     weakref.finalize(scenario, _SOURCE_IDS.pop, key, None)
     return scenario
 
-NAMED_ARRAYS = ("regions", "segments", "vendors")
-APPENDED_ARRAYS = ("policies",)
 MAX_EXTENDS_DEPTH = 32
-
 
 
 def shipped_dir() -> Path:
@@ -141,7 +149,7 @@ def _exists(path: Path) -> bool:
         return False
 
 
-# --------------------------------------------------------------------------- merging
+# --------------------------------------------------------------------------- resolving
 
 
 @dataclass
@@ -162,17 +170,13 @@ def _resolve(path: Path, chain: tuple[Path, ...] = ()) -> _Resolved:
                                     file=str(path)))
     data = read_toml(path)
     name = str(path)
-    _check_shape(data, name)
+    _refuse_version_1(data, name)
+    check_shape(data, name)
     parent_ref = data.get("scenario", {}).get("extends")
     if parent_ref is None:
-        for key in NAMED_ARRAYS:
-            for item in data.get(key, []):
-                if item.get("remove") is True:
-                    raise ScenarioError(Problem(
-                        "'remove = true' drops an inherited item, but this file extends "
-                        "nothing", file=name, path=f"{key}.{item['name']}.remove"))
+        data = check_root(data, name)
         origins: Origins = {}
-        _record(data, (), name, origins)
+        record(data, (), name, origins)
         return _Resolved(data, origins, [name])
     if not isinstance(parent_ref, str) or not parent_ref.strip():
         raise ScenarioError(Problem("must be a scenario name or a relative path (text)",
@@ -189,170 +193,42 @@ def _resolve(path: Path, chain: tuple[Path, ...] = ()) -> _Resolved:
             f"extends {parent_ref!r}, which is not a scenario file (a folder, pipe or device)",
             file=name, path="scenario.extends"))
     parent = _resolve(parent_path, (*chain, path))
-    merged = _merge_top(parent.data, data, parent.origins, name)
+    merged = merge_top(parent.data, data, parent.origins, name)
     return _Resolved(merged, parent.origins, [*parent.files, name])
 
 
-def _check_shape(data: dict[str, Any], file: str) -> None:
-    """Check what merging relies on: top-level tables and named items."""
-    for key in (*NAMED_ARRAYS, *APPENDED_ARRAYS):
-        if key in data and not isinstance(data[key], list):
-            raise ScenarioError(Problem(
-                f"must be an array of tables ([[{key}]]), got {type(data[key]).__name__}",
-                file=file, path=key))
-    for key in NAMED_ARRAYS:
-        for i, item in enumerate(data.get(key, [])):
-            if not isinstance(item, dict):
-                raise ScenarioError(Problem("each item must be a table", file=file,
-                                            path=f"{key}.{i}"))
-            if not isinstance(item.get("name"), str):
-                raise ScenarioError(Problem("each item needs a 'name' (text)", file=file,
-                                            path=f"{key}.{i}.name"))
-        # Checked here, not only by the schema: merging by name would otherwise
-        # silently fold a file's second item of a name into its first.
-        names = [item["name"] for item in data.get(key, [])]
-        duplicates = sorted({name for name in names if names.count(name) > 1})
-        if duplicates:
-            raise ScenarioError([
-                Problem(f"duplicate name {name!r}: {key[:-1]} names must be unique in a file",
-                        file=file, path=f"{key}.{name}")
-                for name in duplicates])
-    scenario = data.get("scenario")
-    if scenario is not None and not isinstance(scenario, dict):
-        raise ScenarioError(Problem("must be a table ([scenario])", file=file, path="scenario"))
-
-
-def _record(value: Any, path: Path_, file: str, origins: Origins) -> None:
-    origins[path] = file
-    if isinstance(value, dict):
-        for key, sub in value.items():
-            _record(sub, (*path, key), file, origins)
-
-
-def _merge_top(parent: dict[str, Any], child: dict[str, Any], origins: Origins,
-               file: str) -> dict[str, Any]:
-    parent = _without_removed(parent, child)
-    merged = dict(parent)
-    for key, value in child.items():
-        if key in NAMED_ARRAYS:
-            merged[key] = _merge_named(parent.get(key, []), value, key, origins, file)
-            if any(item.get("remove") is True for item in value):
-                # which items there are is now this file's doing, so an error about the
-                # array as a whole (none left) names this file, not the parent
-                origins[(key,)] = file
-                if not merged[key]:
-                    raise ScenarioError(Problem(
-                        f"removes every inherited {key[:-1]} and adds none; a scenario "
-                        f"needs at least one {key[:-1]}", file=file, path=key))
-        elif key in APPENDED_ARRAYS:
-            start = len(parent.get(key, []))
-            merged[key] = [*parent.get(key, []), *value]
-            for i, item in enumerate(value):
-                _record(item, (key, start + i), file, origins)
-        else:
-            merged[key] = _merge_value(parent.get(key), value, (key,), origins, file)
-    scenario = dict(merged.get("scenario", {}))
-    scenario.pop("extends", None)
-    merged["scenario"] = scenario
-    return merged
-
-
-def _without_removed(parent: dict[str, Any], child: dict[str, Any]) -> dict[str, Any]:
-    """Drop the parent's entries keyed by the names of items the child removes.
-
-    Removing an inherited vendor also drops its inherited ``initial_shares`` and
-    ``segment_shares`` entries; removing a segment drops its ``adopters``,
-    ``initial_adoption`` and ``segment_shares`` entries; removing a region drops
-    it from vendors' ``regions`` lists. Otherwise ``remove = true`` could never be
-    used on an item the parent refers to, since merging cannot delete a key.
-    """
-    gone = {key: {item["name"] for item in child.get(key, [])
-                  if isinstance(item, dict) and item.get("remove") is True}
-            for key in NAMED_ARRAYS}
-    if not any(gone.values()):
-        return parent
-    parent = copy.deepcopy(parent)
-
-    def drop(table: Any, names: set[str]) -> None:
-        if isinstance(table, dict):
-            for name in names & set(table):
-                del table[name]
-
-    for region in parent.get("regions", []):
-        drop(region.get("initial_shares"), gone["vendors"])
-        drop(region.get("adopters"), gone["segments"])
-        drop(region.get("initial_adoption"), gone["segments"])
-        per_segment = region.get("segment_shares")
-        drop(per_segment, gone["segments"])
-        if isinstance(per_segment, dict):
-            for shares in per_segment.values():
-                drop(shares, gone["vendors"])
-    for vendor in parent.get("vendors", []):
-        if isinstance(vendor.get("regions"), list):
-            vendor["regions"] = [r for r in vendor["regions"] if r not in gone["regions"]]
-    return parent
-
-
-def _merge_value(old: Any, new: Any, path: Path_, origins: Origins, file: str) -> Any:
-    if isinstance(old, dict) and isinstance(new, dict):
-        out = dict(old)
-        for key, value in new.items():
-            out[key] = _merge_value(old.get(key), value, (*path, key), origins, file)
-        origins.setdefault(path, file)
-        return out
-    _record(new, path, file, origins)
-    return new
-
-
-def _merge_named(old: list[dict[str, Any]], new: list[dict[str, Any]], key: str,
-                 origins: Origins, file: str) -> list[dict[str, Any]]:
-    items = {item["name"]: item for item in old}
-    order = [item["name"] for item in old]
-    for item in new:
-        name = item["name"]
-        if item.get("remove") is True:
-            if name not in items:
-                raise ScenarioError(Problem(
-                    f"cannot remove {name!r}: the parent has no such item",
-                    file=file, path=f"{key}.{name}.remove",
-                    suggestion=suggest(name, order)))
-            del items[name]
-            order.remove(name)
-            origins[(REMOVED, key, name)] = file
-            continue
-        if name in items:
-            items[name] = _merge_value(items[name], item, (key, name), origins, file)
-        else:
-            items[name] = item
-            order.append(name)
-            _record(item, (key, name), file, origins)
-    return [items[name] for name in order]
+def _refuse_version_1(data: dict[str, Any], file: str | None) -> None:
+    """Raise the migration message if one file (or a merged document) is version 1."""
+    if detect_version_1(data) is None:
+        return
+    path = "scenario.format_version"
+    for firm in data.get("vendors") or []:
+        if isinstance(firm, dict):
+            key = next((k for k in ("openness", "capability") if k in firm), None)
+            if key is not None:
+                path = f"vendors.{firm.get('name', '?')}.{key}"
+                break
+    raise ScenarioError(Problem(VERSION_1_MESSAGE, file=file, path=path))
 
 
 # --------------------------------------------------------------------------- validation
 
 
 def validate_data(data: dict[str, Any], origins: Origins | None = None,
-                  file: str | None = None) -> Scenario:
+                  file: str | None = None, quiet: bool = False) -> Scenario:
     """Validate a merged scenario dict, turning pydantic errors into a ScenarioError.
 
     Args:
         data: The merged TOML document.
         origins: Which file set each value (for error messages).
         file: File to name when ``origins`` does not know.
+        quiet: Drop the scenario's warnings (its caller warned about it already).
 
     Raises:
         ScenarioError: Listing every problem found.
     """
-    origins = origins or {}
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("default")
-            return Scenario.model_validate(data)
-    except ValidationError as exc:
-        raise ScenarioError(list(problems_of(exc, data, origins, file))) from None
-    except RecursionError:
-        raise ScenarioError(Problem("document nested too deeply", file=file)) from None
+    _refuse_version_1(data, file)
+    return validate_model(Scenario, data, origins, file, quiet)
 
 
 # --------------------------------------------------------------------------- public entry points
@@ -397,8 +273,8 @@ def load_scenario(source: str | Path | Scenario) -> Scenario:
     Example:
         >>> import sim
         >>> base = sim.load_scenario("baseline")
-        >>> base.scenario.months
-        60
+        >>> base.scenario.months, base.scenario.format_version
+        (83, 2)
     """
     if isinstance(source, Scenario):
         return source

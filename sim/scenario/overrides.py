@@ -11,6 +11,7 @@ import numpy as np
 
 from sim.errors import Problem, ScenarioError
 from sim.scenario.paths import is_text, locate
+from sim.scenario.validate import validate_model
 
 if TYPE_CHECKING:
     from sim.scenario.schema import Scenario
@@ -23,7 +24,10 @@ def scenario_data(scenario: Scenario) -> dict[str, Any]:
     data = scenario.model_dump(mode="python", exclude_none=True)
     for key in ("segments", "regions", "vendors"):
         for item in data.get(key, []):
-            item.pop("remove", None)
+            item.pop("remove", None)  # always false once resolved: not worth saying
+    for firm in data.get("vendors", []):
+        for product in firm.get("products", []):
+            product.pop("remove", None)
     return data
 
 
@@ -53,20 +57,19 @@ def parse_assignment(text: str) -> tuple[str, str]:
     return path.strip(), value.strip()
 
 
-def apply_overrides(scenario: Scenario, overrides: Mapping[str, Any] | Iterable[str]
-                    ) -> Scenario:
+def apply_overrides(scenario: Scenario, overrides: Mapping[str, Any] | Iterable[str],
+                    quiet: bool = False) -> Scenario:
     """Return ``scenario`` with values replaced by dotted path.
 
     Args:
         scenario: The base scenario.
         overrides: ``{path: value}``; string values are parsed to the field's type.
             An iterable of ``"PATH=VALUE"`` strings is accepted too.
+        quiet: Drop the changed scenario's warnings (see :func:`with_horizon`).
 
     Raises:
         ScenarioError: Unknown path or invalid value; the error names the path.
     """
-    from sim.scenario.loader import validate_data
-
     if not isinstance(overrides, Mapping):
         overrides = dict(parse_assignment(item) for item in overrides)
     if not overrides:
@@ -75,12 +78,12 @@ def apply_overrides(scenario: Scenario, overrides: Mapping[str, Any] | Iterable[
     for path, value in overrides.items():
         if not isinstance(path, str):
             raise ScenarioError(Problem(f"override paths are text, got {path!r}"))
-        target = locate(data, path)
+        target = locate(data, path, type(scenario))
         if isinstance(value, str):
             value = parse_value(value, target.annotation)
         target.container[target.key] = _plain(value)
     try:
-        return validate_data(data, file="override")
+        return validate_model(type(scenario), data, file="override", quiet=quiet)
     except ScenarioError as exc:
         problems = [Problem(p.message, file=None if p.file == "override" else p.file,
                             path=p.path, line=p.line, column=p.column,
@@ -108,3 +111,13 @@ def _blame(problem: Problem, overrides: Mapping[str, Any]) -> Problem:
         return Problem(f"override {problem.path}={value!r}: {problem.message}",
                        path=None, suggestion=problem.suggestion)
     return problem
+
+
+def with_horizon(scenario: Scenario, months: int) -> Scenario:
+    """``scenario`` run for ``months`` steps, without warnings about what falls after them.
+
+    A run shortened on purpose (``--months``, ``months=``, a short calibration) would
+    otherwise warn about every dated launch and policy past its new horizon; those warnings
+    are for scenario files, where a policy that never acts is probably a mistake.
+    """
+    return apply_overrides(scenario, {"scenario.months": int(months)}, quiet=True)

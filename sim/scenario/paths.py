@@ -1,9 +1,13 @@
-"""Dotted paths into a scenario: ``vendors.Meta.openness``, ``regions.EU.adopters.consumer``.
+"""Dotted paths into a scenario: ``vendors.Meta.products.Llama.openness``, ``world.rd_scale``.
 
 One walker over the schema's type annotations serves three users: error
-messages (turning pydantic's ``('vendors', 3, 'price')`` into
-``vendors.Meta.price``), did-you-mean suggestions (which keys were valid here?)
-and overrides (which field does a path name, and what type is it?).
+messages (turning pydantic's ``('vendors', 3, 'products', 0, 'price')`` into
+``vendors.Meta.products.Llama.price``), did-you-mean suggestions (which keys were valid
+here?) and overrides (which field does a path name, and what type is it?).
+
+Named items (regions, segments, vendors, a firm's products) are addressed by name;
+policies by index or by label. A path segment may be quoted (``"..."`` or ``'...'``) to hold
+dots and spaces: ``policies."EU bans open weights".start``.
 """
 
 from __future__ import annotations
@@ -22,15 +26,11 @@ __all__ = ["Path_", "describe_loc", "keys_at", "Target", "locate", "split_path"]
 Path_ = tuple[str | int, ...]
 
 NAMED_ARRAYS = ("regions", "segments", "vendors")
+PRODUCTS = "products"
 
 
-def _scenario_cls() -> type[BaseModel]:
-    from sim.scenario.schema import Scenario
 
-    return Scenario
-
-
-def _strip(annotation: Any) -> Any:
+def strip_annotation(annotation: Any) -> Any:
     """Remove Annotated and Optional wrappers."""
     while True:
         origin = get_origin(annotation)
@@ -46,9 +46,9 @@ def _strip(annotation: Any) -> Any:
 
 
 def _union_models(annotation: Any) -> list[type[BaseModel]]:
-    annotation = _strip(annotation)
+    annotation = strip_annotation(annotation)
     if get_origin(annotation) in (Union, types.UnionType):
-        return [a for a in (_strip(x) for x in get_args(annotation))
+        return [a for a in (strip_annotation(x) for x in get_args(annotation))
                 if isinstance(a, type) and issubclass(a, BaseModel)]
     return []
 
@@ -63,7 +63,7 @@ def _model_for_kind(annotation: Any, kind: Any) -> type[BaseModel] | None:
 
 def is_text(annotation: Any) -> bool:
     """Whether a field holds text only (so override values stay strings)."""
-    annotation = _strip(annotation)
+    annotation = strip_annotation(annotation)
     if annotation is str:
         return True
     if get_origin(annotation) is Literal:
@@ -73,7 +73,7 @@ def is_text(annotation: Any) -> bool:
 
 def _child(annotation: Any, key: str | int, data: Any) -> tuple[Any, Any]:
     """Step one level into ``annotation`` (and ``data``) by ``key``."""
-    annotation = _strip(annotation)
+    annotation = strip_annotation(annotation)
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
         field = annotation.model_fields.get(str(key))
         sub = data.get(key) if isinstance(data, dict) else None
@@ -101,7 +101,7 @@ def describe_loc(loc: Path_, data: dict[str, Any]) -> tuple[str, Path_]:
     The raw path is how the loader records value origins: named items by name,
     policies by index.
     """
-    from sim.scenario.schema import POLICY_KINDS
+    from sim.scenario.schema_policies import POLICY_KINDS
 
     parts: list[str] = []
     raw: list[str | int] = []
@@ -115,7 +115,10 @@ def describe_loc(loc: Path_, data: dict[str, Any]) -> tuple[str, Path_]:
         ):
             prev = key
             continue  # discriminator tag inserted by pydantic
-        if isinstance(key, int) and len(raw) == 1 and raw[0] in NAMED_ARRAYS:
+        if isinstance(key, int) and (
+            (len(raw) == 1 and raw[0] in NAMED_ARRAYS)
+            or (len(raw) == 3 and raw[0] == "vendors" and raw[2] == PRODUCTS)
+        ):
             item = node[key] if isinstance(node, list) and key < len(node) else None
             name = item.get("name") if isinstance(item, dict) else None
             label: str | int = name if isinstance(name, str) else key
@@ -135,22 +138,22 @@ def describe_loc(loc: Path_, data: dict[str, Any]) -> tuple[str, Path_]:
     return ".".join(parts), tuple(raw)
 
 
-def keys_at(loc: Path_, data: dict[str, Any]) -> list[str]:
+def keys_at(loc: Path_, data: dict[str, Any], model: type[BaseModel]) -> list[str]:
     """Return the valid keys of the table at pydantic location ``loc``."""
-    from sim.scenario.schema import POLICY_KINDS
+    from sim.scenario.schema_policies import POLICY_KINDS
 
-    annotation: Any = _scenario_cls()
+    annotation: Any = model
     node: Any = data
     for key in loc:
         if isinstance(key, str) and key in POLICY_KINDS and _union_models(
-            _strip(annotation)
+            strip_annotation(annotation)
         ):
             annotation = _model_for_kind(annotation, key)
             continue
         annotation, node = _child(annotation, key, node)
         if annotation is None:
             return []
-    annotation = _strip(annotation)
+    annotation = strip_annotation(annotation)
     if _union_models(annotation) and isinstance(node, dict):
         annotation = _model_for_kind(annotation, node.get("kind"))
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
@@ -159,12 +162,51 @@ def keys_at(loc: Path_, data: dict[str, Any]) -> list[str]:
 
 
 def split_path(dotted: str) -> list[str]:
-    """Split a dotted override path, refusing empty parts."""
-    parts = dotted.strip().split(".")
-    if not dotted.strip() or any(not p for p in parts):
-        raise ScenarioError(Problem(f"invalid path {dotted!r}: expected dotted names like "
-                                    "world.network_effect", path=dotted))
+    """Split a dotted path into its parts; quoted parts may hold dots and spaces.
+
+    Example:
+        >>> split_path('policies."EU bans open weights".start')
+        ['policies', 'EU bans open weights', 'start']
+
+    Raises:
+        ScenarioError: Empty parts, or an unterminated quote.
+    """
+    text = dotted.strip()
+    parts: list[str] = []
+    i, n = 0, len(text)
+    while text:
+        if i < n and text[i] in "\"'":
+            quote = text[i]
+            end = text.find(quote, i + 1)
+            if end < 0:
+                raise ScenarioError(Problem(f"invalid path {dotted!r}: unterminated {quote}",
+                                            path=dotted))
+            part, i = text[i + 1:end], end + 1
+            if not part:
+                raise _bad_path(dotted)
+            if i < n and text[i] != ".":
+                raise ScenarioError(Problem(f"invalid path {dotted!r}: expected '.' after "
+                                            f"the quoted part {part!r}", path=dotted))
+        else:
+            end = text.find(".", i)
+            end = n if end < 0 else end
+            part, i = text[i:end], end
+            if not part:
+                raise _bad_path(dotted)
+        parts.append(part)
+        if i >= n:
+            break
+        i += 1  # the dot
+        if i >= n:
+            raise _bad_path(dotted)
+    if not parts:
+        raise _bad_path(dotted)
     return parts
+
+
+def _bad_path(dotted: str) -> ScenarioError:
+    return ScenarioError(Problem(f"invalid path {dotted!r}: expected dotted names like "
+                                 "world.network_effect", path=dotted))
 
 
 @dataclass
@@ -176,24 +218,24 @@ class Target:
     annotation: Any
 
 
-def locate(data: dict[str, Any], dotted: str) -> Target:
+def locate(data: dict[str, Any], dotted: str, model: type[BaseModel]) -> Target:
     """Find the place in a scenario dict that ``dotted`` names.
 
-    Named items (regions, segments, vendors) are addressed by name, policies by
-    index; keys of mapping fields (``adopters.consumer``) are free. Missing
-    intermediate tables are created.
+    Named items (regions, segments, vendors, a firm's products) are addressed by name,
+    policies by index or label; keys of mapping fields (``adopters.consumer``) are free.
+    Missing intermediate tables are created.
 
     Raises:
         ScenarioError: Unknown key, name or index, with a suggestion.
     """
     parts = split_path(dotted)
-    annotation: Any = _scenario_cls()
+    annotation: Any = model
     node: Any = data
     walked: list[str] = []
     i = 0
     while i < len(parts):
         part, last = parts[i], i == len(parts) - 1
-        stripped = _strip(annotation)
+        stripped = _table_arm(strip_annotation(annotation))
         if isinstance(stripped, type) and issubclass(stripped, BaseModel):
             fields = [k for k in stripped.model_fields if k != "remove"]
             if part not in fields:
@@ -202,9 +244,9 @@ def locate(data: dict[str, Any], dotted: str) -> Target:
             if last:
                 return Target(node, part, field_ann)
             walked.append(part)
-            if get_origin(_strip(field_ann)) is list:
+            if get_origin(strip_annotation(field_ann)) is list:
                 node, annotation = _item(node.get(part) or [], part, parts[i + 1],
-                                         get_args(_strip(field_ann))[0], dotted, walked)
+                                         get_args(strip_annotation(field_ann))[0], dotted, walked)
                 walked.append(parts[i + 1])
                 i += 2
                 if i == len(parts):
@@ -235,26 +277,50 @@ def locate(data: dict[str, Any], dotted: str) -> Target:
     raise ScenarioError(Problem("path names a table, not a value", path=dotted))
 
 
+def _table_arm(annotation: Any) -> Any:
+    """The table arm of a scalar-or-table union (``enforcement = 0.9`` or a per-segment table).
+
+    A path that goes on into such a field addresses the table's keys.
+    """
+    if get_origin(annotation) in (Union, types.UnionType) and not _union_models(annotation):
+        options = (strip_annotation(x) for x in get_args(annotation))
+        tables = [a for a in options if get_origin(a) is dict]
+        if len(tables) == 1:
+            return tables[0]
+    return annotation
+
+
 def _item(items: list[Any], array: str, key: str, item_ann: Any, dotted: str,
           walked: list[str]) -> tuple[dict[str, Any], Any]:
-    """Pick an item of an array of tables by name (named arrays) or index (policies)."""
-    if array in NAMED_ARRAYS:
+    """Pick an item of an array of tables by name (named arrays) or index or label (policies)."""
+    if array in NAMED_ARRAYS or array == PRODUCTS:
         names = [it.get("name") for it in items]
         if key not in names:
             raise _unknown(dotted, walked, key, names, array.rstrip("s"))
         item = items[names.index(key)]
-    else:
-        if not key.isdigit() or int(key) >= len(items):
+    elif key.isdigit():
+        if int(key) >= len(items):
             span = f"0..{len(items) - 1}" if items else "none: there are no items"
-            raise ScenarioError(Problem(f"{array} are addressed by index ({span}), got {key!r}",
-                                        path=dotted))
+            raise ScenarioError(Problem(f"{array} are addressed by index ({span}) or label, "
+                                        f"got {key!r}", path=dotted))
         item = items[int(key)]
+    else:
+        labels = [str(it.get("label")) for it in items if it.get("label")]
+        if key not in labels:
+            hint = suggest(key, labels)
+            known = "; labels: " + ", ".join(repr(x) for x in labels) if labels and not hint \
+                else ""
+            raise ScenarioError(Problem(
+                f"no policy labelled {key!r}{known} (or give an index 0..{len(items) - 1})"
+                if items else f"no policy labelled {key!r}: there are no {array}",
+                path=dotted, suggestion=hint))
+        item = next(it for it in items if it.get("label") == key)
     model = _model_for_kind(item_ann, item.get("kind")) if _union_models(item_ann) else item_ann
     return item, model
 
 
 def _first_field(annotation: Any) -> str:
-    stripped = _strip(annotation)
+    stripped = strip_annotation(annotation)
     if isinstance(stripped, type) and issubclass(stripped, BaseModel):
         names = [k for k in stripped.model_fields if k not in ("name", "remove", "kind")]
         return names[0] if names else "name"

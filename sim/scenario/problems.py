@@ -1,6 +1,7 @@
 """Turning pydantic's validation errors into one clear Problem each, in TOML's terms.
 
-Each problem names the dotted path (``vendors.Meta.capability``), the file that set
+Each problem names the dotted path (``vendors.Meta.products.Llama.capability``: named items
+and products by name, policies by index), the file that set
 the value (from the loader's origins) and what was expected, e.g.
 ``expected an integer, got true (a boolean)``.
 """
@@ -15,8 +16,9 @@ from typing import Any
 from pydantic import ValidationError
 
 from sim.errors import Problem, suggest
+from sim.scenario.base import PROBLEM_SEPARATOR
 from sim.scenario.paths import Path_, describe_loc, keys_at
-from sim.scenario.schema import POLICY_KINDS, PROBLEM_SEPARATOR
+from sim.scenario.schema_policies import POLICY_KINDS
 
 __all__ = ["problems_of", "REMOVED", "Origins"]
 
@@ -26,7 +28,7 @@ APPENDED_ARRAYS = ("policies",)
 Origins = dict[Path_, str]
 
 
-def problems_of(exc: ValidationError, data: dict[str, Any], origins: Origins,
+def problems_of(exc: ValidationError, data: dict[str, Any], origins: Origins, model: Any,
                 file: str | None) -> Iterator[Problem]:
     """Yield one Problem per distinct pydantic error of a merged scenario document.
 
@@ -34,11 +36,12 @@ def problems_of(exc: ValidationError, data: dict[str, Any], origins: Origins,
         exc: The validation error.
         data: The document validated (to name items and suggest keys).
         origins: Which file set each value, by raw path.
+        model: The model validated against (the scenario class), to list valid keys.
         file: File to name when ``origins`` does not know.
     """
     seen: set[str] = set()
     for err in exc.errors(include_url=False):
-        for problem in _problem(err, data, origins, file):
+        for problem in _problem(err, data, origins, file, model):
             key = str(problem)
             if key not in seen:
                 seen.add(key)
@@ -46,7 +49,7 @@ def problems_of(exc: ValidationError, data: dict[str, Any], origins: Origins,
 
 
 def _problem(err: dict[str, Any], data: dict[str, Any], origins: Origins,
-             file: str | None) -> Iterator[Problem]:
+             file: str | None, model: Any) -> Iterator[Problem]:
     loc = tuple(err["loc"])
     path, raw = describe_loc(loc, data)
     source = _origin(raw, origins) or file
@@ -70,11 +73,14 @@ def _problem(err: dict[str, Any], data: dict[str, Any], origins: Origins,
     suggestion = None
     if kind == "extra_forbidden":
         key = str(loc[-1])
-        valid = keys_at(loc[:-1], data)
+        valid = keys_at(loc[:-1], data, model)
         suggestion = suggest(key, valid)
         message = f"unknown key {key!r}"
         if not suggestion and valid:
             message += f"; expected one of: {', '.join(sorted(valid))}"
+    elif kind == "missing" and loc == ("scenario", "format_version"):
+        message = ("required field is missing: add format_version = 2 to [scenario] (a file "
+                   "that extends another inherits it; version-1 files: docs/migration-v2.md)")
     elif kind == "missing":
         message = "required field is missing"
     elif kind == "union_tag_invalid":
@@ -95,6 +101,8 @@ def _problem(err: dict[str, Any], data: dict[str, Any], origins: Origins,
         message = f"expected {_EXPECTED[kind]}, got {_describe(err.get('input'))}"
     elif kind == "too_short" and len(loc) == 1 and loc[0] in NAMED_ARRAYS:
         message = f"at least one {loc[0][:-1]} is required"
+    elif kind == "too_short" and len(loc) == 3 and loc[0] == "vendors" and loc[2] == "products":
+        message = "a firm needs at least one product line ([[vendors.products]])"
     else:
         message = message.removeprefix("Value error, ")
         if "input" in err and kind not in ("model_type", "dict_type", "list_type",
@@ -141,7 +149,7 @@ def _describe(value: Any) -> str:
 #: origins key prefix recording which file removed an inherited item: (REMOVED, array, name);
 #: NUL-prefixed, so no valid scenario's own table path looks like it
 REMOVED = "\x00removed"
-_UNKNOWN_RE = re.compile(r"^unknown (region|segment|vendor) '([A-Za-z0-9_-]+)'")
+_UNKNOWN_RE = re.compile(r"^unknown (region|segment|vendor|product) '([A-Za-z0-9_-]+)'")
 
 
 def _removed_by(message: str, origins: Origins) -> str | None:
@@ -164,6 +172,15 @@ def _raw_path(dotted: str) -> Path_:
 
 
 def _origin(raw: Path_, origins: Origins) -> str | None:
+    """The file to blame for a problem at ``raw``.
+
+    The last file (children merge after parents) that set the value or anything inside it:
+    a sum of shares a child made exceed 1 is the child's doing even though the parent
+    created the table. Otherwise the nearest table above that a file set.
+    """
+    inside = [file for path, file in origins.items() if path[: len(raw)] == raw and file]
+    if inside:
+        return inside[-1]
     for cut in range(len(raw), -1, -1):
         hit = origins.get(raw[:cut])
         if hit:

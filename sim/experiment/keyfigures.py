@@ -1,0 +1,121 @@
+"""The key figures ``marketsim run`` prints: concentration, openness, price and welfare.
+
+Numbers are printed to about three significant figures whatever their magnitude (HHI
+points, shares, USD per M tokens, USD per month), each block headed by its metric's unit.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING
+
+from sim.experiment.store import shown
+from sim.metric_names import METRIC_UNITS
+from sim.scenario.months import date_of
+
+if TYPE_CHECKING:
+    from sim.experiment.results import Results
+
+__all__ = ["KEY_FIGURES", "figure_text", "figure_texts", "key_figure_lines"]
+
+#: The run command's key figures: (metric, region, segment), in print order. Concentration
+#: of each relevant market of the EU and the US, openness of their enterprise and developer
+#: markets, the world enterprise price and EU consumer surplus (MODEL.md 8).
+KEY_FIGURES: tuple[tuple[str, str, str], ...] = (
+    *(("hhi_market", region, segment) for region in ("EU", "US")
+      for segment in ("enterprise", "developer", "consumer")),
+    *(("open_usage_share", region, segment) for region in ("EU", "US")
+      for segment in ("enterprise", "developer")),
+    ("price_paid", "World", "enterprise"),
+    ("consumer_surplus_usd", "EU", "all"),
+)
+
+_SCALES = ((1e12, " tn"), (1e9, " bn"), (1e6, " M"))
+
+
+def figure_texts(values: list[float], sign: bool = False) -> list[str]:
+    """Numbers that are read together (a difference and its CI) to one common precision.
+
+    About three significant figures of the largest of them: thousands get separators and
+    no decimals, millions and more a suffix (M, bn, tn), magnitudes below 0.01 an
+    exponent; NaN is ``n/a``.
+
+    Example:
+        >>> figure_texts([4.23, -28.0, 36.5], sign=True)
+        ['+4.2', '-28.0', '+36.5']
+        >>> figure_texts([1.04e-4, -0.00252, 0.00273], sign=True)
+        ['+1.04e-04', '-2.52e-03', '+2.73e-03']
+        >>> figure_texts([-0.00485, -0.0587, 0.049], sign=True)
+        ['-0.0049', '-0.0587', '+0.0490']
+        >>> figure_texts([2.37e10, -2.16e10, 6.89e10], sign=True)
+        ['+23.7 bn', '-21.6 bn', '+68.9 bn']
+    """
+    plus = "+" if sign else ""
+    finite = [abs(v) for v in values if math.isfinite(v)]
+    size = max(finite, default=0.0)
+    suffix, scale = "", 1.0
+    for unit, name in _SCALES:
+        if size >= unit:
+            suffix, scale = name, unit
+            break
+    exponent = 0 < size < 1e-2  # never 0.00x: leading zeros hide the figures
+    digits = 0 if exponent or size == 0 else max(0, 2 - math.floor(math.log10(size / scale)))
+    out = []
+    for value in values:
+        if not math.isfinite(value):
+            out.append("n/a")
+        elif value == 0:
+            out.append(f"{plus}0")
+        elif exponent:
+            out.append(f"{value:{plus}.2e}")
+        else:
+            out.append(f"{value / scale:{plus},.{digits}f}{suffix}")
+    return out
+
+
+def figure_text(value: float, sign: bool = False) -> str:
+    """One number to about three significant figures (see :func:`figure_texts`).
+
+    Example:
+        >>> [figure_text(v) for v in (2593.6, 0.19123, 0.000211, 4.46e7, 12.345, 0.0)]
+        ['2,594', '0.191', '2.11e-04', '44.6 M', '12.3', '0']
+        >>> figure_text(-0.0004, sign=True), figure_text(float("nan"))
+        ('-4.00e-04', 'n/a')
+    """
+    return figure_texts([value], sign)[0]
+
+
+def key_figure_lines(results: Results) -> list[str]:
+    """The final month's key figures, with the paired difference vs the first scenario.
+
+    A header naming the month's date, then one block per metric headed by its unit: the
+    :data:`KEY_FIGURES` cells the scenarios have, each scenario's mean and, from the
+    second scenario on, the paired difference from the first with its 95 % CI.
+    """
+    metrics = list(dict.fromkeys(metric for metric, _, _ in KEY_FIGURES))
+    table = results.summary(metrics=metrics)
+    if table.empty:
+        return []
+    lines = []
+    first = results.scenarios[0].scenario
+    month = int(table["month"].max())
+    lines.append(f"key figures in {date_of(month, first.start)} (month {month}); paired "
+                 f"difference vs {results.ids[0]} [95 % CI]")
+    cells = {key: rows for key, rows in table.groupby(["metric", "region", "segment"],
+                                                      sort=False)}
+    width = max(12, *(len(sid) for sid in results.ids))
+    for metric in metrics:
+        found = [(r, s) for m, r, s in KEY_FIGURES if m == metric and (m, r, s) in cells]
+        if not found:
+            continue
+        lines.append(f"{metric} ({METRIC_UNITS[metric]})")
+        for region, segment in found:
+            for _, row in cells[(metric, region, segment)].iterrows():
+                diff = ""
+                if row["scenario"] != results.ids[0] and row["diff_mean"] == row["diff_mean"]:
+                    mean, low, high = figure_texts([row["diff_mean"], row["diff_ci_low"],
+                                                    row["diff_ci_high"]], sign=True)
+                    diff = f"  {mean} [{low}, {high}]"
+                lines.append(f"  {shown(row['scenario']):<{width}} {region:<6} {segment:<11} "
+                             f"{figure_text(row['mean']):>10}{diff}")
+    return lines
