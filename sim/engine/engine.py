@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from sim.engine import choice, community, decisions, market, observe, subsidies, supply, turnover
-from sim.engine.initial import initial_state
+from sim.engine.initial import firm_shares, initial_state
 from sim.engine.params import Params
 from sim.engine.record import Recorder
 from sim.engine.rules import MergerDue, Rules, new_trigger_memory, publish_rules
@@ -99,7 +99,7 @@ class Engine:
                                     s.scratch[decisions.MARGIN_KEY].sum(axis=1),
                                     self._brand_floor())
         self._grow_potential()
-        s.firm_share = self._firm_shares()
+        s.firm_share = firm_shares(s)
         profit = self._profit(flows, books)                             # 7. observation
         self.recorder.record(s, flows, observe.MonthExtras(
             inclusive_value=extras[0], outside_utility=extras[1], profit=profit,
@@ -193,12 +193,6 @@ class Engine:
             added = np.rint(added)
         s.unaware = s.unaware + added
         s.potential = s.potential + added.sum(axis=-1)
-
-    def _firm_shares(self) -> np.ndarray:
-        s = self.state
-        by_firm = firm_totals(s.users(), s.owner, s.firm_alive.shape[1])
-        total = by_firm.sum(axis=-1, keepdims=True)
-        return np.divide(by_firm, total, out=np.zeros_like(by_firm), where=total > 0)
 
     def _profit(self, flows: market.MarketFlows, books: supply.Books) -> np.ndarray:
         """``[W, F, R, S]`` operating profit (compliance split over segments by revenue)."""

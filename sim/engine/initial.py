@@ -26,7 +26,7 @@ from sim.mechanisms.concentration import firm_totals
 from sim.mechanisms.funding import usd_to_cents
 from sim.streams import KeyedStreams
 
-__all__ = ["initial_state", "BRAND_TOLERANCE"]
+__all__ = ["initial_state", "firm_shares", "BRAND_TOLERANCE"]
 
 #: Largest change of a brand constant at which the price-brand fixed point stops (utils).
 BRAND_TOLERANCE = 1e-9
@@ -95,7 +95,7 @@ def initial_state(params: Params, streams: KeyedStreams, engine: str) -> State:
     state.unaware, state.counts = choice.initial_counts(
         state.potential, params.region["aware"], params.region["adoption"],
         params.region["shares"], st.group_fractions, rules.available)
-    state.firm_share = _firm_shares(state)
+    state.firm_share = firm_shares(state)
     _prices_and_brands(params, state, rules.available)
     _contributors(params, state, rules, streams)
     cost = market.serving_costs(params, state, 0)
@@ -106,7 +106,8 @@ def initial_state(params: Params, streams: KeyedStreams, engine: str) -> State:
     return state
 
 
-def _firm_shares(state: State) -> np.ndarray:
+def firm_shares(state: State) -> np.ndarray:
+    """``[W, R, S, F]`` each firm's share of its cell's users (0 in an empty cell)."""
     by_firm = firm_totals(state.users(), state.owner, state.firm_alive.shape[1])
     total = by_firm.sum(axis=-1, keepdims=True)
     return np.divide(by_firm, total, out=np.zeros_like(by_firm), where=total > 0)

@@ -163,6 +163,11 @@ class Params:
         """``W``."""
         return int(self.world["network_effect"].shape[0])
 
+    def world_value(self, key: str, default: float) -> np.ndarray:
+        """``[W]`` values of ``world.<key>``, or ``default`` in every world when absent."""
+        value = self.world.get(key)
+        return np.full(self.worlds, default) if value is None else value
+
     def repeat(self, worlds: int) -> Params:
         """The same values for ``worlds`` worlds (a batch of one scenario's replications)."""
         if self.worlds != 1:

@@ -24,24 +24,18 @@ __all__ = ["Books", "venture_terms", "parent_terms", "close_month", "grow_capabi
            "record_frontiers"]
 
 
-def _world_value(params: Params, key: str, default: float) -> np.ndarray:
-    value = params.world.get(key)
-    return np.full(params.worlds, default) if value is None else value
-
-
 def venture_terms(params: Params) -> fund.VentureTerms:
     """Investors' terms from ``[world]`` (the mechanism's defaults where a key is absent)."""
     d = fund.VentureTerms()
-    g = _world_value
     return fund.VentureTerms(
-        base_multiple=g(params, "round_multiple", d.base_multiple),
-        growth_elasticity=g(params, "round_growth_elasticity", d.growth_elasticity),
-        growth_reference=g(params, "round_growth_reference", d.growth_reference),
-        min_growth=g(params, "round_min_growth", d.min_growth),
-        leader_premium=g(params, "round_leader_premium", d.leader_premium),
-        leader_floor_usd=g(params, "round_leader_floor", d.leader_floor_usd),
-        runway_months=g(params, "runway_months", d.runway_months),
-        min_months_between_rounds=g(params, "months_between_rounds",
+        base_multiple=params.world_value("round_multiple", d.base_multiple),
+        growth_elasticity=params.world_value("round_growth_elasticity", d.growth_elasticity),
+        growth_reference=params.world_value("round_growth_reference", d.growth_reference),
+        min_growth=params.world_value("round_min_growth", d.min_growth),
+        leader_premium=params.world_value("round_leader_premium", d.leader_premium),
+        leader_floor_usd=params.world_value("round_leader_floor", d.leader_floor_usd),
+        runway_months=params.world_value("runway_months", d.runway_months),
+        min_months_between_rounds=params.world_value("months_between_rounds",
                                     d.min_months_between_rounds))
 
 
@@ -49,8 +43,8 @@ def parent_terms(params: Params) -> fund.ParentTerms:
     """A parent's budget rule from ``[world]``."""
     d = fund.ParentTerms()
     return fund.ParentTerms(
-        payout_share=_world_value(params, "parent_payout_share", d.payout_share),
-        capacity_share=_world_value(params, "parent_capacity_share", d.capacity_share))
+        payout_share=params.world_value("parent_payout_share", d.payout_share),
+        capacity_share=params.world_value("parent_capacity_share", d.capacity_share))
 
 
 @dataclass
@@ -151,7 +145,8 @@ def close_month(params: Params, state: State, rules: Rules, month: int, revenue:
     burn = np.maximum(firm_serving + firm_compliance + state.scratch.get(
         "rd_last", np.zeros_like(firm_revenue)) - firm_revenue, 0.0)
     growth = fund.growth_per_year(state.log_growth)
-    offer = fund.venture_round(cash_usd, burn, firm_revenue, growth, _firm_lead(state),
+    lead = _firm_lead(state)
+    offer = fund.venture_round(cash_usd, burn, firm_revenue, growth, lead,
                                state.funding, alive, venture_terms(params),
                                state.months_since_round)
     raised = np.where(alive, offer.amount, 0.0)
@@ -166,14 +161,14 @@ def close_month(params: Params, state: State, rules: Rules, month: int, revenue:
     state.cash = cash
     state.spending_plan = fund.update_spending_plan(
         state.spending_plan, raised, fund.cents_to_usd(cash),
-        _world_value(params, "drawdown_months", 18.0)[:, None])
+        params.world_value("drawdown_months", 18.0)[:, None])
     state.log_growth = np.where(alive, fund.update_log_growth(state.log_growth, firm_revenue,
                                                               state.revenue_last), 0.0)
     state.revenue_last = firm_revenue
     state.months_since_round = np.where(raised > 0, 0, state.months_since_round + 1)
     state.scratch["rd_last"] = rd
     state.scratch["ledger"] = ledger
-    _round_events(params, state, month, raised, offer, firm_revenue, growth)
+    _round_events(params, state, month, raised, offer, firm_revenue, growth, lead)
     return Books(revenue=firm_revenue, revenue_by_region=revenue_by_region,
                  serving=firm_serving, compliance=firm_compliance,
                  compliance_by_region=compliance_by_region, indirect=indirect, subsidy=subsidy,
@@ -182,14 +177,16 @@ def close_month(params: Params, state: State, rules: Rules, month: int, revenue:
 
 
 def _round_events(params: Params, state: State, month: int, raised: np.ndarray,
-                  offer: fund.FundingRound, revenue: np.ndarray, growth: np.ndarray) -> None:
+                  offer: fund.FundingRound, revenue: np.ndarray, growth: np.ndarray,
+                  lead: np.ndarray) -> None:
     """One ``funding_round`` event per round raised, with the investors' reason."""
     from sim.engine.names import firm_name
 
+    terms = venture_terms(params)
     for w, f in zip(*np.nonzero(raised > 0), strict=True):  # rounds are rare: a few a year
         reason = fund.round_reason(int(offer.code[w, f]), float(raised[w, f]),
                                    float(12 * revenue[w, f]), float(growth[w, f]),
-                                   float(_firm_lead(state)[w, f]), venture_terms(params))
+                                   float(lead[w, f]), terms)
         state.events.append(Event(int(w), month, "World", firm_name(params, state, w, f), None,
                                   "funding_round", reason))
 

@@ -29,30 +29,26 @@ __all__ = ["entry_terms", "exit_terms", "exits_and_acquisitions", "arrivals",
 ENTRANT_MARGIN_SHARE = 0.5
 
 
-def _get(params: Params, key: str, default: float) -> np.ndarray:
-    value = params.world.get(key)
-    return np.full(params.worlds, default) if value is None else value
-
-
 def entry_terms(params: Params) -> ent.EntryTerms:
     """Entry terms from ``[world]``."""
     d = ent.EntryTerms()
     return ent.EntryTerms(
-        full_cost_usd=_get(params, "entry_cost", d.full_cost_usd),
-        cost_growth_per_year=_get(params, "entry_cost_growth_per_year", d.cost_growth_per_year),
-        open_cost_fraction=_get(params, "entrant_open_cost_fraction", d.open_cost_fraction),
-        open_start_gap=_get(params, "entrant_open_gap", d.open_start_gap),
-        scratch_gap=_get(params, "entrant_gap_no_open", d.scratch_gap),
-        horizon_months=_get(params, "entry_horizon", d.horizon_months),
-        annual_discount_rate=_get(params, "discount_rate", d.annual_discount_rate))
+        full_cost_usd=params.world_value("entry_cost", d.full_cost_usd),
+        cost_growth_per_year=params.world_value("entry_cost_growth_per_year",
+                                                d.cost_growth_per_year),
+        open_cost_fraction=params.world_value("entrant_open_cost_fraction", d.open_cost_fraction),
+        open_start_gap=params.world_value("entrant_open_gap", d.open_start_gap),
+        scratch_gap=params.world_value("entrant_gap_no_open", d.scratch_gap),
+        horizon_months=params.world_value("entry_horizon", d.horizon_months),
+        annual_discount_rate=params.world_value("discount_rate", d.annual_discount_rate))
 
 
 def exit_terms(params: Params) -> ent.ExitTerms:
     """Exit and acquisition terms from ``[world]``."""
     d = ent.ExitTerms()
     return ent.ExitTerms(
-        exit_after_months=_get(params, "exit_after", d.exit_after_months),
-        price_run_rate_multiple=_get(params, "acquisition_run_rate_multiple",
+        exit_after_months=params.world_value("exit_after", d.exit_after_months),
+        price_run_rate_multiple=params.world_value("acquisition_run_rate_multiple",
                                      d.price_run_rate_multiple))
 
 
@@ -112,12 +108,12 @@ def arrivals(params: Params, state: State, month: int, streams: KeyedStreams,
         brand_floor: ``[W, R, S]`` weakest alive brand constant of each cell (an entrant's).
     """
     u = streams.uniforms(Mechanism.ENTRY, month, GLOBAL_REGION, 4)
-    rate = _get(params, "entry_rate", 0.3)
+    rate = params.world_value("entry_rate", 0.3)
     arriving = ent.arrival_count_from_uniform(u[:, 0], rate) > 0  # at most one entry a month
     if not arriving.any():
         return np.zeros(state.worlds, dtype=np.int64)
     terms = entry_terms(params)
-    is_open = u[:, 1] < _get(params, "entrant_open_probability", 0.5)
+    is_open = u[:, 1] < params.world_value("entrant_open_probability", 0.5)
     best_open = np.where(state.product_alive & state.is_open, state.capability, -np.inf).max(1)
     closed = np.where(state.product_alive & ~state.is_open, state.capability, -np.inf).max(1)
     q0, cost, from_open = ent.entrant_start(best_open, closed, terms, month)

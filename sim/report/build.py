@@ -7,11 +7,11 @@ from typing import TYPE_CHECKING, Any
 
 import plotly.graph_objects as go
 
+import sim.report.figures as F
+import sim.report.firm_figures as FF
+import sim.report.study_figures as SF
 from sim._version import __version__
 from sim.experiment.store import atomic_write_text
-from sim.report import figures as F
-from sim.report import firm_figures as FF
-from sim.report import study_figures as SF
 from sim.report.data import ALL, ReportData
 from sim.report.labels import MARKET_METRICS, esc, fmt_number, is_region_level, spec
 from sim.report.page import FigureItem, Section, render_page
