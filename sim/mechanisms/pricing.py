@@ -29,7 +29,7 @@ from typing import Literal
 
 import numpy as np
 
-from sim.mechanisms.usage import segment_parameter
+from sim.mechanisms.usage import satiated, satiated_elasticity, segment_parameter
 
 __all__ = [
     "PricingEquilibrium",
@@ -59,6 +59,9 @@ class TokenMarket:
             ``[S]`` or ``[W, S]``.
         reference_price: ``p_ref`` (> 0) USD per M tokens, broadcastable to ``[W, R, S]``.
         alive: ``[W, K]`` bool or None (all alive); a dead line sells nowhere.
+        satiation: ``S_s`` (> 1), ``[S]`` or ``[W, S]``, or None: usage per adopter is
+            ``tau_s satiated(m, S)`` (``sim.mechanisms.usage.satiated``) and its elasticity
+            ``e (S - 1) / (S - 1 + m)`` instead of ``e``.
     """
 
     market_size: np.ndarray
@@ -70,6 +73,7 @@ class TokenMarket:
     base_usage: np.ndarray
     reference_price: np.ndarray
     alive: np.ndarray | None = None
+    satiation: np.ndarray | None = None
 
 
 @dataclass(frozen=True)
@@ -108,6 +112,7 @@ class _Cells:
     e: np.ndarray  # [W|1, 1, S, 1]
     log_base_usage: np.ndarray  # [W|1, 1, S, 1]
     log_reference: np.ndarray  # [W|1, R|1, S|1, 1]
+    satiation: np.ndarray | None  # [W|1, 1, S, 1] or None
 
 
 def _cells(market: TokenMarket) -> _Cells:
@@ -127,22 +132,30 @@ def _cells(market: TokenMarket) -> _Cells:
         raise ValueError("price_weight, base_usage and reference_price must be positive")
     while reference.ndim < 3:
         reference = reference[None]
-    return _Cells(size=size[..., None], utility=utility,
+    satiation = None
+    if market.satiation is not None:
+        satiation = segment_parameter(market.satiation, "satiation")
+        if np.any(~(satiation > 1.0)):
+            raise ValueError("satiation must exceed 1")
+    return _Cells(satiation=satiation, size=size[..., None], utility=utility,
                   outside=np.asarray(market.outside_utility, dtype=np.float64)[..., None],
                   sells=sells[:, :, None, :], alpha=alpha,
                   e=segment_parameter(market.usage_elasticity, "usage_elasticity"),
                   log_base_usage=np.log(base), log_reference=np.log(reference)[..., None])
 
 
-def _demand(cells: _Cells, log_price: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Shares and token quantities ``[W, R, S, K]`` at log prices ``[W, R, K]``."""
+def _demand(cells: _Cells, log_price: np.ndarray
+            ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Shares, token quantities and usage elasticities ``[W, R, S, K]`` at log prices."""
     log_p = np.where(np.isfinite(log_price), log_price, 0.0)[:, :, None, :]
     inside = np.where(cells.sells, cells.utility - cells.alpha * log_p, -np.inf)
     top = np.maximum(cells.outside, inside.max(axis=-1, keepdims=True))  # log-sum-exp shift
     weight = np.exp(inside - top)
     share = weight / (np.exp(cells.outside - top) + weight.sum(axis=-1, keepdims=True))
-    usage = np.exp(cells.log_base_usage - cells.e * (log_p - cells.log_reference))
-    return share, cells.size * share * usage
+    multiple = np.exp(-cells.e * (log_p - cells.log_reference))
+    usage = np.exp(cells.log_base_usage) * satiated(multiple, cells.satiation)
+    elasticity = satiated_elasticity(cells.e, multiple, cells.satiation)
+    return share, cells.size * share * usage, elasticity
 
 
 def _domain_sum(x: np.ndarray, scope: Scope) -> np.ndarray:
@@ -178,13 +191,13 @@ def _log_fixed_prices(fixed_price: np.ndarray, sells: np.ndarray, priced: np.nda
 def _target_margin(cells: _Cells, log_price: np.ndarray, margin: np.ndarray,
                    own: np.ndarray, scope: Scope) -> tuple[np.ndarray, np.ndarray]:
     """The FOC map: target margins ``mu`` and the domain denominators, both ``[W, R, K]``."""
-    share, tokens = _demand(cells, log_price)
+    share, tokens, elasticity = _demand(cells, log_price)
     revenue = np.exp(log_price)[:, :, None, :] * tokens
     line_profit = margin[:, :, None, :] * revenue
     firm_profit = np.einsum("wrsk,wkf->wrsf", line_profit, own)
     siblings = np.einsum("wrsf,wkf->wrsk", firm_profit, own) - line_profit
     numerator = _domain_sum(revenue + cells.alpha * share * siblings, scope)
-    denominator = _domain_sum((cells.e + cells.alpha * (1.0 - share)) * revenue, scope)
+    denominator = _domain_sum((elasticity + cells.alpha * (1.0 - share)) * revenue, scope)
     return np.divide(numerator, denominator, out=np.zeros_like(numerator),
                      where=denominator > 0.0), denominator
 
@@ -311,11 +324,19 @@ def token_demand(market: TokenMarket, price: np.ndarray) -> tuple[np.ndarray, np
     """
     cells = _cells(market)
     price = np.asarray(price, dtype=np.float64)
-    return _demand(cells, np.log(np.where(price > 0.0, price, 1.0)))
+    share, tokens, _ = _demand(cells, np.log(np.where(price > 0.0, price, 1.0)))
+    return share, tokens
+
+
+def _usage_elasticity(cells: _Cells, price: np.ndarray) -> np.ndarray:
+    price = np.asarray(price, dtype=np.float64)
+    return _demand(cells, np.log(np.where(price > 0.0, price, 1.0)))[2]
 
 
 def own_elasticity(market: TokenMarket, price: np.ndarray) -> np.ndarray:
-    """``-d ln Q_kc / d ln p_k = e_s + alpha_s (1 - s_kc)`` per cell and line.
+    """``-d ln Q_kc / d ln p_k = e_kc + alpha_s (1 - s_kc)`` per cell and line.
+
+    ``e_kc = e_s`` without satiation, ``e_s (S - 1) / (S - 1 + m_kc)`` with it.
 
     Args:
         market: The demand side.
@@ -326,7 +347,7 @@ def own_elasticity(market: TokenMarket, price: np.ndarray) -> np.ndarray:
     """
     cells = _cells(market)
     share, _ = token_demand(market, price)
-    return cells.e + cells.alpha * (1.0 - share)
+    return _usage_elasticity(cells, price) + cells.alpha * (1.0 - share)
 
 
 def total_elasticity(
@@ -361,7 +382,10 @@ def total_elasticity(
     share, tokens = token_demand(market, price)
     firm_share = np.einsum("wrsk,wkf->wrsf", share, own)
     firm_tokens = np.einsum("wrsk,wkf->wrsf", tokens, own)
-    weighted = (cells.e + cells.alpha * (1.0 - firm_share)) * firm_tokens
+    # a firm's usage-weighted intensive elasticity in the cell (its lines' e_kc may differ)
+    firm_e = np.divide(np.einsum("wrsk,wkf->wrsf", _usage_elasticity(cells, price) * tokens, own),
+                       firm_tokens, out=np.zeros_like(firm_tokens), where=firm_tokens > 0.0)
+    weighted = (firm_e + cells.alpha * (1.0 - firm_share)) * firm_tokens
     axes = (1, 2) if scope == "global" else 2
     total = firm_tokens.sum(axis=axes)
     return np.divide(weighted.sum(axis=axes), total, out=np.full(total.shape, np.nan),

@@ -42,15 +42,47 @@ def _product_price(price: np.ndarray, name: str) -> np.ndarray:
     return price[:, :, None, :]
 
 
+def satiated(multiple: np.ndarray, satiation: np.ndarray | None) -> np.ndarray:
+    """The satiated usage multiple ``m / (1 + (m - 1) / S)`` of a constant-elasticity one ``m``.
+
+    ``m = (p / p_ref)^(-e)``. The result is 1 at the reference price (``m = 1``), close to
+    ``m`` for dear lines (``m << S``) and rises to ``S`` as the price falls to 0: an adopter has
+    only so many tasks. Smooth, so prices stay first-order conditions; the usage elasticity
+    becomes :func:`satiated_elasticity`. ``satiation=None`` (or ``S = inf``) is the curve itself.
+
+    Args:
+        multiple: ``m`` (> 0), any shape.
+        satiation: ``S`` (> 1), broadcastable, or None.
+    """
+    if satiation is None:
+        return multiple
+    inverse = 1.0 / np.asarray(satiation, dtype=np.float64)
+    return multiple / (1.0 + (multiple - 1.0) * inverse)
+
+
+def satiated_elasticity(elasticity: np.ndarray, multiple: np.ndarray,
+                        satiation: np.ndarray | None) -> np.ndarray:
+    """``-d ln tau / d ln p = e (S - 1) / (S - 1 + m)`` of the satiated curve (``e`` if None)."""
+    if satiation is None:
+        return np.broadcast_to(elasticity, np.broadcast_shapes(np.shape(elasticity),
+                                                               np.shape(multiple)))
+    inverse = 1.0 / np.asarray(satiation, dtype=np.float64)
+    return elasticity * (1.0 - inverse) / (1.0 + (multiple - 1.0) * inverse)
+
+
 def token_usage_per_adopter(
     base_usage: np.ndarray,
     price: np.ndarray,
     reference_price: np.ndarray,
     elasticity: np.ndarray,
+    satiation: np.ndarray | None = None,
 ) -> np.ndarray:
     """Usage per adopter of each product in token-billed segments.
 
-    ``tau[w,r,s,k] = tau_s[w,s] * (price[w,r,k] / p_ref[w,r,s]) ** (-e_s[w,s])``.
+    ``tau[w,r,s,k] = tau_s[w,s] * satiated(m, S_s)`` with ``m = (price[w,r,k] /
+    p_ref[w,r,s])^(-e_s[w,s])``: the constant-elasticity curve, satiated at ``S_s`` times
+    ``tau_s`` (:func:`satiated`; without it a line 100x cheaper than the reference would be
+    used 100^e times as much by each adopter).
 
     Args:
         base_usage: ``tau_s``, ``[S]`` or ``[W, S]`` M tokens per month per adopter at the
@@ -59,6 +91,8 @@ def token_usage_per_adopter(
             is not available, giving NaN usage). Self-hosted use enters at its own cost.
         reference_price: ``p_ref``, ``[W, R, S]`` (or broadcastable), USD per M tokens, > 0.
         elasticity: ``e_s``, ``[S]`` or ``[W, S]``, the price elasticity of usage (>= 0).
+        satiation: ``S_s`` (> 1), ``[S]`` or ``[W, S]``: the most an adopter uses, as a
+            multiple of ``tau_s``; None for no satiation.
 
     Returns:
         ``[W, R, S, K]`` M tokens per month per adopter.
@@ -67,9 +101,13 @@ def token_usage_per_adopter(
     if reference.ndim != 3 or np.any(~(reference > 0.0)):
         raise ValueError("reference_price must be positive with shape [W, R, S]")
     relative_price = _product_price(price, "price") / reference[..., None]
-    return segment_parameter(base_usage, "base_usage") * relative_price ** -segment_parameter(
-        elasticity, "elasticity"
-    )
+    multiple = relative_price ** -segment_parameter(elasticity, "elasticity")
+    cap = None
+    if satiation is not None:
+        cap = segment_parameter(satiation, "satiation")
+        if np.any(~(cap > 1.0)):
+            raise ValueError("satiation must exceed 1")
+    return segment_parameter(base_usage, "base_usage") * satiated(multiple, cap)
 
 
 def subscription_usage_per_adopter(

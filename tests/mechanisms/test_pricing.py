@@ -30,7 +30,7 @@ pytestmark = pytest.mark.filterwarnings("error")  # no RuntimeWarnings anywhere
 
 # ----------------------------------------------------------------------------- fixtures
 def _random_market(rng, n_worlds, n_regions, lines_per_firm, *, n_segments=2, fixed_lines=1,
-                   unavailable=0.15, cost_spread=0.2, outside=1.0):
+                   unavailable=0.15, cost_spread=0.2, outside=1.0, satiation=None):
     """Random token market: firms own 1-3 priced lines each, plus third-party-hosted lines."""
     owner_row = [f for f, n in enumerate(lines_per_firm) for _ in range(n)]
     n_firms = len(lines_per_firm)
@@ -54,6 +54,7 @@ def _random_market(rng, n_worlds, n_regions, lines_per_firm, *, n_segments=2, fi
         usage_elasticity=rng.uniform(1.1, 2.0, (w, s)),
         base_usage=rng.uniform(0.5, 3.0, (w, s)),
         reference_price=rng.uniform(0.5, 2.0, (w, r, s)),
+        satiation=None if satiation is None else rng.uniform(*satiation, (w, s)),
     )
     fixed = cost * 1.1  # open lines hosted by third parties at cost x (1 + margin)
     return market, cost, owner, priced, fixed
@@ -67,7 +68,8 @@ def _world(market, cost, owner, priced, fixed, w):
                 avail=market.available[w], alpha=seg(market.price_weight),
                 e=seg(market.usage_elasticity), tau=seg(market.base_usage),
                 pref=np.broadcast_to(market.reference_price, market.market_size.shape)[w],
-                cost=cost[w], owner=owner[w], priced=priced[w], fixed=fixed[w])
+                cost=cost[w], owner=owner[w], priced=priced[w], fixed=fixed[w],
+                S=None if market.satiation is None else seg(market.satiation))
 
 
 def _profits(d, prices):
@@ -80,7 +82,10 @@ def _profits(d, prices):
             attraction = np.where(d["avail"][r], np.exp(d["V"][r, s]) * p ** (-d["alpha"][s]),
                                   0.0)
             share = attraction / (np.exp(d["V0"][r, s]) + attraction.sum())
-            usage = d["tau"][s] * (p / d["pref"][r, s]) ** (-d["e"][s])
+            m = (p / d["pref"][r, s]) ** (-d["e"][s])
+            if d["S"] is not None:  # satiated at S tau_s: m S / (S - 1 + m)
+                m = m * d["S"][s] / (d["S"][s] - 1.0 + m)
+            usage = d["tau"][s] * m
             earned = np.where(d["priced"], (p - d["cost"]) * d["M"][r, s] * share * usage, 0.0)
             total += np.bincount(d["owner"], weights=earned, minlength=n_firms)
     return total
@@ -152,11 +157,14 @@ def _single_cell(alpha, e, v, v0=0.0, tau=1.0, pref=1.0, m=1.0, n_lines=1):
 
 # ----------------------------------------------------------------------------- (a)
 @pytest.mark.parametrize("scope", ["global", "regional"])
-@pytest.mark.parametrize(("seed", "cost_spread"), [(0, 0.2), (1, 0.2), (2, 0.2), (3, 0.6)])
-def test_matches_an_independent_scipy_nash_solve(seed, cost_spread, scope):
+@pytest.mark.parametrize(("seed", "cost_spread", "satiation"),
+                         [(0, 0.2, None), (1, 0.2, None), (2, 0.2, None), (3, 0.6, None),
+                          (4, 0.2, (1.5, 4.0)), (5, 0.6, (2.0, 20.0))])
+def test_matches_an_independent_scipy_nash_solve(seed, cost_spread, satiation, scope):
     rng = np.random.default_rng(seed)
     lines = list(rng.integers(1, 4, rng.integers(3, 5)))  # 3-4 firms with 1-3 lines each
-    inputs = _random_market(rng, 1, int(rng.integers(2, 4)), lines, cost_spread=cost_spread)
+    inputs = _random_market(rng, 1, int(rng.integers(2, 4)), lines, cost_spread=cost_spread,
+                            satiation=satiation)
     eq = solve_prices(*inputs, scope=scope)
     assert eq.converged.all() and not eq.markup_capped.any()
     reference = _scipy_nash(_world(*inputs, 0), scope)

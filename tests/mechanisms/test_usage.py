@@ -12,6 +12,8 @@ from sim.mechanisms.usage import (
     indirect_value,
     marshallian_surplus,
     price_paid,
+    satiated,
+    satiated_elasticity,
     serving_bill,
     spend_per_adopter,
     subscription_revenue,
@@ -151,3 +153,27 @@ def test_surplus_edge_cases_and_broadcasting():
     tau = 10.0 * price ** -2.0
     along_curve = marshallian_surplus(price, tau, 2.0, choke_price=100.0)
     assert along_curve[0] > along_curve[1]
+
+
+def test_satiation_is_smooth_bounded_and_exact_at_the_reference() -> None:
+    """Issue 14: ``tau_s m / (1 + (m - 1) / S)``: tau_s at p_ref, below S tau_s always, near
+    the constant-elasticity curve for dear lines; its elasticity matches a finite difference."""
+    price = np.array([[[100.0, 5.0, 0.05, 1e-6]]])
+    reference = np.array([[[5.0]]])
+    free = token_usage_per_adopter(np.array([2.0]), price, reference, np.array([1.5]))
+    capped = token_usage_per_adopter(np.array([2.0]), price, reference, np.array([1.5]),
+                                     satiation=np.array([3.0]))
+    assert capped[0, 0, 0, 1] == pytest.approx(2.0)  # at p_ref: tau_s
+    assert np.all(capped < 2.0 * 3.0)
+    assert capped[0, 0, 0, 3] == pytest.approx(6.0, rel=1e-6)  # nearly free: S tau_s
+    assert capped[0, 0, 0, 0] / free[0, 0, 0, 0] == pytest.approx(1.5, rel=0.02)  # S/(S-1)
+    assert free[0, 0, 0, 2] == pytest.approx(2.0 * 100.0 ** 1.5)
+    for m in (0.1, 1.0, 10.0):
+        h = 1e-6
+        up = satiated(np.array(m * np.exp(-1.5 * h)), np.array(3.0))
+        down = satiated(np.array(m * np.exp(1.5 * h)), np.array(3.0))
+        numeric = -(np.log(up) - np.log(down)) / (2 * h)
+        assert satiated_elasticity(1.5, np.array(m), np.array(3.0)) == pytest.approx(numeric)
+    with pytest.raises(ValueError, match="satiation"):
+        token_usage_per_adopter(np.array([2.0]), price, reference, np.array([1.5]),
+                                satiation=np.array([1.0]))
