@@ -18,11 +18,12 @@ STAMP_BASE := $(VENV)/.installed
 STAMP_TEST := $(VENV)/.installed-test
 
 .DEFAULT_GOAL := help
-.PHONY: help venv venv-test demo findings test bench lint docs regression-update clean
+.PHONY: help venv venv-test demo findings plausibility test bench lint docs regression-update clean
 
 help:
 	@echo "make demo    compare baseline with eu_blocks_open; writes reports/demo/report.html"
 	@echo "make findings   regenerate docs/findings.md and the README headline (FINDINGS_ARGS=...)"
+	@echo "make plausibility   the baseline against the fit-window patterns (docs/validation.md)"
 	@echo "make test    run the test suite (PYTEST_ARGS='-k foo' to pass options)"
 	@echo "make bench   run benchmarks/run.py (BENCH_ARGS=... to pass options)"
 	@echo "make lint    ruff check $(LINT_PATHS)"
@@ -54,6 +55,10 @@ demo: $(STAMP_BASE)
 # Every shipped scenario vs the baseline, 20 paired replications (scripts/findings.py --help).
 findings: $(STAMP_BASE)
 	$(BIN)/python scripts/findings.py $(FINDINGS_ARGS)
+
+# The fit-window pattern checks of the baseline, as a table (scripts/plausibility.py --help).
+plausibility: $(STAMP_BASE)
+	$(BIN)/python scripts/plausibility.py --markdown
 
 # pytest's exit code passes through unchanged (5 = no tests collected is a failure).
 test: $(STAMP_TEST)

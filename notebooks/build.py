@@ -50,10 +50,10 @@ QUICKSTART = [
        `price_paid`, `consumer_surplus_usd`, ...) and the summary's **paired differences**;
     5. plot a metric from the tidy table.
 
-    **The baseline is not calibrated yet** (`docs/calibration.md`): what you see is what the
-    mechanisms do, not a forecast. Runs are short on purpose: `MARKETSIM_NB_MONTHS` (default 6)
-    months and `MARKETSIM_NB_REPLICATIONS` (default 2) replications; raise them for a real
-    answer (the baseline's horizon is 83 months, to 2030-12).
+    **The baseline has only a provisional point calibration** (`docs/calibration.md`): what you
+    see is what the mechanisms do at one parameter set, not a forecast. Runs are short on
+    purpose: `MARKETSIM_NB_MONTHS` (default 6) months and `MARKETSIM_NB_REPLICATIONS` (default
+    2) replications; raise them for a real answer (the baseline's horizon is 83 months, to 2030-12).
     """),
     code("""
     import os
@@ -178,7 +178,8 @@ EXPLORE = [
     5. read the product-line table (`results()["products"]`);
     6. sweep one parameter by hand and compare outcomes.
 
-    The baseline is **not calibrated yet**; runs are short (`MARKETSIM_NB_MONTHS`, default 6).
+    The baseline's calibration is **provisional**; runs are short (`MARKETSIM_NB_MONTHS`,
+    default 6).
     """),
     code("""
     import os

@@ -6,7 +6,7 @@
 # horizon (83 months after 2024-01, to 2030-12) with the exact engine (binomial and
 # multinomial draws: the model as specified). `marketsim run` prints the headline key
 # figures (final month, paired differences vs the baseline) before the report's path.
-# The baseline is not yet calibrated, so the numbers are provisional.
+# The baseline has only a provisional point calibration, so the numbers are provisional.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

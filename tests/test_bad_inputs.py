@@ -102,6 +102,12 @@ CASES: list[tuple[str, tuple[str, ...]]] = [
     # format_version is inherited: a child cannot extend a version-1 parent
     ("extends_version_1.toml", ("version_1_format.toml", "scenario.format_version",
                                 "docs/migration-v2.md")),
+    # the usage curve and parent budgets of issue 14
+    ("reference_price_tracking_above_one.toml", ("segments.enterprise.reference_price_tracking",
+                                                 "less than or equal to 1", "got 1.5")),
+    ("usage_satiation_below_one.toml", ("segments.developer.usage_satiation",
+                                        "greater than 1", "got 0.5")),
+    ("lab_budget_negative.toml", ("vendors.Meta.lab_budget", "greater than or equal to 0")),
     # reserved names: the aggregate rows of the results
     ("reserved_region_world.toml", ("regions.World.name", "reserved for aggregates")),
     ("reserved_region_case.toml", ("regions.WORLD.name", "reserved for aggregates",
@@ -319,6 +325,8 @@ def test_override_policy_label(base: sim.Scenario) -> None:
 
 
 def test_override_strings_are_parsed(base: sim.Scenario) -> None:
+    original = base.world.network_effect
+    assert original != 1.2  # else the override below would prove nothing
     changed = base.with_overrides(["world.network_effect=1.2", "regions.EU.adopters.consumer=4.5e8",
                                    "vendors.Meta.products.Llama.openness=closed"])
     assert changed.world.network_effect == 1.2
@@ -326,7 +334,7 @@ def test_override_strings_are_parsed(base: sim.Scenario) -> None:
     meta = next(v for v in changed.vendors if v.name == "Meta")
     assert {p.name: p.openness for p in meta.products} == {"Llama": "closed",
                                                           "Llama-vision": "open"}
-    assert base.world.network_effect == 0.3  # the original is untouched
+    assert base.world.network_effect == original  # the original is untouched
     assert base.product_owner["Llama"] == "Meta"
     assert next(p for v in base.vendors for p in v.products if p.name == "Llama").openness \
         == "open"

@@ -257,7 +257,8 @@ adopters = { consumer = 4.5e8 }
     result = cli("show", path)
     assert result.exit_code == 0, result
     changes = result.stdout.split("# Changes from baseline", 1)[1]
-    assert "~ world.network_effect = 1.2 (was 0.3)" in changes
+    was = sim.load_scenario("baseline").world.network_effect
+    assert f"~ world.network_effect = 1.2 (was {was})" in changes
     assert "~ vendors.Mistral.products.Mistral-open.capability = 93.0 (was 91.0)" in changes
     assert "~ regions.EU.adopters.consumer = 450000000.0 (was 410000000.0)" in changes
     assert "policies" not in changes

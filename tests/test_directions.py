@@ -76,7 +76,9 @@ def test_decoupling_raises_chinas_home_share(markets) -> None:
 
 
 def test_a_ban_on_open_weights_keeps_the_owners_closed_lines(markets) -> None:
-    """Google sells Gemini (closed) and Gemma (open): in the EU the ban removes Gemma only."""
+    """Mistral sells Mistral-Large (closed) and Mistral-open (open): in the EU, its home, the
+    ban removes the open line only (Mistral never leaves its home region, so both are there
+    in the baseline)."""
     products = markets["eu_blocks_open/products"]
     base = markets["baseline/products"]
 
@@ -85,6 +87,7 @@ def test_a_ban_on_open_weights_keeps_the_owners_closed_lines(markets) -> None:
                      & (table["product"] == product)]
         return float(rows["users"].sum())
 
-    assert users(products, "Gemini") > 0.9 * users(base, "Gemini")  # still sold in the EU
-    # only evaders and downloaded weights still in use keep Gemma: far fewer users
-    assert users(products, "Gemma") < 0.5 * users(base, "Gemma")
+    assert users(base, "Mistral-open") > 0 and users(base, "Mistral-Large") > 0
+    assert users(products, "Mistral-Large") > 0.9 * users(base, "Mistral-Large")  # still sold
+    # only evaders and downloaded weights still in use keep Mistral-open: far fewer users
+    assert users(products, "Mistral-open") < 0.5 * users(base, "Mistral-open")

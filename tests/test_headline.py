@@ -68,7 +68,7 @@ def test_generated_blocks_share_one_stamp_and_parse_back() -> None:
     # every headline row at both dates, with units, and the caveat
     assert table.count("| 2027-12 |") == table.count("| 2030-12 |") == len(F.HEADLINE_ROWS)
     assert "HHI points" in table and "USD per month" in table
-    assert "not yet calibrated" in readme and "provisional" in readme
+    assert "provisional point calibration" in readme and "not a forecast" in readme
     # the README's effect at the horizon is the table's paired difference, same text
     hhi = summary.query("scenario == @F.HEADLINE and metric == 'hhi_market' and "
                         "segment == 'enterprise' and month == 83").iloc[0]

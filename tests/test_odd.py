@@ -150,5 +150,5 @@ def test_code_constants_quoted_in_the_assumptions_match_the_code(text):
     assert initial.BRAND_TOLERANCE == 1e-9 and "`BRAND_TOLERANCE` (1e-9" in text
 
 
-def test_status_says_the_baseline_is_not_calibrated(text):
-    assert "not calibrated yet" in text
+def test_status_says_the_calibration_is_provisional(text):
+    assert "provisional point calibration" in text and "calibration.md" in text

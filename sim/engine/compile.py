@@ -223,6 +223,7 @@ def _firms(scenario: Any, regions: list[str], f_cap: int) -> dict[str, np.ndarra
         "adaptive": col([f.strategy == "adaptive" for f in v], False, bool),
         "indirect_value": col([f.indirect_value for f in v]),
         "parent_budget": col([f.parent_budget for f in v]),
+        "lab_budget": col([f.lab_budget for f in v]),
     }
 
 

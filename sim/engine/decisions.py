@@ -6,8 +6,8 @@ it (MODEL.md 7: "firms withdraw lines from regions whose expected margin is belo
 compliance cost", emergent). The margin is the line's real operating margin (revenue
 minus serving cost): indirect value to a parent is not counted, since version 1's
 ``$2 per adopter`` of indirect value kept Meta in the EU whatever the rules cost
-(issue 15). A withdrawn line may come back after ``reentry_lag`` months when the margin
-would again cover the cost.
+(issue 15). A firm never withdraws from its home region. A withdrawn line may come back
+after ``reentry_lag`` months when the margin would again cover the cost.
 """
 
 from __future__ import annotations
@@ -36,8 +36,12 @@ def withdraw_and_reenter(params: Params, state: State, rules: Rules, month: int)
     owed = cost > 0
     alive = state.product_alive[:, None, :] & state.firm_alive[
         np.arange(state.worlds)[:, None], state.owner][:, None, :]
-    # a line that sells nothing in the region has nothing to lose there: leave only if it owes
-    leave = state.served & alive & owed & (margin * horizon < cost * horizon)
+    # a line that sells nothing in the region has nothing to lose there: leave only if it owes.
+    # A firm does not leave its home region: it is established there and answers to its
+    # rules wherever it sells (Mistral does not withdraw from the EU).
+    owner_home = np.take_along_axis(state.home, state.owner, axis=1)  # [W, K]
+    at_home = owner_home[:, None, :] == np.arange(state.served.shape[1])[None, :, None]
+    leave = state.served & alive & owed & ~at_home & (margin * horizon < cost * horizon)
     waited = (state.withdrawn_at >= 0) & (month - state.withdrawn_at >= lag)
     back = ~state.served & alive & waited & ~(owed & (margin <= cost))
     # a line that never sold in the region (margin 0) and owes nothing stays where it is

@@ -1,12 +1,13 @@
 """Step 0 from data: counts from the scenario's shares, prices, brand constants by inversion.
 
-The counts reproduce each cell's awareness, adoption and product shares (to whole
-adopters). Prices start at the multi-product Nash equilibrium and the brand constants are
-set so that the data's shares are the **long-run** shares of the choice chain at those
-prices (a Berry-style inversion against the stationary distribution, as version 1 did),
-so month 1 starts from a steady state of the choice dynamics rather than a jump. Prices
-and brands are solved together by a fixed point: brands at given prices, prices at given
-brands, until the brands stop moving.
+The counts reproduce each cell's awareness, adoption and product shares (to whole adopters);
+in token-billed segments the data's shares are shares of tokens, so adopter shares are
+solved from them at the step-0 prices (:func:`adopter_shares`). Prices start at the multi-
+product Nash equilibrium and the brand constants are set so that the data's shares are the
+**long-run** shares of the choice chain at those prices (a Berry-style inversion against the
+stationary distribution, as version 1 did), so month 1 starts from a steady state of the
+choice dynamics rather than a jump. Prices and brands are solved together by a fixed point:
+brands at given prices, prices at given brands, until the brands stop moving.
 
 Ecosystems start at the steady state of their step-0 contributor effort (assumption:
 end-2023 ecosystems had grown for a year or more at about that effort).
@@ -23,14 +24,15 @@ from sim.engine.state import State
 from sim.mechanisms import capability as cap
 from sim.mechanisms import ecosystem as eco
 from sim.mechanisms.concentration import firm_totals
-from sim.mechanisms.funding import usd_to_cents
+from sim.mechanisms.funding import VENTURE, usd_to_cents
 from sim.streams import KeyedStreams
 
-__all__ = ["initial_state", "firm_shares", "BRAND_TOLERANCE"]
+__all__ = ["initial_state", "firm_shares", "adopter_shares", "BRAND_TOLERANCE"]
 
 #: Largest change of a brand constant at which the price-brand fixed point stops (utils).
 BRAND_TOLERANCE = 1e-9
 _MAX_ROUNDS = 60
+_MAX_COUNT_ROUNDS = 12
 
 
 def _blank_state(params: Params) -> State:
@@ -66,12 +68,24 @@ def _blank_state(params: Params) -> State:
         adaptive=firm["adaptive"].astype(bool).copy(),
         indirect_value=firm["indirect_value"].astype(float).copy(),
         parent_budget=firm["parent_budget"].astype(float).copy(),
-        log_growth=np.zeros((w, f)), spending_plan=np.zeros((w, f)),
+        lab_budget=firm["lab_budget"].astype(float).copy(),
+        log_growth=np.zeros((w, f)), spending_plan=_opening_plan(params, firm_alive),
         months_negative=np.zeros((w, f), dtype=np.int64),
         months_since_round=np.full((w, f), 12, dtype=np.int64), revenue_last=np.zeros((w, f)),
         firm_entrant=np.full((w, f), -1, dtype=np.int64),
         family=np.full((w, c), -1, dtype=np.int64), closed_frontier=np.full((w, t), np.nan),
         open_frontier=np.full((w, t), np.nan), entrants=np.zeros(w, dtype=np.int64))
+
+
+def _opening_plan(params: Params, firm_alive: np.ndarray) -> np.ndarray:
+    """Venture firms spend their step-0 cash as if just raised: over ``drawdown_months``.
+
+    Without this a venture lab would spend nothing of its opening war chest until its
+    next round (OpenAI started 2024 with billions raised in 2023).
+    """
+    venture = params.firm["funding"].astype(np.int64) == VENTURE
+    months = params.world_value("drawdown_months", 18.0)[:, None]
+    return np.where(firm_alive & venture, params.firm["cash"] / months, 0.0)
 
 
 def _no_metric(name: str, region: int, segment: int | None) -> np.ndarray:
@@ -87,16 +101,11 @@ def initial_state(params: Params, streams: KeyedStreams, engine: str) -> State:
         engine: ``"exact"`` or ``"expected"`` (counts are whole numbers either way at step 0).
     """
     state = _blank_state(params)
-    st = params.structure
     closed_q, open_q = cap.frontiers(state.capability, state.is_open, state.product_alive)
     state.closed_frontier[:, 0] = closed_q
     state.open_frontier[:, 0] = open_q
     rules = publish_rules(params, state, 0, new_trigger_memory(params), _no_metric)
-    state.unaware, state.counts = choice.initial_counts(
-        state.potential, params.region["aware"], params.region["adoption"],
-        params.region["shares"], st.group_fractions, rules.available)
-    state.firm_share = firm_shares(state)
-    _prices_and_brands(params, state, rules.available)
+    _counts_prices_and_brands(params, state, rules.available)
     _contributors(params, state, rules, streams)
     cost = market.serving_costs(params, state, 0)
     flows = market.market_flows(params, state, 0, cost)
@@ -111,6 +120,52 @@ def firm_shares(state: State) -> np.ndarray:
     by_firm = firm_totals(state.users(), state.owner, state.firm_alive.shape[1])
     total = by_firm.sum(axis=-1, keepdims=True)
     return np.divide(by_firm, total, out=np.zeros_like(by_firm), where=total > 0)
+
+
+def adopter_shares(params: Params, data_shares: np.ndarray,
+                   per_adopter_usage: np.ndarray) -> np.ndarray:
+    """``[W, R, S, K]`` adopter shares whose **token** shares are the data's.
+
+    The step-0 shares of token-billed segments are shares of usage: Menlo reports shares
+    of enterprise LLM *usage* (CALIBRATION.md, fit window) and OpenRouter routes tokens;
+    the state counts adopters, each using ``tau_k`` tokens at the step-0 prices, so adopters
+    of line ``k`` are in proportion to ``share_k / tau_k``. Subscription segments' shares
+    are user shares already. (Decision, docs/calibration.md: reading Menlo's shares as
+    spend shares instead would make open weights ~70 % of enterprise tokens at step 0,
+    against Menlo's own ~20 % of usage.)
+
+    Args:
+        params: Parameters (segments' billing).
+        data_shares: ``[W, R, S, K]`` the scenario's shares.
+        per_adopter_usage: ``[W, R, S, K]`` M tokens a month per adopter at step 0 (> 0).
+    """
+    token = params.structure.token_billed[None, None, :, None]
+    weighted = np.where(token, data_shares / per_adopter_usage, data_shares)
+    total = weighted.sum(axis=-1, keepdims=True)
+    return np.divide(weighted, total, out=np.zeros_like(weighted), where=total > 0)
+
+
+def _counts_prices_and_brands(params: Params, state: State, available: np.ndarray) -> None:
+    """Counts, prices and brands of step 0, solved together.
+
+    Prices depend on shares (Nash), adopter shares of token segments on prices
+    (:func:`adopter_shares`), so the counts are rebuilt from the data at each round's
+    prices until they stop changing; rounding to whole adopters ends it within a few rounds.
+    """
+    st = params.structure
+    shares = params.region["shares"]
+    previous = None
+    for _ in range(_MAX_COUNT_ROUNDS):
+        state.unaware, state.counts = choice.initial_counts(
+            state.potential, params.region["aware"], params.region["adoption"],
+            shares, st.group_fractions, available)
+        state.firm_share = firm_shares(state)
+        _prices_and_brands(params, state, available)
+        if previous is not None and np.array_equal(previous, state.counts):
+            break
+        previous = state.counts.copy()
+        shares = adopter_shares(params, params.region["shares"],
+                                market.usage_per_adopter(params, 0, state.price))
 
 
 def _prices_and_brands(params: Params, state: State, available: np.ndarray) -> None:

@@ -26,7 +26,8 @@ from sim.engine.params import Params
 from sim.engine.state import State
 from sim.mechanisms import costs, pricing, usage
 
-__all__ = ["MarketFlows", "serving_costs", "base_usage", "price_lines", "subscription_floor",
+__all__ = ["MarketFlows", "serving_costs", "base_usage", "reference_price",
+           "usage_per_adopter", "token_market", "price_lines", "subscription_floor",
            "effective_prices", "market_flows", "SUBSCRIPTION_PRICE_FLOOR"]
 
 #: A free assistant's price in the logit is floored here (USD per month): ln(0) has no value,
@@ -63,8 +64,39 @@ def base_usage(params: Params, month: int) -> np.ndarray:
     return seg["usage"] * seg["usage_growth_per_year"] ** (month / 12.0)
 
 
-def _token_market(params: Params, state: State, month: int, utility: np.ndarray,
-                  outside: np.ndarray, available: np.ndarray) -> pricing.TokenMarket:
+def reference_price(params: Params, month: int) -> np.ndarray:
+    """``[W, S]`` the reference price ``p_ref_s(t)`` of the usage curve, USD per M tokens.
+
+    ``p_ref_s(t) = p_ref_s (c_F(t) / c_F(0))^theta_s`` with ``theta_s`` =
+    ``reference_price_tracking``: how far an adopter's sense of "normal" prices follows the
+    fall of serving costs. ``theta = 0`` is a fixed reference (every fall of the price level
+    raises usage per adopter with elasticity ``e_s``, compounding over years); ``theta = 1``
+    leaves the level of usage to ``tau_s(t)`` and lets prices move only usage *between* lines.
+    """
+    seg, w = params.segment, params.world
+    fall = costs.frontier_cost(month, 1.0, w["serving_cost_fall_per_year"])  # c_F(t) / c_F(0)
+    return seg["reference_price"] * np.asarray(fall)[:, None] ** seg["reference_price_tracking"]
+
+
+def usage_per_adopter(params: Params, month: int, price: np.ndarray) -> np.ndarray:
+    """``[W, R, S, K]`` M tokens a month per adopter of each line at ``price`` ``[W, R, K]``.
+
+    Token segments: the satiated constant-elasticity curve (``sim.mechanisms.usage``);
+    subscription segments: ``tau_s(t)``, whatever the price.
+    """
+    seg = params.segment
+    token = params.structure.token_billed[None, None, :, None]
+    tau_s = base_usage(params, month)
+    safe_price = np.where(np.isfinite(price) & (price > 0), price, 1.0)
+    per_token = usage.token_usage_per_adopter(
+        tau_s, safe_price, reference_price(params, month)[:, None, :], seg["usage_elasticity"],
+        seg["usage_satiation"])
+    return np.where(token, per_token, tau_s[:, None, :, None])
+
+
+def token_market(params: Params, state: State, month: int, utility: np.ndarray,
+                 outside: np.ndarray, available: np.ndarray) -> pricing.TokenMarket:
+    """The demand side of this month's token-billed cells, as the pricing mechanism sees it."""
     token = params.structure.token_billed
     aware = state.counts.sum(axis=(3, 4))  # [W, R, S]
     size = np.where(token[None, None, :], aware, 0.0)  # subscription cells are not priced here
@@ -72,7 +104,9 @@ def _token_market(params: Params, state: State, month: int, utility: np.ndarray,
     return pricing.TokenMarket(
         market_size=size, utility=utility, outside_utility=outside, available=available,
         price_weight=seg["price_weight"], usage_elasticity=seg["usage_elasticity"],
-        base_usage=base_usage(params, month), reference_price=seg["reference_price"][:, None, :],
+        base_usage=base_usage(params, month),
+        reference_price=reference_price(params, month)[:, None, :],
+        satiation=seg["usage_satiation"],
         alive=state.product_alive)
 
 
@@ -93,7 +127,7 @@ def price_lines(params: Params, state: State, month: int, cost: np.ndarray,
             prices start at the equilibrium).
     """
     w = params.world
-    market = _token_market(params, state, month, utility, outside, available)
+    market = token_market(params, state, month, utility, outside, available)
     priced = state.product_alive & ~state.is_open
     host_price = cost * (1.0 + w["third_party_margin"][:, None])
     safe_cost = np.where(np.isfinite(cost) & (cost > 0), cost, 1.0)
@@ -153,15 +187,9 @@ def market_flows(params: Params, state: State, month: int, cost: np.ndarray) -> 
     seg = params.segment
     token = params.structure.token_billed[None, None, :, None]
     users = state.users()
-    tau_s = base_usage(params, month)
     price = state.price[:, :, None, :]
     safe_price = np.where(np.isfinite(price) & (price > 0), price, 1.0)
-    per_adopter = np.where(
-        token,
-        usage.token_usage_per_adopter(tau_s, safe_price[:, :, 0, :], seg["reference_price"][
-            :, None, :], seg["usage_elasticity"]),
-        tau_s[:, None, :, None])
-    used = users * per_adopter
+    used = users * usage_per_adopter(params, month, state.price)
     is_open = state.is_open[:, None, None, :]
     owner_share = np.where(is_open, state.hosted_fraction[:, None, None, :], 1.0)
     billed_share = np.where(is_open, 1.0 - state.self_hosted_fraction[:, None, None, :], 1.0)

@@ -72,11 +72,11 @@ def marginal_utility(params: Params, month: int) -> np.ndarray:
     fraction times :data:`REFERENCE_SUBSCRIPTION`. Exogenous, so paired runs share it and
     the difference of surplus levels is the compensating variation.
     """
-    from sim.engine.market import base_usage
+    from sim.engine.market import base_usage, reference_price
 
     seg = params.segment
     token = params.structure.token_billed[None, :]
-    spend_ref = np.where(token, seg["reference_price"] * base_usage(params, month),
+    spend_ref = np.where(token, reference_price(params, month) * base_usage(params, month),
                          seg["paying_fraction"] * REFERENCE_SUBSCRIPTION)
     return welfare.marginal_utility_of_money(seg["price_weight"], spend_ref)[:, None, :]
 

@@ -91,6 +91,7 @@ class State:
     adaptive: np.ndarray  #: [W, F] chooses openness of new generations
     indirect_value: np.ndarray  #: [W, F] USD per user-month to a parent
     parent_budget: np.ndarray  #: [W, F] USD a month the parent can give at most
+    lab_budget: np.ndarray  #: [W, F] USD a month the parent commits whatever the lab's users
     log_growth: np.ndarray  #: [W, F] smoothed monthly log growth of revenue
     spending_plan: np.ndarray  #: [W, F] USD a month of raised money still to spend
     months_negative: np.ndarray  #: [W, F] consecutive months with negative cash

@@ -141,7 +141,8 @@ def close_month(params: Params, state: State, rules: Rules, month: int, revenue:
     cash_usd = fund.cents_to_usd(state.cash)
     indirect = np.where(state.funding == PARENT, firm_users * state.indirect_value, 0.0)
     transfer = fund.parent_transfer(firm_users, state.indirect_value, state.parent_budget,
-                                    cash_usd, state.funding, alive, parent_terms(params))
+                                    cash_usd, state.funding, alive, parent_terms(params),
+                                    base_budget=state.lab_budget)
     burn = np.maximum(firm_serving + firm_compliance + state.scratch.get(
         "rd_last", np.zeros_like(firm_revenue)) - firm_revenue, 0.0)
     growth = fund.growth_per_year(state.log_growth)

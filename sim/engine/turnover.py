@@ -151,6 +151,9 @@ def _enter(params: Params, state: State, month: int, w: int, f: int, k: int, is_
     state.rd_share[w, f] = 0.7  # assumption: the median of the scenario's venture labs
     state.log_growth[w, f] = 0.0
     state.spending_plan[w, f] = 0.0
+    state.indirect_value[w, f] = 0.0  # a slot may be a dead firm's: nothing of it carries over
+    state.parent_budget[w, f] = 0.0
+    state.lab_budget[w, f] = 0.0
     state.months_negative[w, f] = 0
     state.months_since_round[w, f] = 0
     state.revenue_last[w, f] = 0.0

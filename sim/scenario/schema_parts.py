@@ -251,6 +251,14 @@ class Segment(Frozen):
     reference_price: float = F(10.0, "p_ref at step 0.", unit="USD per M tokens", gt=0,
                                le=1000, source="assumption: near the 2024-01 flagship list "
                                "price (CALIBRATION.md)")
+    reference_price_tracking: Fraction = F(0.0, "theta_s: p_ref(t) = p_ref (c_F(t) / c_F(0))"
+                                           "^theta; 0 a fixed reference, 1 one that follows "
+                                           "serving costs.", unit="fraction",
+                                           source="assumption (calibrated)")
+    usage_satiation: float = F(20.0, "S_s: the most an adopter uses, as a multiple of "
+                               "tau_s(t) (approached smoothly as the price falls).",
+                               unit="multiple of tau_s", gt=1, le=1e6,
+                               source="assumption: an adopter has only so many tasks")
     paying_fraction: Fraction = F(0.05, "Subscription segments: share of adopters who pay.",
                                   unit="fraction", source="assumption")
 
@@ -334,6 +342,10 @@ class Firm(Frozen):
     parent_budget: float = F(0.0, "Parent-funded: the parent's capacity; the lab gets at "
                              "most world.parent_capacity_share of it.", unit="USD per month",
                              ge=0, le=1e13)
+    lab_budget: float = F(0.0, "Parent-funded: what the parent commits to the lab each month "
+                          "whatever its users (capped like every transfer at "
+                          "world.parent_capacity_share x parent_budget).", unit="USD per month",
+                          ge=0, le=1e13, source="assumption (labs' budgets are not published)")
     regions: list[Name] | None = F(None, "Regions served at step 0; omitted: all.")
     products: list[Product] = F(..., description="Its product lines.", min_length=1)
 

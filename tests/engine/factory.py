@@ -64,6 +64,7 @@ def params(worlds: int = 2, **structure_options: object) -> Params:
             "ecosystem_weight": [0.05, 0.0], "usage": [5000.0, 1.0],
             "usage_growth_per_year": [1.0, 1.5], "usage_elasticity": [1.4, 1.2],
             "reference_price": [5.0, 5.0], "paying_fraction": [1.0, 0.05],
+            "reference_price_tracking": [0.0, 0.0], "usage_satiation": [1e6, 1e6],
         },
         "region": {
             "adopters": [[1e5, 1e8], [5e4, 2e8]],
@@ -79,7 +80,7 @@ def params(worlds: int = 2, **structure_options: object) -> Params:
             "home": [0, 0, 1, 0], "funding": [VENTURE, PARENT, VENTURE, VENTURE],
             "cash": [2e10, 5e10, 1e9, 0.0], "rd_share": [0.7, 0.6, 0.8, 0.7],
             "adaptive": [False, False, False, False], "indirect_value": [0.0, 0.5, 0.0, 0.0],
-            "parent_budget": [0.0, 2e9, 0.0, 0.0],
+            "parent_budget": [0.0, 2e9, 0.0, 0.0], "lab_budget": [0.0, 0.0, 0.0, 0.0],
         },
         "product": {
             "owner": OWNER, "is_open": IS_OPEN, "capability": [100.0, 92.0, 97.0, 90.0, 0.0],
@@ -151,7 +152,8 @@ def state(p: Params) -> State:
         home=firm["home"].astype(np.int64), funding=firm["funding"].astype(np.int64),
         cash=np.round(firm["cash"] * 100).astype(np.int64), rd_share=firm["rd_share"],
         adaptive=firm["adaptive"].astype(bool), indirect_value=firm["indirect_value"],
-        parent_budget=firm["parent_budget"], log_growth=np.zeros((w, F)),
+        parent_budget=firm["parent_budget"], lab_budget=firm["lab_budget"],
+        log_growth=np.zeros((w, F)),
         spending_plan=np.zeros((w, F)), months_negative=np.zeros((w, F), dtype=np.int64),
         months_since_round=np.zeros((w, F), dtype=np.int64), revenue_last=np.zeros((w, F)),
         firm_entrant=np.full((w, F), -1), family=np.full((w, C), -1, dtype=np.int64),
