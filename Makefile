@@ -18,12 +18,13 @@ STAMP_BASE := $(VENV)/.installed
 STAMP_TEST := $(VENV)/.installed-test
 
 .DEFAULT_GOAL := help
-.PHONY: help venv venv-test demo findings plausibility test bench lint docs regression-update clean
+.PHONY: help venv venv-test demo findings plausibility contributors test bench lint docs regression-update clean
 
 help:
 	@echo "make demo    compare baseline with eu_blocks_open; writes reports/demo/report.html"
 	@echo "make findings   regenerate docs/findings.md and the README headline (FINDINGS_ARGS=...)"
 	@echo "make plausibility   the baseline against the fit-window patterns (docs/validation.md)"
+	@echo "make contributors   open shares against contributor productivity (docs/validation.md)"
 	@echo "make test    run the test suite (PYTEST_ARGS='-k foo' to pass options)"
 	@echo "make bench   run benchmarks/run.py (BENCH_ARGS=... to pass options)"
 	@echo "make lint    ruff check $(LINT_PATHS)"
@@ -59,6 +60,10 @@ findings: $(STAMP_BASE)
 # The fit-window pattern checks of the baseline, as a table (scripts/plausibility.py --help).
 plausibility: $(STAMP_BASE)
 	$(BIN)/python scripts/plausibility.py --markdown
+
+# Open usage shares against contributor productivity (scripts/contributors.py --help).
+contributors: $(STAMP_BASE)
+	$(BIN)/python scripts/contributors.py --markdown
 
 # pytest's exit code passes through unchanged (5 = no tests collected is a failure).
 test: $(STAMP_TEST)

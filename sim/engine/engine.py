@@ -94,10 +94,11 @@ class Engine:
         self._remember_margins(flows)
         burn = np.maximum(books.serving + books.compliance + books.rd - books.revenue, 0.0)
         turnover_counts = turnover.exits_and_acquisitions(             # 6. exit, entry
-            p, s, month, books.raised, burn, value_to_acquirer=12.0 * s.revenue_last)
+            p, s, month, books.raised, burn, value_to_acquirer=12.0 * s.revenue_last,
+            operating_profit=books.revenue - books.serving - books.compliance)
         entries = turnover.arrivals(p, s, month, self.streams,
                                     s.scratch[decisions.MARGIN_KEY].sum(axis=1),
-                                    self._brand_floor())
+                                    self._brand_floor(), self.rules)
         self._grow_potential()
         s.firm_share = firm_shares(s)
         profit = self._profit(flows, books)                             # 7. observation

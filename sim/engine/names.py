@@ -8,6 +8,8 @@ line takes the firm's name.
 
 from __future__ import annotations
 
+import numpy as np
+
 from sim.engine.params import Params
 from sim.engine.state import State
 from sim.mechanisms.entry import entrant_name
@@ -27,10 +29,18 @@ def firm_name(params: Params, state: State, world: int, row: int) -> str:
 
 
 def product_name(params: Params, state: State, world: int, row: int) -> str:
-    """Name of product row ``row`` in world ``world`` (an entrant's line: its firm's name)."""
+    """Name of product row ``row`` in world ``world``.
+
+    An entrant's line keeps its entrant's name even after an acquisition moves it to
+    another owner (the entrant's firm row and line share one entry number).
+    """
     st = params.structure
     if row < st.scenario_products:
         return st.products[row]
-    if int(state.product_entrant[world, row]) < 0:
+    number = int(state.product_entrant[world, row])
+    if number < 0:
         return f"(free slot {row})"
-    return firm_name(params, state, world, int(state.owner[world, row]))
+    founder = np.flatnonzero(state.firm_entrant[world] == number)
+    if founder.size == 0:  # cannot happen: an entry fills a firm row and a line together
+        return firm_name(params, state, world, int(state.owner[world, row]))
+    return firm_name(params, state, world, int(founder[0]))

@@ -15,6 +15,7 @@ import numpy as np
 
 from sim.engine.names import firm_name, product_name
 from sim.engine.params import VENTURE, Params
+from sim.engine.rules import Rules
 from sim.engine.state import Event, State
 from sim.mechanisms import entry as ent
 from sim.mechanisms import funding as fund
@@ -53,9 +54,13 @@ def exit_terms(params: Params) -> ent.ExitTerms:
 
 
 def exits_and_acquisitions(params: Params, state: State, month: int, raised: np.ndarray,
-                           burn: np.ndarray, value_to_acquirer: np.ndarray
+                           burn: np.ndarray, value_to_acquirer: np.ndarray,
+                           operating_profit: np.ndarray | None = None
                            ) -> dict[str, np.ndarray]:
     """Absorb distressed firms where someone will pay, then retire firms out of cash.
+
+    ``operating_profit`` (``[W, F]`` USD this month) lets a firm at zero cash with nothing
+    coming in count as out of money (``sim.mechanisms.entry.update_negative_months``).
 
     Returns:
         ``{"exits": [W], "acquisitions": [W]}`` counts this month.
@@ -63,7 +68,7 @@ def exits_and_acquisitions(params: Params, state: State, month: int, raised: np.
     terms = exit_terms(params)
     state.months_negative = ent.update_negative_months(state.months_negative,
                                                        fund.cents_to_usd(state.cash),
-                                                       state.firm_alive)
+                                                       state.firm_alive, operating_profit)
     offered = raised > 0
     cash_usd = fund.cents_to_usd(state.cash)
     distressed = ent.distressed(cash_usd, burn, state.firm_alive, offered, terms)
@@ -96,7 +101,8 @@ def exits_and_acquisitions(params: Params, state: State, month: int, raised: np.
 
 
 def arrivals(params: Params, state: State, month: int, streams: KeyedStreams,
-             line_margin: np.ndarray, brand_floor: np.ndarray) -> np.ndarray:
+             line_margin: np.ndarray, brand_floor: np.ndarray,
+             rules: Rules | None = None) -> np.ndarray:
     """Potential entrants arrive; those whose value is positive enter. Returns ``[W]`` entries.
 
     Args:
@@ -106,6 +112,9 @@ def arrivals(params: Params, state: State, month: int, streams: KeyedStreams,
         streams: Random streams (one arrival uniform and three choice uniforms per world).
         line_margin: ``[W, K]`` last month's operating margin of each line, USD.
         brand_floor: ``[W, R, S]`` weakest alive brand constant of each cell (an entrant's).
+        rules: This month's rules (None: every line usable). An entrant builds only on open
+            weights someone in its home region can still use: a ban on open weights there
+            takes away the cheaper, closer start (MODEL.md 6.3).
     """
     u = streams.uniforms(Mechanism.ENTRY, month, GLOBAL_REGION, 4)
     rate = params.world_value("entry_rate", 0.3)
@@ -114,7 +123,11 @@ def arrivals(params: Params, state: State, month: int, streams: KeyedStreams,
         return np.zeros(state.worlds, dtype=np.int64)
     terms = entry_terms(params)
     is_open = u[:, 1] < params.world_value("entrant_open_probability", 0.5)
-    best_open = np.where(state.product_alive & state.is_open, state.capability, -np.inf).max(1)
+    home = _entrant_home(state, u[:, 2])
+    usable = state.product_alive & state.is_open
+    if rules is not None:
+        usable &= rules.available.any(axis=(2, 3))[np.arange(state.worlds), home]
+    best_open = np.where(usable, state.capability, -np.inf).max(1)
     closed = np.where(state.product_alive & ~state.is_open, state.capability, -np.inf).max(1)
     q0, cost, from_open = ent.entrant_start(best_open, closed, terms, month)
     same = state.product_alive & (state.is_open == is_open[:, None])
@@ -125,23 +138,31 @@ def arrivals(params: Params, state: State, month: int, streams: KeyedStreams,
     value = ent.entry_value(ENTRANT_MARGIN_SHARE * np.maximum(comparable, 0.0)[:, None],
                             cost[:, None], terms)[:, 0]  # one candidate a world
     free_firm = ~state.firm_alive & (state.firm_entrant < 0)
+    free_firm[:, : params.structure.scenario_firms] = False  # a dead firm's row keeps its name
     free_line = (state.launch < 0) & ~state.product_alive & (state.product_entrant < 0)
     free_line[:, : params.structure.scenario_products] = False
     enter = arriving & (value > 0) & free_firm.any(axis=1) & free_line.any(axis=1)
     for w in np.flatnonzero(enter):  # entries are rare (a few a year): a loop is clearer
         _enter(params, state, month, int(w), int(np.argmax(free_firm[w])),
                int(np.argmax(free_line[w])), bool(is_open[w]), float(q0[w]), float(cost[w]),
-               bool(from_open[w]), float(u[w, 2]), brand_floor[w], int(nearest[w]))
+               bool(from_open[w]), int(home[w]), brand_floor[w], int(nearest[w]))
     return enter.astype(np.int64)
 
 
+def _entrant_home(state: State, u_home: np.ndarray) -> np.ndarray:
+    """``[W]`` an entrant's home region, drawn in proportion to the regions' potential adopters."""
+    weights = state.potential.sum(axis=2)  # [W, R]
+    total = weights.sum(axis=1, keepdims=True)
+    weights = np.divide(weights, total, out=np.full(weights.shape, 1.0 / weights.shape[1]),
+                        where=total > 0)
+    cumulative = np.cumsum(weights, axis=1)
+    home = (cumulative <= u_home[:, None]).sum(axis=1)  # searchsorted(side="right") per world
+    return np.minimum(home, weights.shape[1] - 1)
+
+
 def _enter(params: Params, state: State, month: int, w: int, f: int, k: int, is_open: bool,
-           capability: float, cost: float, from_open: bool, u_home: float,
+           capability: float, cost: float, from_open: bool, home: int,
            brand_floor: np.ndarray, comparable: int) -> None:
-    weights = state.potential[w].sum(axis=1)
-    weights = weights / weights.sum() if weights.sum() > 0 else np.full(len(weights),
-                                                                        1.0 / len(weights))
-    home = int(min(np.searchsorted(np.cumsum(weights), u_home, side="right"), len(weights) - 1))
     state.entrants[w] += 1
     state.firm_entrant[w, f] = state.entrants[w]
     state.firm_alive[w, f] = True

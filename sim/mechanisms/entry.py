@@ -177,9 +177,19 @@ def entrant_name(index: int, home_region: str) -> str:
 
 
 def update_negative_months(months_negative: np.ndarray, cash: np.ndarray,
-                           alive: np.ndarray) -> np.ndarray:
-    """Consecutive months with negative cash, ``[W, F]`` (reset when cash >= 0 or dead)."""
-    return np.where(np.asarray(alive, dtype=bool) & (cash < 0), months_negative + 1, 0)
+                           alive: np.ndarray,
+                           operating_profit: np.ndarray | None = None) -> np.ndarray:
+    """Consecutive months out of money, ``[W, F]`` (reset otherwise or when dead).
+
+    Out of money: cash below zero, or (when ``operating_profit`` is given) cash at zero with
+    no operating profit to live on. Without the second case a lab that had spent its last
+    dollar and earned nothing sat at exactly zero cash for ever (R&D never takes cash below
+    zero), neither exiting nor distressed enough to matter.
+    """
+    broke = cash < 0
+    if operating_profit is not None:
+        broke = broke | ((cash <= 0) & (np.asarray(operating_profit) <= 0))
+    return np.where(np.asarray(alive, dtype=bool) & broke, months_negative + 1, 0)
 
 
 def exits_due(months_negative: np.ndarray, alive: np.ndarray, round_raised: np.ndarray,

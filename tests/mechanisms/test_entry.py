@@ -255,3 +255,18 @@ def test_stagnant_firm_without_lead_exits_or_is_absorbed(cash0, loss, revenue, e
         assert owner[0, 0] == 0
         # exits in the N-th consecutive month of negative cash
         assert months_to_end == first_negative + exit_after - 1
+
+
+def test_out_of_money_counts_zero_cash_with_nothing_coming_in() -> None:
+    """Issue 15: a lab at exactly zero cash with no operating profit is out of money (R&D
+    never takes cash below zero, so without this it would live for ever); one at zero cash
+    that earns a profit is not; negative cash always counts."""
+    alive = np.ones((1, 3), bool)
+    cash = np.array([[0.0, 0.0, -5.0]])
+    profit = np.array([[0.0, 1e6, 1e6]])
+    months = np.zeros((1, 3), dtype=np.int64)
+    counted = en.update_negative_months(months, cash, alive, profit)
+    assert counted.tolist() == [[1, 0, 1]]
+    assert en.update_negative_months(months, cash, alive).tolist() == [[0, 0, 1]]  # cash only
+    assert en.update_negative_months(counted, np.array([[1.0, 0.0, -1.0]]), alive,
+                                     profit).tolist() == [[0, 0, 2]]  # resets when cash returns
