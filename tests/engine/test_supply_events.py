@@ -83,3 +83,18 @@ def test_an_acquired_entrants_line_keeps_its_name() -> None:
     s.owner[0, line] = 0  # as an acquisition by the first scenario firm would
     assert product_name(engine.params, s, 0, line) == before
     assert before == firm_name(engine.params, s, 0, int(np.flatnonzero(s.firm_entrant[0] == 1)[0]))
+
+
+@pytest.mark.xfail(strict=True, reason="issue 15 open: the spill-over pull keeps every firm "
+                   "within ~12 points of the frontier, so investors always see a 'lead' and "
+                   "fund even a lab that sells nothing (docs/validation.md 4)")
+def test_a_stagnant_lab_runs_out_of_funding_and_leaves() -> None:
+    """Issue 15: a lab with no revenue growth and no lead exits or is absorbed."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        events = run_replications(FIXTURES / "stagnant_firm.toml", seed=1, replications=range(3),
+                                  engine="expected")["events"]
+    gone = events[(events["kind"].isin(["exit", "acquisition"]))
+                  & ((events["vendor"] == "Stagnant")
+                     | events["detail"].str.contains("absorbed Stagnant", regex=False))]
+    assert gone["replication"].nunique() == 3
