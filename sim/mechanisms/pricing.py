@@ -322,15 +322,15 @@ def token_demand(market: TokenMarket, price: np.ndarray) -> tuple[np.ndarray, np
         ``(share, tokens)``, both ``[W, R, S, K]``: the share of the cell's aware adopters
         (0 where the line does not sell) and M tokens a month (``M s tau``).
     """
-    cells = _cells(market)
-    price = np.asarray(price, dtype=np.float64)
-    share, tokens, _ = _demand(cells, np.log(np.where(price > 0.0, price, 1.0)))
+    share, tokens, _ = _demand_at(_cells(market), price)
     return share, tokens
 
 
-def _usage_elasticity(cells: _Cells, price: np.ndarray) -> np.ndarray:
+def _demand_at(cells: _Cells, price: np.ndarray
+               ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`_demand` at prices (not log prices): shares, tokens, usage elasticities."""
     price = np.asarray(price, dtype=np.float64)
-    return _demand(cells, np.log(np.where(price > 0.0, price, 1.0)))[2]
+    return _demand(cells, np.log(np.where(price > 0.0, price, 1.0)))
 
 
 def own_elasticity(market: TokenMarket, price: np.ndarray) -> np.ndarray:
@@ -346,8 +346,8 @@ def own_elasticity(market: TokenMarket, price: np.ndarray) -> np.ndarray:
         ``[W, R, S, K]`` (also defined where the line does not sell: share 0 there).
     """
     cells = _cells(market)
-    share, _ = token_demand(market, price)
-    return _usage_elasticity(cells, price) + cells.alpha * (1.0 - share)
+    share, _, usage_elasticity = _demand_at(cells, price)
+    return usage_elasticity + cells.alpha * (1.0 - share)
 
 
 def total_elasticity(
@@ -379,11 +379,11 @@ def total_elasticity(
     cells = _cells(market)
     n_firms = int(np.max(owner)) + 1 if n_firms is None else n_firms
     own = _ownership(owner, priced, n_firms).astype(np.float64)
-    share, tokens = token_demand(market, price)
+    share, tokens, usage_elasticity = _demand_at(cells, price)
     firm_share = np.einsum("wrsk,wkf->wrsf", share, own)
     firm_tokens = np.einsum("wrsk,wkf->wrsf", tokens, own)
     # a firm's usage-weighted intensive elasticity in the cell (its lines' e_kc may differ)
-    firm_e = np.divide(np.einsum("wrsk,wkf->wrsf", _usage_elasticity(cells, price) * tokens, own),
+    firm_e = np.divide(np.einsum("wrsk,wkf->wrsf", usage_elasticity * tokens, own),
                        firm_tokens, out=np.zeros_like(firm_tokens), where=firm_tokens > 0.0)
     weighted = (firm_e + cells.alpha * (1.0 - firm_share)) * firm_tokens
     axes = (1, 2) if scope == "global" else 2
