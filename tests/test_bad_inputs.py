@@ -108,6 +108,12 @@ CASES: list[tuple[str, tuple[str, ...]]] = [
     ("usage_satiation_below_one.toml", ("segments.developer.usage_satiation",
                                         "greater than 1", "got 0.5")),
     ("lab_budget_negative.toml", ("vendors.Meta.lab_budget", "greater than or equal to 0")),
+    # the funding and spill-over terms of issue 15
+    ("absorption_budget_negative.toml", ("world.absorption_budget", "greater than or equal to 0",
+                                         "got -1000000.0")),
+    ("parent_budget_tracking_above_two.toml", ("world.parent_budget_tracking",
+                                               "less than or equal to 2", "got 3.0")),
+    ("max_round_zero.toml", ("world.max_round", "greater than 0", "got 0.0")),
     # reserved names: the aggregate rows of the results
     ("reserved_region_world.toml", ("regions.World.name", "reserved for aggregates")),
     ("reserved_region_case.toml", ("regions.WORLD.name", "reserved for aggregates",

@@ -92,9 +92,9 @@ class Engine:
         supply.grow_capability(p, s, books.rd, gain, month)
         supply.record_frontiers(s, month)
         self._remember_margins(flows)
-        burn = np.maximum(books.serving + books.compliance + books.rd - books.revenue, 0.0)
         turnover_counts = turnover.exits_and_acquisitions(             # 6. exit, entry
-            p, s, month, books.raised, burn, value_to_acquirer=12.0 * s.revenue_last,
+            p, s, month, books.raised + books.transfer, books.burn,
+            value_to_acquirer=12.0 * s.revenue_last,
             operating_profit=books.revenue - books.serving - books.compliance)
         entries = turnover.arrivals(p, s, month, self.streams,
                                     s.scratch[decisions.MARGIN_KEY].sum(axis=1),
@@ -104,7 +104,7 @@ class Engine:
         profit = self._profit(flows, books)                             # 7. observation
         self.recorder.record(s, flows, observe.MonthExtras(
             inclusive_value=extras[0], outside_utility=extras[1], profit=profit,
-            raised=books.raised, markup_capped=capped, entries=entries,
+            raised=books.raised, rd=books.rd, markup_capped=capped, entries=entries,
             exits=turnover_counts["exits"], acquisitions=turnover_counts["acquisitions"],
             reference_capability=self.recorder.reference_capability))
         self._check_finite(month)
@@ -220,7 +220,7 @@ class Engine:
         self._remember_margins(flows)
         self.recorder.record(s, flows, observe.MonthExtras(
             inclusive_value=choice.inclusive_value(weights, shift), outside_utility=outside,
-            profit=profit, raised=np.zeros((w, f)),
+            profit=profit, raised=np.zeros((w, f)), rd=np.zeros((w, f)),
             markup_capped=np.zeros(s.price.shape, dtype=bool), entries=zeros, exits=zeros,
             acquisitions=zeros, reference_capability=self.recorder.reference_capability))
 

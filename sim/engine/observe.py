@@ -39,7 +39,8 @@ class MonthExtras:
         inclusive_value: ``[W, R, S, G]`` log-sum of the choice set, utils.
         outside_utility: ``[W, R, S]`` utility of the outside option, utils.
         profit: ``[W, F, R, S]`` operating profit by firm and cell, USD.
-        raised: ``[W, F]`` funding raised this month, USD.
+        raised: ``[W, F]`` venture rounds raised this month, USD.
+        rd: ``[W, F]`` R&D spent this month, USD.
         markup_capped: ``[W, R, K]`` bool.
         entries: ``[W]`` entries this month.
         exits: ``[W]``.
@@ -51,6 +52,7 @@ class MonthExtras:
     outside_utility: np.ndarray
     profit: np.ndarray
     raised: np.ndarray
+    rd: np.ndarray
     markup_capped: np.ndarray
     entries: np.ndarray
     exits: np.ndarray

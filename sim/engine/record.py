@@ -22,7 +22,7 @@ from sim.mechanisms.funding import cents_to_usd
 
 __all__ = ["Recorder", "FIRM_FIELDS", "PRODUCT_FIELDS"]
 
-FIRM_FIELDS = ("revenue", "usage", "users", "cash", "capability", "alive")
+FIRM_FIELDS = ("revenue", "usage", "users", "cash", "capability", "alive", "raised", "rd_spend")
 PRODUCT_FIELDS = ("users", "usage", "revenue", "price")
 
 
@@ -68,6 +68,8 @@ class Recorder:
                       np.where(state.product_alive, state.capability, -np.inf).ravel())
         firms[..., 4] = np.where(np.isfinite(best), best, np.nan)[:, None, :]
         firms[..., 5] = state.firm_alive[:, None, :]
+        firms[:, -1, :, 6] = extras.raised  # firm-wide flows: the World row only, as cash
+        firms[:, -1, :, 7] = extras.rd
         products = self.products[:, m]
         products[..., 0] = flows.users
         products[..., 1] = flows.usage

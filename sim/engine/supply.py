@@ -36,7 +36,8 @@ def venture_terms(params: Params) -> fund.VentureTerms:
         leader_floor_usd=params.world_value("round_leader_floor", d.leader_floor_usd),
         runway_months=params.world_value("runway_months", d.runway_months),
         min_months_between_rounds=params.world_value("months_between_rounds",
-                                    d.min_months_between_rounds))
+                                    d.min_months_between_rounds),
+        max_round_usd=params.world_value("max_round", d.max_round_usd))
 
 
 def parent_terms(params: Params) -> fund.ParentTerms:
@@ -62,6 +63,7 @@ class Books:
         raised: Venture rounds this month.
         transfer: Parent transfers this month.
         rd: R&D spend.
+        overhead: Spending outside R&D (sales, administration, staff).
         ledger: Every flow booked, in cents (``sim.mechanisms.funding.close_books``).
         round_codes: ``[W, F]`` why a round was or was not raised (``RoundCode``).
     """
@@ -76,8 +78,15 @@ class Books:
     raised: np.ndarray
     transfer: np.ndarray
     rd: np.ndarray
+    overhead: np.ndarray
     ledger: dict[str, np.ndarray]
     round_codes: np.ndarray
+
+    @property
+    def burn(self) -> np.ndarray:
+        """``[W, F]`` net burn: everything spent minus revenue, floored at 0, USD a month."""
+        return np.maximum(self.serving + self.compliance + self.rd + self.overhead
+                          - self.revenue, 0.0)
 
     @property
     def operating_profit_by_region(self) -> np.ndarray:
@@ -113,6 +122,21 @@ def _firm_lead(state: State) -> np.ndarray:
     return fund.leadership(np.maximum(gap, 0.0))
 
 
+def _race_index(params: Params, month: int) -> np.ndarray:
+    """``[W, 1]`` growth of a parent's commitment since step 0: ``(R0(t) / R0(0))^tracking``.
+
+    A parent commits to a place in the race, not to a sum of dollars: with ``tracking = 1``
+    its lab's committed budget grows as the R&D a month of frontier progress costs
+    (``capability.rd_scale``), capped by the parent's capacity in ``parent_transfer``
+    (docs/mechanisms/supply-finance-entry.md 3). 0 keeps the 2024 dollars.
+    """
+    w = params.world
+    growth = cap.rd_scale(month, 1.0, w["compute_cost_fall_per_year"],
+                          w["difficulty_growth_per_year"])
+    tracking = params.world_value("parent_budget_tracking", 1.0)
+    return np.broadcast_to(growth ** tracking, (params.worlds,))[:, None]
+
+
 def close_month(params: Params, state: State, rules: Rules, month: int, revenue: np.ndarray,
                 serving: np.ndarray, users: np.ndarray, subsidy: np.ndarray) -> Books:
     """Book the month: funding, R&D and cash for every firm.
@@ -142,9 +166,9 @@ def close_month(params: Params, state: State, rules: Rules, month: int, revenue:
     indirect = np.where(state.funding == PARENT, firm_users * state.indirect_value, 0.0)
     transfer = fund.parent_transfer(firm_users, state.indirect_value, state.parent_budget,
                                     cash_usd, state.funding, alive, parent_terms(params),
-                                    base_budget=state.lab_budget)
+                                    base_budget=state.lab_budget * _race_index(params, month))
     burn = np.maximum(firm_serving + firm_compliance + state.scratch.get(
-        "rd_last", np.zeros_like(firm_revenue)) - firm_revenue, 0.0)
+        "spent_last", np.zeros_like(firm_revenue)) - firm_revenue, 0.0)
     growth = fund.growth_per_year(state.log_growth)
     lead = _firm_lead(state)
     offer = fund.venture_round(cash_usd, burn, firm_revenue, growth, lead,
@@ -153,12 +177,13 @@ def close_month(params: Params, state: State, rules: Rules, month: int, revenue:
     raised = np.where(alive, offer.amount, 0.0)
     profit = firm_revenue - firm_serving - firm_compliance
     drawdown = state.spending_plan
-    rd = fund.rd_budget(state.rd_share, profit, cash_usd, transfer + subsidy, drawdown, raised)
-    rd = np.where(alive, rd, 0.0)
+    spent = fund.spending(state.rd_share, profit, cash_usd, transfer + subsidy, drawdown, raised)
+    rd = np.where(alive, spent.rd, 0.0)
+    overhead = np.where(alive, spent.overhead, 0.0)
     cash, ledger = fund.close_books(
         state.cash, alive=alive, revenue=firm_revenue, indirect_value=np.zeros_like(indirect),
         subsidy=subsidy, funding=raised + transfer, serving_cost=firm_serving,
-        compliance=firm_compliance, rd=rd)
+        compliance=firm_compliance, overhead=overhead, rd=rd)
     state.cash = cash
     state.spending_plan = fund.update_spending_plan(
         state.spending_plan, raised, fund.cents_to_usd(cash),
@@ -167,13 +192,13 @@ def close_month(params: Params, state: State, rules: Rules, month: int, revenue:
                                                               state.revenue_last), 0.0)
     state.revenue_last = firm_revenue
     state.months_since_round = np.where(raised > 0, 0, state.months_since_round + 1)
-    state.scratch["rd_last"] = rd
+    state.scratch["spent_last"] = rd + overhead
     state.scratch["ledger"] = ledger
     _round_events(params, state, month, raised, offer, firm_revenue, growth, lead)
     return Books(revenue=firm_revenue, revenue_by_region=revenue_by_region,
                  serving=firm_serving, compliance=firm_compliance,
                  compliance_by_region=compliance_by_region, indirect=indirect, subsidy=subsidy,
-                 raised=raised, transfer=transfer, rd=rd, ledger=ledger,
+                 raised=raised, transfer=transfer, rd=rd, overhead=overhead, ledger=ledger,
                  round_codes=offer.code)
 
 
@@ -205,7 +230,10 @@ def grow_capability(params: Params, state: State, rd: np.ndarray,
     dq = cap.capability_gain(state.capability, state.is_open, state.product_alive, line_rd,
                              scale[:, None] if np.ndim(scale) else scale,
                              w["rd_productivity"][:, None], community_gain,
-                             w["kappa_open"][:, None], w["kappa_closed"][:, None])
+                             w["kappa_open"][:, None], w["kappa_closed"][:, None],
+                             absorption=cap.absorptive_capacity(rd, state.owner,
+                                                                params.world_value(
+                                                                    "absorption_budget", 3e6)))
     state.capability = state.capability + np.where(state.product_alive, dq, 0.0)
     return dq
 

@@ -59,6 +59,9 @@ def exits_and_acquisitions(params: Params, state: State, month: int, raised: np.
                            ) -> dict[str, np.ndarray]:
     """Absorb distressed firms where someone will pay, then retire firms out of cash.
 
+    ``raised`` is this month's funding from outside: venture rounds and parent transfers (a
+    parent that pays its lab's bills is an investor on offer, so its lab is not distressed).
+
     ``operating_profit`` (``[W, F]`` USD this month) lets a firm at zero cash with nothing
     coming in count as out of money (``sim.mechanisms.entry.update_negative_months``).
 
@@ -176,7 +179,9 @@ def _enter(params: Params, state: State, month: int, w: int, f: int, k: int, is_
     state.parent_budget[w, f] = 0.0
     state.lab_budget[w, f] = 0.0
     state.months_negative[w, f] = 0
-    state.months_since_round[w, f] = 0
+    # the entry cost was a seed of its own: the entrant may raise its first round next month
+    # (with 0 it waited min_months_between_rounds with no cash and was absorbed at once)
+    state.months_since_round[w, f] = 12
     state.revenue_last[w, f] = 0.0
     state.product_entrant[w, k] = state.entrants[w]
     state.product_alive[w, k] = True

@@ -1,6 +1,6 @@
 """Plausibility checks of a run against the patterns of the fit window (issue 14).
 
-Each check reads the tidy tables of a run (``market`` and ``products``), measures one
+Each check reads the tidy tables of a run (``market``, ``products``, ``vendors``), measures one
 quantity the way the facts measure it, and compares it with a stated tolerance; the
 tolerances and their sources are in ``docs/validation.md`` ("Plausibility"). These are
 *pattern* checks of the calibrated baseline, not of the code: the code's analytic checks
@@ -120,7 +120,25 @@ def _never_capped(tables: dict[str, pd.DataFrame]) -> tuple[str, bool]:
     return f"{int(capped.max())} lines at most", bool(capped.max() == 0)
 
 
-#: The checks of issue 14, in the order of docs/validation.md.
+#: Venture rounds of the leading closed labs (the two largest in the fit window's enterprise
+#: facts) over 2024-01 .. 2025-06, USD: OpenAI $6.6B (2024-10, OpenAI [P]) and $40B
+#: (2025-03, CALIBRATION.md [R]); Anthropic $2.75B from Amazon (2024-03, Amazon [P]), $4B
+#: from Amazon (2024-11, Anthropic [P]), $1B from Google (2025-01, FT [R]) and its $3.5B
+#: Series E (2025-03, Anthropic [P]). Rounds announced, tranches counted at announcement.
+ROUNDS_FIT_WINDOW = {"OpenAI": 46.6e9, "Anthropic": 11.25e9}
+
+
+def _rounds_fit(tables: dict[str, pd.DataFrame]) -> tuple[str, bool]:
+    vendors = tables["vendors"]
+    cells = vendors[(vendors["region"] == "World") & (vendors["month"].between(1, FIT_END))]
+    raised = cells.groupby(["vendor", "replication"])["raised"].sum().groupby("vendor").mean()
+    ratios = {f: float(raised.get(f, 0.0)) / fact for f, fact in ROUNDS_FIT_WINDOW.items()}
+    text = "; ".join(f"{f} ${raised.get(f, 0.0) / 1e9:.1f}B vs ${fact / 1e9:.2f}B "
+                     f"(x{ratios[f]:.2f})" for f, fact in ROUNDS_FIT_WINDOW.items())
+    return text, all(0.5 <= r <= 2.0 for r in ratios.values())
+
+
+#: The checks of issues 14 and 15, in the order of docs/validation.md.
 CHECKS: tuple[Check, ...] = (
     Check("flagship_price_fall", "price_frontier, World, 2024-01 -> 2025-06, a year",
           "falls 1.5-4x a year", _fall_check("price_frontier", 1.5, 4.0)),
@@ -140,6 +158,8 @@ CHECKS: tuple[Check, ...] = (
     Check("chatgpt_largest_consumer", "consumer user shares outside China, every month of "
           "2025", "OpenAI the largest firm", _chatgpt_leads),
     Check("markup_never_capped", "markup_capped, every month", "0", _never_capped),
+    Check("leading_closed_rounds_fit", "venture rounds of OpenAI and Anthropic, "
+          "2024-01 .. 2025-06", "within a factor of 2 of the announced rounds", _rounds_fit),
 )
 
 

@@ -117,10 +117,12 @@ class Results:
 
     @property
     def vendors(self) -> pd.DataFrame:
-        """Per firm and region: revenue, usage, users, cash, capability, alive.
+        """Per firm and region: revenue, usage, users, cash, capability, alive, raised, rd_spend.
 
         Columns: scenario, draw, replication, month, date, region (and ``World``), vendor
-        (the firm), revenue, usage, users, cash (``World`` rows only), capability, alive.
+        (the firm), revenue, usage, users, cash (``World`` rows only), capability, alive,
+        raised (venture rounds this month, ``World`` rows only), rd_spend (R&D this month,
+        ``World`` rows only).
 
         Example:
             >>> import sim

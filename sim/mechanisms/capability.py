@@ -212,7 +212,8 @@ def capability_gain(capability: np.ndarray, is_open: np.ndarray, alive: np.ndarr
                     community_gain: np.ndarray | None = None,
                     kappa_open: float | np.ndarray = KAPPA_OPEN,
                     kappa_closed: float | np.ndarray = KAPPA_CLOSED,
-                    spill_from_open: np.ndarray | None = None) -> np.ndarray:
+                    spill_from_open: np.ndarray | None = None,
+                    absorption: np.ndarray | None = None) -> np.ndarray:
     """Capability each line gains this month (ECI points; 0 for dead lines).
 
     All lines update from the same month's capabilities (a synchronous step). With
@@ -233,6 +234,8 @@ def capability_gain(capability: np.ndarray, is_open: np.ndarray, alive: np.ndarr
         kappa_closed: Pull rate toward the best closed model, per month (float or ``[W]``).
         spill_from_open: ``[W, K]`` lines whose weights can be built on; default open and alive
             (pass exited open lines too if their downloaded weights should still count).
+        absorption: ``[W, K]`` share in [0, 1] of the spill-overs each line can take up
+            (:func:`absorptive_capacity`); None: all of them.
 
     Returns:
         ``[W, K]`` capability gained this month.
@@ -259,7 +262,36 @@ def capability_gain(capability: np.ndarray, is_open: np.ndarray, alive: np.ndarr
     pull = k_closed * np.maximum(0.0, best_closed - q)
     community = 0.0 if community_gain is None else np.where(
         is_open, np.asarray(community_gain, dtype=float), 0.0)
-    return np.where(alive, own + community + floor + pull, 0.0)
+    taken_up = 1.0 if absorption is None else np.clip(absorption, 0.0, 1.0)
+    return np.where(alive, own + community + taken_up * (floor + pull), 0.0)
+
+
+def absorptive_capacity(firm_rd: np.ndarray, owner: np.ndarray,
+                        absorption_budget: float | np.ndarray = 0.0) -> np.ndarray:
+    """Share of the spill-overs each line can take up: ``R_f / (R_f + R_abs)``.
+
+    Fine-tuning or distilling someone else's model takes a team and compute (Cohen and
+    Levinthal's absorptive capacity): a firm that spends nothing on R&D learns nothing from
+    open weights or APIs, one spending ``R_abs`` takes up half, a frontier lab nearly all. The
+    share is the owner's (the firm's whole R&D team absorbs for all its lines). With
+    ``R_abs = 0`` every line takes up everything (version 2.0).
+
+    Args:
+        firm_rd: ``[W, F]`` R&D spend of each firm this month, USD (>= 0).
+        owner: ``[W, K]`` owning firm of each line.
+        absorption_budget: ``R_abs``, USD a month (float or ``[W]``, >= 0).
+
+    Returns:
+        ``[W, K]`` shares in [0, 1].
+    """
+    r_abs = _per_world(absorption_budget, 2)
+    if np.any(r_abs < 0):
+        raise ValueError("absorption_budget must be >= 0")
+    rd = np.take_along_axis(np.maximum(np.asarray(firm_rd, dtype=float), 0.0),
+                            np.asarray(owner), axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        share = rd / (rd + r_abs)
+    return np.where(r_abs > 0, np.nan_to_num(share, nan=0.0), 1.0)
 
 
 def gap_months(closed_frontier_history: np.ndarray, open_frontier: np.ndarray, t: int,

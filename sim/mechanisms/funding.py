@@ -5,7 +5,7 @@ round is a multiple of the revenue run-rate ``12 * revenue_month``:
 
     multiple = min(base * (max(G - G_min, 0) / (G_ref - G_min)) ** elasticity
                    * (1 + leader_premium * lead), max_multiple)
-    round    = max(multiple * run_rate, leader_floor * lead)
+    round    = min(max(multiple * run_rate, leader_floor * lead), max_round)
 
 with ``G`` the smoothed log growth of revenue per year (:func:`update_log_growth`) and ``lead``
 in [0, 1] (:func:`leadership`). A firm with falling revenue (``G <= G_min``) and no lead gets
@@ -32,7 +32,7 @@ PARENT = 1  #: ``funding_type`` code of a parent-funded firm
 
 #: Ledger flows booked by :func:`close_books`, in this order (costs booked negative).
 LEDGER_FLOWS = ("revenue", "indirect_value", "subsidy", "funding", "serving_cost",
-                "compliance", "rd")
+                "compliance", "overhead", "rd")
 
 #: Largest flow accepted, USD: int64 cents hold 9.2e16 USD, so sums of 84 months stay exact.
 MAX_FLOW_USD = 1e15
@@ -74,6 +74,10 @@ class VentureTerms:
     leader_floor_usd: float | np.ndarray = 6.5e8
     runway_months: float | np.ndarray = 12.0  #: assumption: raise with a year of burn left
     max_multiple: float | np.ndarray = 25.0  #: safeguard (assumption); binds only on spikes
+    #: largest round, USD: no private round exceeded OpenAI's $40B (2025-03, CALIBRATION.md)
+    #: in the fit window; above it the rule would extrapolate beyond any observed capital
+    #: market (assumption; a structural uncertainty, docs/validation.md)
+    max_round_usd: float | np.ndarray = 4.0e10
     min_months_between_rounds: float | np.ndarray = 6.0  #: assumption
 
 
@@ -161,9 +165,11 @@ def venture_round(cash: np.ndarray, burn: np.ndarray, revenue_month: np.ndarray,
                   months_since_round: np.ndarray | None = None) -> FundingRound:
     """Rounds raised this month by venture-funded firms.
 
-    A firm raises when alive, venture-funded, ``cash < runway_months * burn`` (so negative cash
-    always qualifies) and at least ``min_months_between_rounds`` since its last round; it gets
-    ``max(multiple * 12 * revenue_month, leader_floor * lead)``, which may be 0.
+    A firm raises when alive, venture-funded, ``cash < runway_months * burn`` or
+    ``cash <= 0`` (so an empty or negative account always qualifies) and at least
+    ``min_months_between_rounds`` since its last round; it gets
+    ``min(max(multiple * 12 * revenue_month, leader_floor * lead), max_round_usd)``, which may
+    be 0.
 
     Args:
         cash: ``[W, F]`` cash before this month's books, USD.
@@ -181,10 +187,12 @@ def venture_round(cash: np.ndarray, burn: np.ndarray, revenue_month: np.ndarray,
     """
     alive = np.asarray(alive, dtype=bool)
     run_rate = 12.0 * np.maximum(revenue_month, 0.0)
-    offer = np.maximum(round_multiple(growth, lead, terms) * run_rate,
-                       _world(terms.leader_floor_usd) * lead)
+    offer = np.minimum(np.maximum(round_multiple(growth, lead, terms) * run_rate,
+                                  _world(terms.leader_floor_usd) * lead),
+                       _world(terms.max_round_usd))
     venture = np.asarray(funding_type).astype(np.int64) == VENTURE
-    needs = cash < _world(terms.runway_months) * burn
+    # no cash at all is a need even with nothing spent yet (an entrant's first month)
+    needs = (cash < _world(terms.runway_months) * burn) | (cash <= 0.0)
     spaced = (np.ones(np.shape(cash), dtype=bool) if months_since_round is None
               else months_since_round >= _world(terms.min_months_between_rounds))
     code = np.select(
@@ -243,7 +251,7 @@ def parent_transfer(users: np.ndarray, value_per_user: np.ndarray,
     users (ads, data, distribution accrue to the parent, so the caller books no
     ``indirect_value`` for these firms), covers its deficit, and never more than a share of
     its own capacity. The lab's own profits stay in its books (and fund R&D by
-    :func:`rd_budget`).
+    :func:`spending`).
 
     Args:
         users: ``[W, F]`` adopters of the firm's products.
@@ -284,15 +292,27 @@ def update_spending_plan(plan: np.ndarray, raised: np.ndarray, cash_after: np.nd
     return np.where(raised > 0, np.maximum(cash_after, 0.0) / _world(drawdown_months), plan)
 
 
-def rd_budget(rd_share: np.ndarray, operating_profit: np.ndarray, cash: np.ndarray,
-              monthly_funding: np.ndarray, drawdown: np.ndarray,
-              round_raised: np.ndarray) -> np.ndarray:
-    """R&D spend this month, USD/month ``[W, F]``.
+@dataclass(frozen=True)
+class Spending:
+    """This month's discretionary spending, USD/month ``[W, F]`` each."""
 
-    ``desired = rd_share * (monthly_funding + drawdown + max(operating_profit, 0))``, paid only
-    out of what the firm has: ``min(desired, max(cash + round + monthly_funding + profit, 0))``.
-    R&D never takes cash below zero; cash goes negative only through operating losses
-    (serving and compliance costs of demand already served: the firm "has no choice").
+    rd: np.ndarray  #: R&D (training compute, research staff): raises capability
+    overhead: np.ndarray  #: everything else the budget pays for: sales, administration, staff
+
+
+def spending(rd_share: np.ndarray, operating_profit: np.ndarray, cash: np.ndarray,
+             monthly_funding: np.ndarray, drawdown: np.ndarray,
+             round_raised: np.ndarray) -> Spending:
+    """R&D and overhead spent this month, USD/month ``[W, F]``.
+
+    ``budget = monthly_funding + drawdown + max(operating_profit, 0)``, paid only out of what
+    the firm has: ``spent = min(budget, max(cash + round + monthly_funding + profit, 0))``;
+    ``rd = rd_share * spent`` and ``overhead = (1 - rd_share) * spent``. The whole budget is
+    spent: ``rd_share`` is the R&D share of a lab's spending, not a saving rate (until
+    version 2.1 the other ``1 - rd_share`` was never booked, so a lab kept 30 % of every round
+    and its runway test fired years late). Spending never takes cash below zero; cash goes
+    negative only through operating losses (serving and compliance costs of demand already
+    served: the firm "has no choice").
 
     Args:
         rd_share: ``[W, F]`` share in [0, 1].
@@ -303,11 +323,13 @@ def rd_budget(rd_share: np.ndarray, operating_profit: np.ndarray, cash: np.ndarr
         round_raised: ``[W, F]`` venture round this month, USD (spent via the plan).
 
     Returns:
-        ``[W, F]`` R&D spend (>= 0).
+        R&D and overhead (both >= 0).
     """
-    desired = rd_share * (monthly_funding + drawdown + np.maximum(operating_profit, 0.0))
+    budget = monthly_funding + drawdown + np.maximum(operating_profit, 0.0)
     available = np.maximum(cash + round_raised + monthly_funding + operating_profit, 0.0)
-    return np.minimum(np.maximum(desired, 0.0), available)
+    spent = np.minimum(np.maximum(budget, 0.0), available)
+    share = np.clip(rd_share, 0.0, 1.0)
+    return Spending(rd=share * spent, overhead=(1.0 - share) * spent)
 
 
 def usd_to_cents(usd: np.ndarray | float) -> np.ndarray:
@@ -331,13 +353,14 @@ def monthly_burn(ledger: Mapping[str, np.ndarray]) -> np.ndarray:
 
 def close_books(cash: np.ndarray, *, alive: np.ndarray, revenue: np.ndarray,
                 indirect_value: np.ndarray, subsidy: np.ndarray, funding: np.ndarray,
-                serving_cost: np.ndarray, compliance: np.ndarray, rd: np.ndarray,
+                serving_cost: np.ndarray, compliance: np.ndarray, overhead: np.ndarray,
+                rd: np.ndarray,
                 other_flows_usd: Mapping[str, np.ndarray] | None = None,
                 other_flows_cents: Mapping[str, np.ndarray] | None = None,
                 ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
     """Book the month's flows and return next month's cash, exactly.
 
-    The seven flows of :data:`LEDGER_FLOWS` are given as non-negative amounts in USD/month
+    The eight flows of :data:`LEDGER_FLOWS` are given as non-negative amounts in USD/month
     (costs are booked negative) and are zero on dead rows; ``other_flows_*`` are signed and
     booked on every row (e.g. ``acquisition``: cash after :func:`entry.acquire` minus before,
     already in cents; ``entry``). Each flow is rounded to the cent once; then
@@ -352,7 +375,8 @@ def close_books(cash: np.ndarray, *, alive: np.ndarray, revenue: np.ndarray,
         funding: ``[W, F]`` round raised + parent transfer, USD.
         serving_cost: ``[W, F]`` USD.
         compliance: ``[W, F]`` USD.
-        rd: ``[W, F]`` R&D spend (:func:`rd_budget`), USD.
+        overhead: ``[W, F]`` spending outside R&D (:func:`spending`), USD.
+        rd: ``[W, F]`` R&D spend (:func:`spending`), USD.
         other_flows_usd: further signed flows in USD, rounded to the cent.
         other_flows_cents: further signed flows in int64 cents, booked as given.
 
@@ -362,10 +386,10 @@ def close_books(cash: np.ndarray, *, alive: np.ndarray, revenue: np.ndarray,
     if not np.issubdtype(np.asarray(cash).dtype, np.integer):
         raise TypeError("cash must be int64 cents (usd_to_cents)")
     signs = {"revenue": 1, "indirect_value": 1, "subsidy": 1, "funding": 1,
-             "serving_cost": -1, "compliance": -1, "rd": -1}
+             "serving_cost": -1, "compliance": -1, "overhead": -1, "rd": -1}
     given = {"revenue": revenue, "indirect_value": indirect_value, "subsidy": subsidy,
              "funding": funding, "serving_cost": serving_cost, "compliance": compliance,
-             "rd": rd}
+             "overhead": overhead, "rd": rd}
     ledger = {name: np.where(alive, signs[name] * usd_to_cents(given[name]), 0)
               for name in LEDGER_FLOWS}
     for name, flow in (other_flows_usd or {}).items():

@@ -118,6 +118,14 @@ class World(Frozen):
     kappa_closed: float = F(0.1, "Share of the gap to the best closed model closed a month "
                             "(kappa_open + kappa_closed <= 1).", unit="per month", ge=0, le=1,
                             source="capability-and-ecosystems.md 2.4, 3.4 (assumption)")
+    parent_budget_tracking: float = F(
+        1.0, "Exponent on R0(t)/R0(0) by which a parent's committed lab budget grows (1: it "
+        "keeps its lab's place in the race; 0: fixed 2024 dollars).", unit="exponent", ge=0,
+        le=2, source="supply-finance-entry.md 3 (assumption)")
+    absorption_budget: float = F(3.0e6, "R&D spend at which a firm takes up half the "
+                                 "spill-overs (R / (R + R_abs)); 0 makes them free.",
+                                 unit="USD per month", ge=0, le=1e12,
+                                 source="capability-and-ecosystems.md 2.5 (assumption)")
     flagship_share: float = F(0.8, "Share of a firm's R&D on its best line.", unit="fraction",
                               ge=0, le=1, source="capability-and-ecosystems.md 2.2 "
                               "(assumption)")
@@ -147,6 +155,9 @@ class World(Frozen):
                              source="assumption")
     months_between_rounds: int = F(6, "Minimum months between rounds.", unit="months", ge=0,
                                    le=120, source="assumption")
+    max_round: float = F(4.0e10, "Largest venture round investors fund.", unit="USD",
+                         gt=0, le=1e13, source="supply-finance-entry.md 2 (assumption: OpenAI's "
+                         "$40B of 2025-03, the largest private round of the fit window)")
     drawdown_months: float = F(18.0, "A round is spent over this many months.", unit="months",
                                gt=0, le=240, source="assumption")
     parent_payout_share: Fraction = F(0.5, "Share of indirect value a parent pays its lab.",

@@ -85,9 +85,6 @@ def test_an_acquired_entrants_line_keeps_its_name() -> None:
     assert before == firm_name(engine.params, s, 0, int(np.flatnonzero(s.firm_entrant[0] == 1)[0]))
 
 
-@pytest.mark.xfail(strict=True, reason="issue 15 open: the spill-over pull keeps every firm "
-                   "within ~12 points of the frontier, so investors always see a 'lead' and "
-                   "fund even a lab that sells nothing (docs/validation.md 4)")
 def test_a_stagnant_lab_runs_out_of_funding_and_leaves() -> None:
     """Issue 15: a lab with no revenue growth and no lead exits or is absorbed."""
     with warnings.catch_warnings():

@@ -151,20 +151,44 @@ def test_floor_limits_how_far_below_the_best_open_model_a_laggard_stays(
     months=st.integers(1, 24),
     kappa_open=st.floats(0.0, 0.8),
     kappa_closed=st.floats(0.0, 0.2),
+    r_abs=st.sampled_from([0.0, 1e6, 1e8]),
 )
 def test_more_rd_never_lowers_any_capability(q, budget, is_open, extra, line, months,
-                                             kappa_open, kappa_closed):
+                                             kappa_open, kappa_closed, r_abs):
     alive = np.ones_like(is_open)
+    owner = np.tile(np.arange(4), (2, 1))  # one line a firm: its budget is the firm's
     richer = budget.copy()
     richer[:, line] += extra
     q_base, q_rich = q.copy(), q.copy()
     for _ in range(months):
-        q_base = q_base + cap.capability_gain(q_base, is_open, alive, budget, R0, G, None,
-                                              kappa_open, kappa_closed)
-        q_rich = q_rich + cap.capability_gain(q_rich, is_open, alive, richer, R0, G, None,
-                                              kappa_open, kappa_closed)
+        q_base = q_base + cap.capability_gain(
+            q_base, is_open, alive, budget, R0, G, None, kappa_open, kappa_closed,
+            absorption=cap.absorptive_capacity(budget, owner, r_abs))
+        q_rich = q_rich + cap.capability_gain(
+            q_rich, is_open, alive, richer, R0, G, None, kappa_open, kappa_closed,
+            absorption=cap.absorptive_capacity(richer, owner, r_abs))
     assert np.all(q_rich >= q_base - 1e-9 * np.maximum(1.0, np.abs(q_base)))
     assert np.all(q_rich[:, line] > q_base[:, line])
+
+
+def test_absorptive_capacity_is_r_over_r_plus_r_abs_of_the_owner():
+    firm_rd = np.array([[0.0, 3e6, 3e8]])
+    owner = np.array([[0, 1, 2, 2]])
+    share = cap.absorptive_capacity(firm_rd, owner, 3e6)
+    np.testing.assert_allclose(share, [[0.0, 0.5, 100 / 101, 100 / 101]])
+    np.testing.assert_array_equal(cap.absorptive_capacity(firm_rd, owner, 0.0), 1.0)
+    with pytest.raises(ValueError):
+        cap.absorptive_capacity(firm_rd, owner, -1.0)
+    # a lab that spends nothing learns nothing from the best open and closed models
+    q = np.array([[80.0, 100.0, 95.0]])
+    is_open = np.array([[False, False, True]])
+    alive = np.ones((1, 3), bool)
+    none = cap.capability_gain(q, is_open, alive, np.array([[0.0, 1e8, 1e8]]), R0, G, None,
+                               0.2, 0.1, absorption=np.array([[0.0, 1.0, 1.0]]))
+    assert none[0, 0] == 0.0
+    full = cap.capability_gain(q, is_open, alive, np.array([[0.0, 1e8, 1e8]]), R0, G, None,
+                               0.2, 0.1)
+    assert full[0, 0] == pytest.approx(0.2 * 15 + 0.1 * 20)
 
 
 def test_kappas_that_could_overshoot_are_refused():

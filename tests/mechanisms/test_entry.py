@@ -238,7 +238,7 @@ def test_stagnant_firm_without_lead_exits_or_is_absorbed(cash0, loss, revenue, e
         cash, _ = fu.close_books(cash, alive=alive, revenue=np.array([[revenue, 0.0]]),
                                  indirect_value=zero, subsidy=zero, funding=zero,
                                  serving_cost=np.array([[revenue + loss, 0.0]]),
-                                 compliance=zero, rd=zero)
+                                 compliance=zero, overhead=zero, rd=zero)
         negative = en.update_negative_months(negative, cash, alive)
         if first_negative is None and cash[0, 0] < 0:
             first_negative = month

@@ -83,16 +83,31 @@ def test_pre_revenue_leader_raises_on_lead_alone():
 
 
 def test_growing_leader_round_and_reason():
-    revenue = 10e9 / 12
+    revenue = 8e9 / 12
     r = _round(1e9, 2e9, revenue, TERMS.growth_reference, 1.0)
     assert r.code[0, 0] == fu.RoundCode.RAISED
-    expected = TERMS.base_multiple * (1 + TERMS.leader_premium) * 10e9
+    expected = TERMS.base_multiple * (1 + TERMS.leader_premium) * 8e9
     assert r.amount[0, 0] == pytest.approx(expected)
-    assert r.multiple[0, 0] == pytest.approx(expected / 10e9)
-    reason = fu.round_reason(int(r.code[0, 0]), float(r.amount[0, 0]), 10e9,
+    assert r.multiple[0, 0] == pytest.approx(expected / 8e9)
+    reason = fu.round_reason(int(r.code[0, 0]), float(r.amount[0, 0]), 8e9,
                              TERMS.growth_reference, 1.0)
-    assert reason.startswith("raised $45.00B at 4.5x run-rate") and "leader" in reason
+    assert reason.startswith("raised $36.00B at 4.5x run-rate") and "leader" in reason
     assert "+232 %/yr" in reason  # expm1(1.2) = 2.32
+
+
+def test_rounds_stop_at_the_largest_round_and_an_empty_account_always_needs_one():
+    revenue = 10e9 / 12  # 4.5x of a $10B run-rate is $45B, above the $40B cap
+    capped = _round(1e9, 2e9, revenue, TERMS.growth_reference, 1.0)
+    assert capped.amount[0, 0] == TERMS.max_round_usd
+    looser = fu.VentureTerms(max_round_usd=1e11)
+    free = fu.venture_round(np.array([[1e9]]), np.array([[2e9]]), np.array([[revenue]]),
+                            np.array([[TERMS.growth_reference]]), np.array([[1.0]]),
+                            np.array([[fu.VENTURE]]), np.ones((1, 1), bool), looser)
+    assert free.amount[0, 0] == pytest.approx(45e9)
+    # an entrant's first month: no cash, nothing spent yet (burn 0), a lead to fund
+    first = _round(0.0, 0.0, 0.0, 0.0, 0.5)
+    assert first.code[0, 0] == fu.RoundCode.RAISED
+    assert first.amount[0, 0] == pytest.approx(0.5 * TERMS.leader_floor_usd)
 
 
 def test_gates_runway_parent_dead_and_spacing():
@@ -133,17 +148,21 @@ def test_parent_transfer_is_bounded_by_capacity(users, vpu, capacity, cash, base
 
 @given(share=st.floats(0, 1), profit=st.floats(-1e10, 1e10), cash=st.floats(-1e10, 1e10),
        monthly=money, drawdown=money, raised=money)
-def test_rd_never_spends_cash_below_zero(share, profit, cash, monthly, drawdown, raised):
+def test_spending_never_takes_cash_below_zero(share, profit, cash, monthly, drawdown, raised):
     a = lambda x: np.array([[x]])  # noqa: E731
-    rd = fu.rd_budget(a(share), a(profit), a(cash), a(monthly), a(drawdown), a(raised))[0, 0]
-    desired = share * (monthly + drawdown + max(profit, 0.0))
-    before_rd = cash + raised + monthly + profit
-    assert 0.0 <= rd <= desired * (1 + 1e-12) + 1e-9
-    if before_rd >= 0:
-        assert before_rd - rd >= -1e-6 * max(1.0, abs(before_rd))
-        assert rd == pytest.approx(min(desired, before_rd))
+    spent = fu.spending(a(share), a(profit), a(cash), a(monthly), a(drawdown), a(raised))
+    rd, overhead = spent.rd[0, 0], spent.overhead[0, 0]
+    budget = monthly + drawdown + max(profit, 0.0)
+    before = cash + raised + monthly + profit
+    total = rd + overhead
+    assert rd >= 0.0 and overhead >= 0.0
+    assert total <= budget * (1 + 1e-12) + 1e-9  # never more than the budget
+    assert rd == pytest.approx(share * total, abs=1e-6)  # rd_share is a split, not a saving
+    if before >= 0:
+        assert before - total >= -1e-6 * max(1.0, abs(before))
+        assert total == pytest.approx(min(budget, before))  # the whole budget, if it is there
     else:
-        assert rd == 0.0  # only operating losses (no choice) take cash below zero
+        assert total == 0.0  # only operating losses (no choice) take cash below zero
 
 
 def test_spending_plan_resets_after_a_round():
@@ -173,7 +192,7 @@ def test_cash_balances_to_the_cent(months, seed, cash0, scale):
                                       **given_flows)
         booked += sum(ledger.values())
         for k, v in given_flows.items():
-            sign = -1 if k in ("serving_cost", "compliance", "rd") else 1
+            sign = -1 if k in ("serving_cost", "compliance", "overhead", "rd") else 1
             exact.append(math.fsum((sign * v * alive).ravel()))
         exact.append(math.fsum(acq.ravel() / 100.0))
         n_flows += len(fu.LEDGER_FLOWS)
@@ -187,7 +206,7 @@ def test_cash_balances_to_the_cent(months, seed, cash0, scale):
 def test_dead_rows_book_nothing_and_bad_inputs_are_refused():
     zero = np.zeros((1, 2))
     kw = dict(indirect_value=zero, subsidy=zero, funding=zero, serving_cost=zero,
-              compliance=zero, rd=zero)
+              compliance=zero, overhead=zero, rd=zero)
     cash, ledger = fu.close_books(np.array([[100, 200]]), alive=np.array([[True, False]]),
                                   revenue=np.array([[1.234, 5.0]]), **kw)
     np.testing.assert_array_equal(cash, [[223, 200]])
