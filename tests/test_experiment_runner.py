@@ -325,7 +325,7 @@ def test_tables_are_tidy_and_ordered(reference: Path) -> None:
     vendors = pd.read_parquet(reference / "vendors.parquet")
     assert list(vendors.columns[:6]) == KEYS
     assert set(vendors.columns) == {*KEYS, "vendor", "revenue", "usage", "users", "cash",
-                                    "capability", "alive"}
+                                    "capability", "alive", "raised", "rd_spend"}
     products = pd.read_parquet(reference / "products.parquet")
     assert list(products.columns[:7]) == [*KEYS, "segment"]
     assert set(products.columns) == {*KEYS, "segment", "vendor", "product", "openness", "users",
