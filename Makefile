@@ -18,13 +18,14 @@ STAMP_BASE := $(VENV)/.installed
 STAMP_TEST := $(VENV)/.installed-test
 
 .DEFAULT_GOAL := help
-.PHONY: help venv venv-test demo findings plausibility contributors test bench lint docs regression-update clean
+.PHONY: help venv venv-test demo findings plausibility contributors hindcast test bench lint docs regression-update clean
 
 help:
 	@echo "make demo    compare baseline with eu_blocks_open; writes reports/demo/report.html"
 	@echo "make findings   regenerate docs/findings.md and the README headline (FINDINGS_ARGS=...)"
 	@echo "make plausibility   the baseline against the fit-window patterns (docs/validation.md)"
 	@echo "make contributors   open shares against contributor productivity (docs/validation.md)"
+	@echo "make hindcast       the openness and withdrawal rules at dated decisions (docs/validation.md)"
 	@echo "make test    run the test suite (PYTEST_ARGS='-k foo' to pass options)"
 	@echo "make bench   run benchmarks/run.py (BENCH_ARGS=... to pass options)"
 	@echo "make lint    ruff check $(LINT_PATHS)"
@@ -64,6 +65,10 @@ plausibility: $(STAMP_BASE)
 # Open usage shares against contributor productivity (scripts/contributors.py --help).
 contributors: $(STAMP_BASE)
 	$(BIN)/python scripts/contributors.py --markdown
+
+# The decision hindcasts of issue 15 (scripts/decision_hindcast.py --help).
+hindcast: $(STAMP_BASE)
+	$(BIN)/python scripts/decision_hindcast.py --markdown
 
 # pytest's exit code passes through unchanged (5 = no tests collected is a failure).
 test: $(STAMP_TEST)

@@ -111,6 +111,10 @@ CASES: list[tuple[str, tuple[str, ...]]] = [
     # the funding and spill-over terms of issue 15
     ("absorption_budget_negative.toml", ("world.absorption_budget", "greater than or equal to 0",
                                          "got -1000000.0")),
+    ("openness_noise_negative.toml", ("world.openness_noise", "greater than or equal to 0",
+                                      "got -0.25")),
+    ("release_gap_negative.toml", ("world.release_gap", "greater than or equal to 0",
+                                   "got -5.0")),
     ("parent_budget_tracking_above_two.toml", ("world.parent_budget_tracking",
                                                "less than or equal to 2", "got 3.0")),
     ("max_round_zero.toml", ("world.max_round", "greater than 0", "got 0.0")),

@@ -11,7 +11,17 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim.engine import choice, community, decisions, market, observe, subsidies, supply, turnover
+from sim.engine import (
+    choice,
+    community,
+    decisions,
+    generations,
+    market,
+    observe,
+    subsidies,
+    supply,
+    turnover,
+)
 from sim.engine.initial import firm_shares, initial_state
 from sim.engine.params import Params
 from sim.engine.record import Recorder
@@ -79,6 +89,8 @@ class Engine:
         self._launch(month)                                             # 0. dated launches
         self.rules = self._rules(month)                                 # 1. regulators
         if decisions.withdraw_and_reenter(p, s, self.rules, month):     # 2. firms decide
+            self.rules = self._rules(month, announce=False)
+        if generations.decide_openness(p, s, self.rules, month, self.streams):
             self.rules = self._rules(month, announce=False)
         cost = market.serving_costs(p, s, month)
         capped = self._price(month, cost)

@@ -58,6 +58,7 @@ def _blank_state(params: Params) -> State:
         self_hosted_fraction=prod["self_hosted_fraction"].astype(float).copy(),
         subscription_price=prod["subscription_price"].astype(float).copy(), launch=launch,
         product_entrant=np.full((w, k), -1, dtype=np.int64),
+        product_origin=np.full((w, k), -1, dtype=np.int64),
         served=prod["served"].astype(bool).copy(),
         withdrawn_at=np.full((w, r, k), -1, dtype=np.int64),
         markup=np.full((w, r, k), np.nan), price=np.full((w, r, k), np.nan),

@@ -29,7 +29,7 @@ from sim.engine.params import CompiledPolicy, Params
 from sim.engine.state import Event, State
 
 __all__ = ["Rules", "Subsidy", "MergerDue", "LineRules", "TriggerMemory", "new_trigger_memory",
-           "publish_rules", "line_rules", "Metric"]
+           "publish_rules", "line_rules", "rules_for_lines", "Metric"]
 
 #: ``metric(name, region_index, segment_index_or_None) -> [W]`` last month's value per world.
 Metric = Callable[[str, int, int | None], np.ndarray]
@@ -399,6 +399,19 @@ def publish_rules(params: Params, state: State, month: int, trigger_memory: Trig
                                      float(v.get("cost_per_effort", 10_000.0))))
     return Rules(available, forced, allowed, fixed, share, multiplier, friction, subsidies,
                  mergers, events, in_force)
+
+
+def rules_for_lines(params: Params, rules: Rules, state: State
+                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Availability and compliance this month's policies would give the lines of ``state``.
+
+    ``state`` may be hypothetical (an openness decision's, one line's openness changed).
+
+    Returns:
+        ``(available[W, R, S, G, K], compliance_fixed[W, R, K], compliance_share[W, R, K])``.
+    """
+    available, _, _, fixed, share = _evaluate(params, rules.in_force, _lines_of(state))
+    return available, fixed, share
 
 
 def line_rules(params: Params, rules: Rules, is_open: np.ndarray, capability: np.ndarray,

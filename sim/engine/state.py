@@ -76,6 +76,7 @@ class State:
     subscription_price: np.ndarray  #: [W, K] USD per paying user-month
     launch: np.ndarray  #: [W, K] step of launch (-1: a free slot)
     product_entrant: np.ndarray  #: [W, K] entrant number of the row (-1: scenario's)
+    product_origin: np.ndarray  #: [W, K] line whose older weights the row carries (-1: none)
     served: np.ndarray  #: [W, R, K] the owner offers the line in the region
     withdrawn_at: np.ndarray  #: [W, R, K] step of the last withdrawal (-1: none)
     markup: np.ndarray  #: [W, R, K] price / serving cost of priced lines

@@ -184,6 +184,7 @@ def _enter(params: Params, state: State, month: int, w: int, f: int, k: int, is_
     state.months_since_round[w, f] = 12
     state.revenue_last[w, f] = 0.0
     state.product_entrant[w, k] = state.entrants[w]
+    state.product_origin[w, k] = -1
     state.product_alive[w, k] = True
     state.owner[w, k] = f
     state.is_open[w, k] = is_open

@@ -197,10 +197,19 @@ class World(Frozen):
                                 "cost.", unit="months", ge=1, le=120, source="assumption")
     reentry_lag: int = F(6, "Months before a withdrawn line can return.", unit="months", ge=0,
                          le=120, source="assumption")
-    review_months: int = F(12, "Adaptive firms review openness this often.", unit="months",
-                           ge=1, le=120, source="assumption")
-    openness_switch_cost: float = F(5e8, "One-off cost of changing a line's openness.",
+    review_months: int = F(12, "Mean months between a line's generations; each is an "
+                           "adaptive firm's openness decision (a Poisson process).",
+                           unit="months", ge=1, le=120,
+                           source="openness.md 1 (release dates, indicative)")
+    openness_switch_cost: float = F(5e7, "One-off cost a firm weighs against changing a line's "
+                                    "openness (a decision friction, not booked as cash).",
                                     unit="USD", ge=0, le=1e12, source="assumption")
+    release_gap: float = F(7.5, "Points a released older generation's weights trail the "
+                           "closed line they come from.", unit="points", ge=0, le=100,
+                           source="openness.md 5 (assumption: half a generation)")
+    openness_noise: float = F(0.25, "Logit scale of the openness decision, as a share of the "
+                              "line's value at stake (0: always the better option).",
+                              unit="fraction", ge=0, le=10, source="openness.md 2 (assumption)")
 
     @model_validator(mode="after")
     def _joint_bounds(self) -> World:

@@ -145,6 +145,7 @@ def state(p: Params) -> State:
         self_hosted_fraction=prod["self_hosted_fraction"].astype(float),
         subscription_price=prod["subscription_price"].astype(float),
         launch=prod["launch"].astype(np.int64), product_entrant=np.full((w, K), -1),
+        product_origin=np.full((w, K), -1),
         served=prod["served"].copy(), withdrawn_at=np.full((w, r, K), -1),
         markup=np.full((w, r, K), 2.0), price=np.full((w, r, K), 4.0),
         effort=np.zeros((w, K)), ecosystem=np.zeros((w, K)),

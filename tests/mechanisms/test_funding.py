@@ -157,7 +157,7 @@ def test_spending_never_takes_cash_below_zero(share, profit, cash, monthly, draw
     total = rd + overhead
     assert rd >= 0.0 and overhead >= 0.0
     assert total <= budget * (1 + 1e-12) + 1e-9  # never more than the budget
-    assert rd == pytest.approx(share * total, abs=1e-6)  # rd_share is a split, not a saving
+    assert rd == pytest.approx(share * total, rel=1e-12, abs=1e-6)  # a split, not a saving
     if before >= 0:
         assert before - total >= -1e-6 * max(1.0, abs(before))
         assert total == pytest.approx(min(budget, before))  # the whole budget, if it is there
