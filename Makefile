@@ -18,7 +18,7 @@ STAMP_BASE := $(VENV)/.installed
 STAMP_TEST := $(VENV)/.installed-test
 
 .DEFAULT_GOAL := help
-.PHONY: help venv venv-test demo findings plausibility contributors hindcast test bench lint docs regression-update clean
+.PHONY: help venv venv-test demo findings plausibility contributors hindcast harm-priors test bench lint docs regression-update clean
 
 help:
 	@echo "make demo    compare baseline with eu_blocks_open; writes reports/demo/report.html"
@@ -26,6 +26,7 @@ help:
 	@echo "make plausibility   the baseline against the fit-window patterns (docs/validation.md)"
 	@echo "make contributors   open shares against contributor productivity (docs/validation.md)"
 	@echo "make hindcast       the openness and withdrawal rules at dated decisions (docs/validation.md)"
+	@echo "make harm-priors    where the EU ban's net-welfare effect changes sign over the harm priors"
 	@echo "make test    run the test suite (PYTEST_ARGS='-k foo' to pass options)"
 	@echo "make bench   run benchmarks/run.py (BENCH_ARGS=... to pass options)"
 	@echo "make lint    ruff check $(LINT_PATHS)"
@@ -69,6 +70,10 @@ contributors: $(STAMP_BASE)
 # The decision hindcasts of issue 15 (scripts/decision_hindcast.py --help).
 hindcast: $(STAMP_BASE)
 	$(BIN)/python scripts/decision_hindcast.py --markdown
+
+# The EU ban's net-welfare effect over the harm priors (scripts/harm_priors.py --help).
+harm-priors: $(STAMP_BASE)
+	$(BIN)/python scripts/harm_priors.py
 
 # pytest's exit code passes through unchanged (5 = no tests collected is a failure).
 test: $(STAMP_TEST)

@@ -37,6 +37,8 @@ FORMAT = 2
 #: Calendar months of the headline: 12 months after the EU ban (2027-01), and the horizon.
 HEADLINE_DATES = ("2027-12", "2030-12")
 BASELINE, HEADLINE = "baseline", "eu_blocks_open"
+#: The summary's row of the break-even misuse premium (sim.experiment.breakeven).
+BREAK_EVEN = "break_even_misuse_premium"
 PROVISIONAL = ("The version-2 baseline has only a **provisional point calibration** (6 of 13 "
                "fit-window targets met, docs/calibration.md 4; the Bayesian posterior is issue "
                "18's), so these numbers are provisional: they show what the mechanisms do at "
@@ -133,7 +135,19 @@ def headline_table(summary: pd.DataFrame, months: list[int], dates: dict[int, st
             ban = key.loc[(HEADLINE, metric, region, segment, month)]
             rows.append(f"| {what} | {dates[month]} | {level(metric, base)} | "
                         f"{level(metric, ban)} | {effect(metric, ban)} | {unit_text(metric)} |")
+    for month in months:  # the break-even misuse premium of the comparison (issue 16)
+        row = key.loc[(HEADLINE, BREAK_EVEN, "EU", "all", month)]
+        rows.append(f"| break-even misuse premium m*, EU | {dates[month]} | | | "
+                    f"{break_even_text(row)} | m (open weights' harm per use is 1 + m times "
+                    f"a closed model's); {row['note']} |")
     return "\n".join(rows)
+
+
+def break_even_text(row: pd.Series) -> str:
+    """``m*`` median [5 %, 95 %] over paired runs, or ``none in [0, 100]``."""
+    if not math.isfinite(row["mean"]):
+        return "none in [0, 100]"
+    return f"{row['mean']:.3g} [{row['p05']:.3g}, {row['p95']:.3g}]"
 
 
 def library_table(summary: pd.DataFrame, ids: list[str], month: int, date: str) -> str:
@@ -193,6 +207,9 @@ def readme_block(summary: pd.DataFrame, months: list[int], dates: dict[int, str]
         unit = " USD per month" if metric.endswith("_usd") else (
             " points" if metric.startswith("hhi") else "")
         parts.append(f"{what} {effect(metric, r)}{unit}")
+    m_star = key.loc[(HEADLINE, BREAK_EVEN, "EU", "all", month)]
+    parts.append(f"break-even misuse premium m* {break_even_text(m_star)} "
+                 f"({m_star['note'].split('; ', 1)[-1]})")
     return "\n".join([
         run_stamp,
         f"> **Headline (provisional).** If the EU bans open-weights models from 2027-01, at "

@@ -33,6 +33,9 @@ METRIC_TABLE: tuple[tuple[str, str], ...] = (
     ("consumer_surplus_usd", "USD per month"),
     ("producer_surplus_usd", "USD per month (operating profit earned in the region)"),
     ("harm_usd", "USD per month (expected external harm)"),
+    ("harm_closed_usd", "USD per month (expected harm of closed lines' use)"),
+    ("harm_open_base_usd", "USD per month (open weights' expected harm before the misuse "
+                           "premium m: harm_usd = harm_closed_usd + (1 + m) x this)"),
     ("net_welfare_usd", "USD per month (CS + PS of home firms - harm)"),
     ("home_share", "share of tokens served by firms headquartered in the region (0-1)"),
     ("foreign_dependence", "largest share of tokens served by one foreign region's firms (0-1)"),

@@ -115,6 +115,8 @@ CASES: list[tuple[str, tuple[str, ...]]] = [
                                       "got -0.25")),
     ("release_gap_negative.toml", ("world.release_gap", "greater than or equal to 0",
                                    "got -5.0")),
+    ("task_deflation_above_one.toml", ("harm.task_deflation", "less than or equal to 1",
+                                       "got 1.5")),
     ("parent_budget_tracking_above_two.toml", ("world.parent_budget_tracking",
                                                "less than or equal to 2", "got 3.0")),
     ("max_round_zero.toml", ("world.max_round", "greater than 0", "got 0.0")),

@@ -237,7 +237,8 @@ def test_repeated_scenario_ids_on_the_command_line(tmp_path: Path, cli) -> None:
 def test_key_figures_name_units_date_and_markets(tmp_path: Path, cli) -> None:
     """The run command prints, per scenario and paired against the first, each EU and US
     market's HHI, enterprise and developer open shares, the world enterprise price and EU
-    consumer surplus, headed by the final month's date and each metric's unit."""
+    consumer surplus, harm and net welfare, headed by the final month's date and each
+    metric's unit, then the break-even misuse premium of each comparison."""
     from sim.metric_names import METRIC_UNITS
 
     result = cli("run", "baseline", "eu_blocks_open", "-r", "2", "--months", "3",
@@ -248,14 +249,21 @@ def test_key_figures_name_units_date_and_markets(tmp_path: Path, cli) -> None:
     assert any(line.startswith("key figures in 2024-04 (month 3)") for line in lines)
     for metric in ("hhi_market", "open_usage_share", "price_paid", "consumer_surplus_usd"):
         assert f"{metric} ({METRIC_UNITS[metric]})" in lines
-    rows = [line.split() for line in lines if line.startswith("  ")]
+    start = lines.index(next(line for line in lines
+                             if line.startswith("break_even_misuse_premium (")))
+    rows = [line.split() for line in lines[:start] if line.startswith("  ")]
+    # then m* of the one comparison in the EU, the US and the World, each with its note
+    break_even = [line.split() for line in lines[start + 1:] if line.startswith("  ")]
+    assert [r[:2] for r in break_even] == [["eu_blocks_open", "EU"], ["eu_blocks_open", "US"],
+                                           ["eu_blocks_open", "World"]]
+    assert all("paired runs" in " ".join(r) for r in break_even)
     cells = {(r[0], r[1], r[2]) for r in rows}
     for scenario in ("baseline", "eu_blocks_open"):
         for region in ("EU", "US"):
             for segment in ("enterprise", "developer", "consumer"):
                 assert (scenario, region, segment) in cells
         assert (scenario, "World", "enterprise") in cells and (scenario, "EU", "all") in cells
-    assert len(rows) == 2 * (6 + 4 + 1 + 1)
+    assert len(rows) == 2 * (6 + 4 + 1 + 3)  # HHIs, open shares, price, CS, harm, net welfare
     compared = [r for r in rows if r[0] == "eu_blocks_open"]
     assert all("[" in " ".join(r) for r in compared)  # every one with its paired difference
     assert not any("[" in " ".join(r) for r in rows if r[0] == "baseline")

@@ -335,9 +335,12 @@ def test_trigger_metric_is_a_v2_metric() -> None:
 def test_metric_names_are_the_interface_list() -> None:
     from sim.engine.metrics import METRICS, UNITS
 
-    # the interface's 33 names plus the engine's headcount column "users", in engine order
+    # the interface's 33 names plus the engine's headcount column "users" and the two parts
+    # of harm that do not depend on m (the break-even m* is computed from them), in engine
+    # order
     assert MARKET_METRICS == METRICS
-    assert len(MARKET_METRICS) == len(set(MARKET_METRICS)) == 34
+    assert len(MARKET_METRICS) == len(set(MARKET_METRICS)) == 36
+    assert {"harm_closed_usd", "harm_open_base_usd"} <= set(MARKET_METRICS)
     assert {"hhi_market", "net_welfare_usd", "gap_months", "markup_capped", "users"} <= set(
         MARKET_METRICS)
     assert "hhi" not in MARKET_METRICS and "open_share" not in MARKET_METRICS

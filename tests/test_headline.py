@@ -47,6 +47,13 @@ def _summary() -> tuple[pd.DataFrame, list[int], dict[int, str]]:
                              "segment": segment, "month": month, "mean": mean,
                              "ci_low": 0.9 * mean, "ci_high": 1.1 * mean, "diff_mean": diff,
                              "diff_ci_low": 0.5 * diff, "diff_ci_high": 1.5 * diff})
+    for month, m_star in zip(months, (float("nan"), 0.25), strict=True):  # none, then one
+        rows.append({"scenario": F.HEADLINE, "metric": F.BREAK_EVEN, "region": "EU",
+                     "segment": "all", "month": month, "mean": m_star, "p05": 0.2,
+                     "p95": 0.3, "note": "break-even in 3/3 paired runs; the policy raises "
+                     "net welfare above m*" if m_star == m_star else "break-even in 0/3 "
+                     "paired runs; 3/3: no break-even in [0, 100]: the policy lowers net "
+                     "welfare at every m"})
     return pd.DataFrame(rows), months, dates
 
 
@@ -66,7 +73,11 @@ def test_generated_blocks_share_one_stamp_and_parse_back() -> None:
     # the digest is of the headline numbers: other numbers, another stamp
     assert F.stamp({"replications": 3, "seed": 1}, table + " ") != stamp
     # every headline row at both dates, with units, and the caveat
-    assert table.count("| 2027-12 |") == table.count("| 2030-12 |") == len(F.HEADLINE_ROWS)
+    assert table.count("| 2027-12 |") == table.count("| 2030-12 |") == len(F.HEADLINE_ROWS) + 1
+    # the break-even misuse premium, or why there is none, at each date
+    assert "| break-even misuse premium m*, EU | 2027-12 | | | none in [0, 100] |" in table
+    assert "0.25 [0.2, 0.3]" in table and "m* 0.25 [0.2, 0.3]" in readme
+    assert "raises net welfare above m*" in readme
     assert "HHI points" in table and "USD per month" in table
     assert "provisional point calibration" in readme and "not a forecast" in readme
     # the README's effect at the horizon is the table's paired difference, same text

@@ -67,6 +67,20 @@ def harm_parameters(params: Params) -> harm_mech.HarmParameters:
         "hazard_capability_slope", "reference_capability")})
 
 
+def task_deflator(params: Params, month: int) -> np.ndarray:
+    """``[W, 1, S, 1]`` step-0 tasks per token: ``usage_growth_per_year ** (-d t / 12)``.
+
+    Tokens per task multiply as reasoning models and agents spend more tokens on the same
+    task; ``tau_s(t)`` grows at ``usage_growth_per_year`` for that reason. Harm comes from
+    uses, so the hazard, anchored on 2024 token volumes, applies to tokens deflated by that
+    growth (``harm.task_deflation`` = d = 1; d = 0 counts raw tokens, under which harm per
+    token outgrew the price 50-fold by 2030: docs/validation.md 4).
+    """
+    growth = params.segment["usage_growth_per_year"]  # [W, S]
+    d = params.harm.get("task_deflation", np.ones(params.worlds))[:, None]
+    return (growth ** (-d * month / 12.0))[:, None, :, None]
+
+
 def marginal_utility(params: Params, month: int) -> np.ndarray:
     """``[W, 1, S]`` lambda, utils per USD a month, from exogenous reference spend.
 
@@ -177,7 +191,8 @@ def _welfare(params: Params, state: State, flows: MarketFlows, extras: MonthExtr
                                       extras.outside_utility[..., None])  # [W, R, S]
     exposure = params.region["exposure"]
     exposure = exposure / np.maximum(exposure.sum(axis=1, keepdims=True), 1e-300)
-    comps = harm_mech.harm_components(flows.usage, state.capability, state.is_open, exposure,
+    comps = harm_mech.harm_components(flows.usage * task_deflator(params, state.month),
+                                      state.capability, state.is_open, exposure,
                                       harm_parameters(params))
     harm = harm_mech.harm_usd(comps, params.harm["misuse_premium"])  # [W, R, S]
     profit = extras.profit  # [W, F, R, S]
@@ -188,6 +203,9 @@ def _welfare(params: Params, state: State, flows: MarketFlows, extras: MonthExtr
     out[..., INDEX["consumer_surplus_usd"]] = _pool(cs)
     out[..., INDEX["producer_surplus_usd"]] = _pool(earned)
     out[..., INDEX["harm_usd"]] = _pool(harm)
+    # the parts that do not depend on m: paired runs give the break-even m* from them
+    out[..., INDEX["harm_closed_usd"]] = _pool(comps.closed)
+    out[..., INDEX["harm_open_base_usd"]] = _pool(comps.open_before_premium)
     out[..., INDEX["net_welfare_usd"]] = _pool(welfare.net_welfare_usd(cs, home, harm))
 
 

@@ -9,14 +9,18 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING
 
+from sim.experiment.breakeven import BREAK_EVEN_METRIC
 from sim.experiment.store import shown
 from sim.metric_names import METRIC_UNITS
 from sim.scenario.months import date_of
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from sim.experiment.results import Results
 
-__all__ = ["KEY_FIGURES", "figure_text", "figure_texts", "key_figure_lines"]
+__all__ = ["KEY_FIGURES", "BREAK_EVEN_REGIONS", "figure_text", "figure_texts",
+           "key_figure_lines"]
 
 #: The run command's key figures: (metric, region, segment), in print order. Concentration
 #: of each relevant market of the EU and the US, openness of their enterprise and developer
@@ -28,7 +32,12 @@ KEY_FIGURES: tuple[tuple[str, str, str], ...] = (
       for segment in ("enterprise", "developer")),
     ("price_paid", "World", "enterprise"),
     ("consumer_surplus_usd", "EU", "all"),
+    ("harm_usd", "EU", "all"),
+    ("net_welfare_usd", "EU", "all"),
 )
+
+#: Regions whose break-even misuse premium ``m*`` the run command prints.
+BREAK_EVEN_REGIONS = ("EU", "US", "World")
 
 _SCALES = ((1e12, " tn"), (1e9, " bn"), (1e6, " M"))
 
@@ -93,7 +102,7 @@ def key_figure_lines(results: Results) -> list[str]:
     second scenario on, the paired difference from the first with its 95 % CI.
     """
     metrics = list(dict.fromkeys(metric for metric, _, _ in KEY_FIGURES))
-    table = results.summary(metrics=metrics)
+    table = results.summary(metrics=[*metrics, BREAK_EVEN_METRIC])
     if table.empty:
         return []
     lines = []
@@ -118,4 +127,23 @@ def key_figure_lines(results: Results) -> list[str]:
                     diff = f"  {mean} [{low}, {high}]"
                 lines.append(f"  {shown(row['scenario']):<{width}} {region:<6} {segment:<11} "
                              f"{figure_text(row['mean']):>10}{diff}")
+    return lines + _break_even_lines(table, width)
+
+
+def _break_even_lines(table: pd.DataFrame, width: int) -> list[str]:
+    """``m*`` per policy and region: median [5 %, 95 %] over paired runs, or why none."""
+    rows = table[(table["metric"] == BREAK_EVEN_METRIC)
+                 & table["region"].isin(BREAK_EVEN_REGIONS)]
+    if rows.empty:
+        return []
+    lines = [f"{BREAK_EVEN_METRIC} (misuse premium m at which the policy's net-welfare effect "
+             "is zero; median [5 %, 95 %] over paired runs)"]
+    for _, row in rows.iterrows():
+        if math.isfinite(row["mean"]):
+            mid, low, high = figure_texts([row["mean"], row["p05"], row["p95"]])
+            value = f"{mid} [{low}, {high}]"
+        else:
+            value = "none"
+        lines.append(f"  {shown(row['scenario']):<{width}} {row['region']:<6} {value}  "
+                     f"({row['note']})")
     return lines

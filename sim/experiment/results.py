@@ -9,6 +9,7 @@ from typing import Any
 import pandas as pd
 
 from sim.errors import ScenarioError
+from sim.experiment.breakeven import BREAK_EVEN_INPUTS, BREAK_EVEN_METRIC
 from sim.experiment.store import ResultsFolder, atomic_writer, scenario_hash, shown
 from sim.experiment.summary import summarise
 from sim.metric_names import MARKET_METRICS
@@ -179,9 +180,14 @@ class Results:
 
         Returns:
             Columns ``scenario, region, segment, metric, month, mean, sd, ci_low, ci_high,
-            p05, p95, diff_mean, diff_ci_low, diff_ci_high``; the ``diff_*`` columns are
-            the paired difference from the first scenario (common random numbers), NaN for
-            the first scenario itself.
+            p05, p95, diff_mean, diff_ci_low, diff_ci_high, note``; the ``diff_*`` columns
+            are the paired difference from the first scenario (common random numbers), NaN
+            for the first scenario itself. Every scenario after the first also has a row
+            ``break_even_misuse_premium`` per region (segment ``all``): ``mean`` is the
+            median over paired runs of the misuse premium at which the policy's net-welfare
+            effect is zero, ``p05``/``p95`` its 5-95 % range, and ``note`` says in how many
+            pairs it exists in [0, 100] and why not in the others
+            (``sim.experiment.breakeven``).
 
         Example:
             >>> import sim
@@ -223,8 +229,11 @@ class Results:
             months = sorted(set(folder.final_months().values()))
         else:
             months = [int(month)] if isinstance(month, int) else [int(m) for m in month]
-        columns = ["scenario", "draw", "replication", "month", "region", "segment",
-                   *(metrics or MARKET_METRICS)]
+        wanted = list(metrics or MARKET_METRICS)
+        if BREAK_EVEN_METRIC in wanted:  # m* is computed from its inputs, not stored
+            wanted = [m for m in wanted if m != BREAK_EVEN_METRIC] + [
+                m for m in BREAK_EVEN_INPUTS if m not in wanted]
+        columns = ["scenario", "draw", "replication", "month", "region", "segment", *wanted]
         return folder.read_months("market", months, columns)
 
     def write_summary(self, block: int = 100) -> Path:

@@ -13,12 +13,13 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from sim.experiment.breakeven import BREAK_EVEN_METRIC, break_even_rows
 from sim.metric_names import MARKET_METRICS
 
 __all__ = ["summarise", "SUMMARY_COLUMNS", "t_interval", "nan_percentile"]
 
 SUMMARY_COLUMNS = ("scenario", "region", "segment", "metric", "month", "mean", "sd", "ci_low",
-                   "ci_high", "p05", "p95", "diff_mean", "diff_ci_low", "diff_ci_high")
+                   "ci_high", "p05", "p95", "diff_mean", "diff_ci_low", "diff_ci_high", "note")
 
 
 def t_interval(values: np.ndarray, axis: int = 0, level: float = 0.95
@@ -87,7 +88,10 @@ def summarise(market: pd.DataFrame, scenario_ids: list[str], month: int | list[i
         ``diff_*`` are the paired difference vs the first scenario in the same month,
         region and segment (NaN for the first scenario, and for cells it lacks).
     """
-    metrics = list(metrics or [m for m in MARKET_METRICS if m in market.columns])
+    break_even = metrics is None or BREAK_EVEN_METRIC in metrics
+    if metrics is None:
+        metrics = [m for m in MARKET_METRICS if m in market.columns]
+    metrics = [m for m in metrics if m != BREAK_EVEN_METRIC]
     keys = ["month", "region", "segment"]
     frame = market[market["scenario"].isin(scenario_ids)]
     if month is None:
@@ -96,9 +100,14 @@ def summarise(market: pd.DataFrame, scenario_ids: list[str], month: int | list[i
     else:
         months = [month] if isinstance(month, int | np.integer) else list(month)
         frame = frame[frame["month"].isin(months)]
-    if frame.empty:
-        return pd.DataFrame({c: pd.Series(dtype=float if c not in _TEXT else object)
-                             for c in SUMMARY_COLUMNS})
+    if frame.empty or not (metrics or break_even):
+        return _empty()
+    months = {sid: sorted(rows["month"].unique().tolist())
+              for sid, rows in frame.groupby("scenario", sort=False)}
+    rows_m = (break_even_rows(frame, list(scenario_ids), SUMMARY_COLUMNS, months)
+              if break_even else _empty())
+    if not metrics:
+        return rows_m.reset_index(drop=True)
     order = {sid: i for i, sid in enumerate(scenario_ids)}
     frame = frame.assign(_order=frame["scenario"].map(order))
     # the unit of pairing: replication i of draw d is the same luck in every scenario
@@ -132,8 +141,22 @@ def summarise(market: pd.DataFrame, scenario_ids: list[str], month: int | list[i
         "metric": np.tile(np.asarray(metrics, dtype=object), len(cells)),
         "month": np.repeat(cells["month"].to_numpy(), m),
         **{k: v.reshape(-1) for k, v in block.items()},
-    })
-    return out[list(SUMMARY_COLUMNS)]
+        "note": "",
+    })[list(SUMMARY_COLUMNS)]
+    if rows_m.empty:
+        return out
+    # each m* row closes its (scenario, month, region, all) cell
+    order = {sid: i for i, sid in enumerate(scenario_ids)}
+    both = pd.concat([out, rows_m], ignore_index=True)
+    rank = both["scenario"].map(order)
+    both = both.assign(_rank=rank).sort_values(["_rank", "month", "region", "segment"],
+                                               kind="stable")
+    return both.drop(columns="_rank").reset_index(drop=True)
 
 
-_TEXT = ("scenario", "region", "segment", "metric")
+_TEXT = ("scenario", "region", "segment", "metric", "note")
+
+
+def _empty() -> pd.DataFrame:
+    return pd.DataFrame({c: pd.Series(dtype=float if c not in _TEXT else object)
+                         for c in SUMMARY_COLUMNS})

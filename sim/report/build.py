@@ -20,6 +20,7 @@ from sim.report.tables import (
     HHI_NOTE,
     KEY_METRICS,
     WELFARE_NOTE,
+    break_even_html,
     calibration_table_html,
     changes_vs,
     design_table_html,
@@ -219,7 +220,8 @@ def _run_sections(data: ReportData) -> list[Section]:
     sections.append(Section("welfare", "Welfare and harm", [_timeseries_item(
         data, WELFARE, title="Welfare and harm",
         caption="USD per month. Net welfare = consumer surplus + producer surplus of firms "
-        "headquartered in the region - expected harm.")]))
+        "headquartered in the region - expected harm."),
+        *([break_even_html(data)] if compare else [])]))
     sections.append(Section("capability", "Capability", [FigureItem(
         F.capability(data), "Top: best closed (solid) and open (dashed) model reachable in the "
         "region, ECI points. Bottom: months since the closed frontier first reached today's "

@@ -65,6 +65,8 @@ _DISPLAY: dict[str, tuple[str, str | None, float, str, bool]] = {
     "consumer_surplus_usd": ("Consumer surplus", None, 1, ".3s", False),
     "producer_surplus_usd": ("Producer surplus", None, 1, ".3s", False),
     "harm_usd": ("Expected harm", None, 1, ".3s", False),
+    "harm_closed_usd": ("Expected harm of closed lines", None, 1, ".3s", False),
+    "harm_open_base_usd": ("Open weights' harm before the premium", None, 1, ".3s", False),
     "net_welfare_usd": ("Net welfare", None, 1, ".3s", False),
     "home_share": ("Home firms' share", "% of tokens served by home firms", 100, _PCT, False),
     "foreign_dependence": ("Foreign dependence", "% of tokens from the largest foreign region",

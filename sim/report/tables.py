@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from sim.experiment.breakeven import BREAK_EVEN_METRIC
 from sim.report.data import ALL, ReportData
 from sim.report.labels import esc, fmt_money, fmt_number, spec
 
@@ -19,7 +20,7 @@ if TYPE_CHECKING:
 
 __all__ = ["KEY_METRICS", "hhi_reading", "segment_key_metrics", "key_figures_html",
            "design_table_html", "calibration_table_html", "changes_vs", "WELFARE_NOTE",
-           "HHI_NOTE"]
+           "HHI_NOTE", "break_even_html"]
 
 #: Rows of the key-figures tables (per region and segment), in order.
 KEY_METRICS = ("hhi_market", "open_usage_share", "open_user_share", "price_paid",
@@ -302,3 +303,30 @@ def changes_vs(first: Scenario, other: Scenario) -> list[str]:
 def as_text(value: Any) -> str:
     """Plain text of a manifest value."""
     return "" if value is None else str(value)
+
+
+def break_even_html(data: ReportData) -> str:
+    """The break-even misuse premium ``m*`` of each comparison, per region (issue 16).
+
+    ``m*`` is the misuse premium of open weights at which the policy's net-welfare effect
+    is zero; its median and 5-95 % range over paired runs, and how many pairs have one.
+    """
+    if len(data.ids) < 2:
+        return ""
+    summary = data.results.summary(metrics=[BREAK_EVEN_METRIC])
+    rows = []
+    for _, r in summary.iterrows():
+        if _fin(r["mean"]):
+            value = (f"{r['mean']:.3g}<span class='ci'> [{r['p05']:.3g}, "
+                     f"{r['p95']:.3g}]</span>")
+        else:
+            value = "none in [0, 100]"
+        rows.append(f"<tr><td>{esc(data.labels.get(r['scenario'], r['scenario']))}</td>"
+                    f"<td>{esc(r['region'])}</td><td class='num'>{value}</td>"
+                    f"<td class='reading'>{esc(r['note'])}</td></tr>")
+    return ("<div class='table-wrap'><table class='key'><caption>Break-even misuse premium "
+            f"m* in month {data.final_month} ({esc(data.dates.get(data.final_month, ''))}): "
+            "the premium on open weights' harm per use (m in harm = closed + (1 + m) open) "
+            "at which the policy's net-welfare effect is zero; median [5 %, 95 %] over "
+            "paired runs</caption><thead><tr><th>Policy</th><th>Region</th><th>m*</th>"
+            "<th>Reading</th></tr></thead><tbody>" + "".join(rows) + "</tbody></table></div>")

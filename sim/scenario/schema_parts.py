@@ -391,6 +391,11 @@ class Harm(Frozen):
     reference_capability: float = F(100.0, "q_ref: the closed frontier at step 0.",
                                     unit="points", ge=0, le=1000,
                                     source="welfare-and-harm.md 1 (a normalisation)")
+    task_deflation: Fraction = F(1.0, "d: harm counts tokens deflated by the growth of tokens "
+                                 "per task (usage_growth_per_year ** (d t)): 1 is harm per "
+                                 "2024-equivalent task, 0 per raw token.", unit="fraction",
+                                 source="welfare-and-harm.md 1 (assumption; a structural "
+                                 "alternative)")
 
 
 class Contributors(Frozen):

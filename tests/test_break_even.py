@@ -1,0 +1,133 @@
+"""The break-even misuse premium of policy comparisons (sim.experiment.breakeven; issue 16).
+
+``m*`` comes from paired runs at one misuse premium; because harm does not feed back into the
+market, re-running the pair at ``m = m*`` must make the policy's net-welfare effect zero (up
+to float rounding), and the summary, the CLI and the saved summary carry it for every
+comparison.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import sim
+from sim.experiment.breakeven import BREAK_EVEN_METRIC, paired_effect_terms
+from sim.experiment.summary import SUMMARY_COLUMNS
+from sim.mechanisms import welfare
+from sim.scenario.loader import load_scenario
+from sim.scenario.overrides import apply_overrides
+
+MONTHS = 40  # the EU ban of eu_blocks_open starts in 2027-01 (month 36)
+
+
+def _run(m: float | None, replications: int = 1) -> sim.Results:
+    scenarios = [load_scenario(name) for name in ("baseline", "eu_blocks_open")]
+    if m is not None:
+        scenarios = [apply_overrides(s, {"harm.misuse_premium": m}, quiet=True)
+                     for s in scenarios]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return sim.run(scenarios, replications=replications, seed=2, months=MONTHS, jobs=1)
+
+
+def _policy(table: pd.DataFrame, metric: str, results: sim.Results) -> pd.DataFrame:
+    return table[(table["metric"] == metric) & (table["region"] == "EU")
+                 & (table["segment"] == "all") & (table["scenario"] == results.ids[1])]
+
+
+@pytest.fixture(scope="module")
+def first() -> tuple[sim.Results, pd.DataFrame]:
+    results = _run(None, replications=2)
+    return results, results.summary()
+
+
+def test_every_comparison_has_a_break_even_row_per_region(first) -> None:
+    results, first = first
+    rows = first[first["metric"] == BREAK_EVEN_METRIC]
+    assert list(first.columns) == list(SUMMARY_COLUMNS)
+    assert set(rows["scenario"]) == {results.ids[1]}  # not the reference
+    assert set(rows["region"]) == set(first["region"])
+    assert (rows["segment"] == "all").all()
+    assert rows["note"].str.startswith("break-even in ").all()
+    # a region without one says why
+    none = rows[rows["mean"].isna()]
+    assert none["note"].str.contains("no break-even").all()
+
+
+def test_setting_m_to_m_star_zeroes_the_net_welfare_effect() -> None:
+    results = _run(None)
+    eu = _policy(results.summary(), BREAK_EVEN_METRIC, results)
+    m_star = float(eu["mean"].iloc[0])
+    assert np.isfinite(m_star), eu["note"].iloc[0]  # the EU ban has one in [0, 100]
+    again = _run(m_star)
+    table = again.summary()
+    effect = float(_policy(table, "net_welfare_usd", again)["diff_mean"].iloc[0])
+    scale = abs(float(_policy(table, "consumer_surplus_usd", again)["diff_mean"].iloc[0]))
+    assert abs(effect) <= 1e-6 * max(scale, 1.0)  # one pair: exact up to rounding
+    # and away from m*, the effect is not zero: the test can fail
+    away = _run(m_star + 1.0)
+    moved = float(_policy(away.summary(), "net_welfare_usd", away)["diff_mean"].iloc[0])
+    assert abs(moved) > 1e-3 * scale
+
+
+def test_paired_terms_match_the_mechanism_on_hand_made_rows() -> None:
+    base = pd.DataFrame({"consumer_surplus_usd": [10.0], "net_welfare_usd": [4.0],
+                         "harm_usd": [7.0], "harm_closed_usd": [3.0], "harm_open_base_usd": [2.0]})
+    # policy: CS -1, PS_home +0.5, closed harm +1, open harm before premium -1.5 (m = 1)
+    policy = pd.DataFrame({"consumer_surplus_usd": [9.0], "harm_closed_usd": [4.0],
+                           "harm_open_base_usd": [0.5], "harm_usd": [4.0 + 2 * 0.5],
+                           "net_welfare_usd": [9.0 + 1.5 - 5.0]})
+    d_cs, d_ps, comps_base, comps_policy = paired_effect_terms(base, policy)
+    assert d_cs[0, 0] == pytest.approx(-1.0)
+    assert d_ps[0, 0] == pytest.approx(0.5)  # PS_home 1.0 -> 1.5
+    m_star, reason = welfare.break_even_misuse_premium(d_cs, d_ps, comps_base, comps_policy)
+    # effect(m) = (-1 + 0.5 - 1) + 1.5 (1 + m) = 0 at m = 0
+    assert m_star[0, 0] == pytest.approx(0.0) and reason[0, 0] == ""
+
+
+def test_the_run_command_prints_the_break_even(tmp_path) -> None:
+    from typer.testing import CliRunner
+
+    from sim.cli import app
+
+    result = CliRunner().invoke(app, ["run", "baseline", "eu_blocks_open", "-r", "1",
+                                      "--months", str(MONTHS), "--seed", "2",
+                                      "-o", str(tmp_path / "out"), "--no-report"])
+    assert result.exit_code == 0, result.output
+    assert BREAK_EVEN_METRIC in result.output
+    assert "eu_blocks_open EU" in result.output.split(BREAK_EVEN_METRIC)[1]
+    saved = pd.read_csv(tmp_path / "out" / "summary.csv")
+    assert (saved["metric"] == BREAK_EVEN_METRIC).any()
+
+
+def test_the_report_has_a_break_even_table_for_comparisons_only(first, tmp_path) -> None:
+    from sim.report.build import to_html
+
+    results, _ = first
+    page = to_html(results, tmp_path / "report.html").read_text()
+    assert "Break-even misuse premium m*" in page and "paired runs" in page
+    single = sim.run("baseline", replications=1, seed=2, months=3, jobs=1)
+    assert "Break-even misuse premium m*" not in to_html(single, tmp_path / "one.html"
+                                                         ).read_text()
+
+
+def test_the_harm_prior_study_runs_at_small_scale(capsys) -> None:
+    """scripts/harm_priors.py (make harm-priors) on 2 draws: one row per harm prior."""
+    import importlib.util
+    from pathlib import Path
+
+    from sim.mechanisms.harm import PRIORS
+
+    path = Path(__file__).resolve().parents[1] / "scripts" / "harm_priors.py"
+    spec = importlib.util.spec_from_file_location("harm_priors_script", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    assert module.main(["--draws", "2", "--replications", "1", "--months", str(MONTHS)]) == 0
+    out = capsys.readouterr().out
+    assert "raises it in" in out and "of 2 draws" in out
+    for prior in PRIORS:
+        assert f"| `{prior.name}` |" in out
