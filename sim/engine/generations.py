@@ -36,6 +36,7 @@ from sim.engine.state import State
 from sim.engine.valuation import (
     OPEN_HOSTED_FRACTION,
     OPEN_SELF_HOSTED_FRACTION,
+    ExpectedProfit,
     adopt,
     expected_firm_profit,
     line_event,
@@ -67,6 +68,8 @@ class Verdict:
         value_open: Value of an open generation (profit over its life, less switching).
         value_closed: Value of a closed generation.
         p_open: Probability the rule chooses open.
+        expected_closed: The whole expected profit of the state with the line closed (a
+            release decision starts from it when nothing changed).
     """
 
     line: np.ndarray
@@ -77,6 +80,7 @@ class Verdict:
     value_open: np.ndarray
     value_closed: np.ndarray
     p_open: np.ndarray
+    expected_closed: ExpectedProfit
 
 
 def _comparable_markup(state: State, rows: np.ndarray, line: np.ndarray) -> np.ndarray:
@@ -139,12 +143,13 @@ def judge(params: Params, state: State, rules: Rules, month: int, cost: np.ndarr
     rows, k = np.arange(w), np.maximum(line, 0)
     now_open = state.is_open[rows, k]
     firm = state.owner[rows, k]
-    profit, indirect, stake = {}, {}, {}
+    profit, indirect, stake, expected = {}, {}, {}, {}
     for option in (True, False):
         hypothetical = with_openness(params, state, line, np.full(w, option), cost)
-        expected = expected_firm_profit(params, hypothetical, rules, month, cost)
-        profit[option], indirect[option] = expected.firm[rows, firm], expected.indirect[rows, firm]
-        stake[option] = expected.line[rows, k]
+        expected[option] = expected_firm_profit(params, hypothetical, rules, month, cost)
+        profit[option] = expected[option].firm[rows, firm]
+        indirect[option] = expected[option].indirect[rows, firm]
+        stake[option] = expected[option].line[rows, k]
     v_open = opn.generation_value(profit[True], terms.generation_months, ~now_open,
                                   terms.switch_cost_usd)
     v_closed = opn.generation_value(profit[False], terms.generation_months, now_open,
@@ -156,7 +161,7 @@ def judge(params: Params, state: State, rules: Rules, month: int, cost: np.ndarr
                                   scale_of=at_stake, floor=terms.switch_cost_usd)
     p_open = np.where(line >= 0, p_open, now_open.astype(float))
     return Verdict(line, profit[True], profit[False], indirect[True], indirect[False],
-                   v_open, v_closed, p_open)
+                   v_open, v_closed, p_open, expected[False])
 
 
 def decide_openness(params: Params, state: State, rules: Rules, month: int,
@@ -189,16 +194,19 @@ def decide_openness(params: Params, state: State, rules: Rules, month: int,
         choice_open = opn.choose_open(u[np.arange(w), n_k + k], verdict.p_open)
         flip = (line >= 0) & (choice_open != state.is_open[np.arange(w), k])
         if flip.any():
-            _apply(params, state, month, np.where(flip, line, -1), choice_open, cost, verdict)
+            _apply(params, state, month, np.where(flip, line, -1), choice_open, cost, verdict,
+                   terms)
             changed = True
         # a closed generation may come with its predecessor's weights (gpt-oss)
         closed = (line >= 0) & ~state.is_open[np.arange(w), k]
         if closed.any():
+            # with nothing flipped, the state is the verdict's closed option: reuse its profit
             offer = releases.judge_release(params, state, rules, month, cost,
-                                           np.where(closed, line, -1), terms)
+                                           np.where(closed, line, -1), terms,
+                                           None if flip.any() else verdict.expected_closed)
             go = (offer.slot >= 0) & (u[np.arange(w), 2 * n_k + k] < offer.p_release)
             if go.any():
-                releases.apply_release(params, state, month, offer, go)
+                releases.apply_release(params, state, month, offer, go, terms)
                 cost = market.serving_costs(params, state, month)
                 changed = True
         due[np.flatnonzero(line >= 0), line[line >= 0]] = False
@@ -206,10 +214,10 @@ def decide_openness(params: Params, state: State, rules: Rules, month: int,
 
 
 def _apply(params: Params, state: State, month: int, line: np.ndarray, is_open: np.ndarray,
-           cost: np.ndarray, verdict: Verdict) -> None:
+           cost: np.ndarray, verdict: Verdict, terms: opn.OpennessTerms) -> None:
     """Make the chosen changes in ``state`` and say why, one event each."""
     adopt(state, with_openness(params, state, line, is_open, cost), _OPENNESS_ARRAYS)
-    months = np.broadcast_to(openness_terms(params).generation_months, (state.worlds,))
+    months = np.broadcast_to(terms.generation_months, (state.worlds,))
     for w in np.flatnonzero(line >= 0):  # changes are rare events
         k = int(line[w])
         side = "open" if is_open[w] else "closed"

@@ -31,6 +31,7 @@ from sim.engine.state import State
 from sim.engine.valuation import (
     OPEN_HOSTED_FRACTION,
     OPEN_SELF_HOSTED_FRACTION,
+    ExpectedProfit,
     adopt,
     expected_firm_profit,
     line_event,
@@ -74,8 +75,7 @@ class ReleaseVerdict:
 
 def free_slots(params: Params, state: State) -> np.ndarray:
     """``[W]`` the first free product row of each world (-1: none)."""
-    free = (state.launch < 0) & ~state.product_alive & (state.product_entrant < 0)
-    free[:, : params.structure.scenario_products] = False
+    free = state.free_product_rows(params.structure.scenario_products)
     return np.where(free.any(axis=1), np.argmax(free, axis=1), -1)
 
 
@@ -117,11 +117,13 @@ def with_release(params: Params, state: State, line: np.ndarray, slot: np.ndarra
 
 
 def judge_release(params: Params, state: State, rules: Rules, month: int, cost: np.ndarray,
-                  line: np.ndarray, terms: opn.OpennessTerms) -> ReleaseVerdict:
+                  line: np.ndarray, terms: opn.OpennessTerms,
+                  without: ExpectedProfit | None = None) -> ReleaseVerdict:
     """Value releasing the older weights of closed line ``line[w]`` in every world.
 
     A world is judged only where the line is alive and closed, its firm sells no open line
-    and a product slot is free; elsewhere ``p_release`` is 0.
+    and a product slot is free; elsewhere ``p_release`` is 0. ``without`` is the expected
+    profit of ``state`` itself when the caller has it (it is computed otherwise).
     """
     w = state.worlds
     rows, k = np.arange(w), np.maximum(line, 0)
@@ -131,7 +133,8 @@ def judge_release(params: Params, state: State, rules: Rules, month: int, cost: 
     eligible = ((line >= 0) & state.product_alive[rows, k] & ~state.is_open[rows, k]
                 & ~has_open & (slot >= 0))
     slot = np.where(eligible, slot, -1)
-    without = expected_firm_profit(params, state, rules, month, cost)
+    if without is None:
+        without = expected_firm_profit(params, state, rules, month, cost)
     released = with_release(params, state, np.where(eligible, line, -1), slot, month)
     with_cost = market.serving_costs(params, released, month)
     with_line = expected_firm_profit(params, released, rules, month, with_cost)
@@ -147,11 +150,11 @@ def judge_release(params: Params, state: State, rules: Rules, month: int, cost: 
 
 
 def apply_release(params: Params, state: State, month: int, verdict: ReleaseVerdict,
-                  go: np.ndarray) -> None:
+                  go: np.ndarray, terms: opn.OpennessTerms) -> None:
     """Release where ``go[w]`` (and the verdict found a slot); one ``launch`` event each."""
     line = np.where(go & (verdict.slot >= 0), verdict.line, -1)
     adopt(state, with_release(params, state, line, verdict.slot, month), _PRODUCT_ARRAYS)
-    months = np.broadcast_to(params.world_value("review_months", 12.0), (state.worlds,))
+    months = np.broadcast_to(terms.generation_months, (state.worlds,))
     for w in np.flatnonzero(line >= 0):  # releases are rare events
         j, k = int(verdict.slot[w]), int(line[w])
         detail = (f"released the weights of {product_name(params, state, w, k)}'s previous "

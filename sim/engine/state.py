@@ -113,6 +113,16 @@ class State:
         """``W``."""
         return int(self.potential.shape[0])
 
+    def free_product_rows(self, scenario_products: int) -> np.ndarray:
+        """``[W, K]`` rows no line has used yet (entrants' and released lines' slots).
+
+        The first ``scenario_products`` rows are the scenario's own lines, never free: a
+        retired line's row keeps its name.
+        """
+        free = (self.launch < 0) & ~self.product_alive & (self.product_entrant < 0)
+        free[:, :scenario_products] = False
+        return free
+
     def users(self) -> np.ndarray:
         """``[W, R, S, K]`` adopters of each product line (access groups pooled)."""
         return self.counts[..., 1:].sum(axis=3)

@@ -142,8 +142,7 @@ def arrivals(params: Params, state: State, month: int, streams: KeyedStreams,
                             cost[:, None], terms)[:, 0]  # one candidate a world
     free_firm = ~state.firm_alive & (state.firm_entrant < 0)
     free_firm[:, : params.structure.scenario_firms] = False  # a dead firm's row keeps its name
-    free_line = (state.launch < 0) & ~state.product_alive & (state.product_entrant < 0)
-    free_line[:, : params.structure.scenario_products] = False
+    free_line = state.free_product_rows(params.structure.scenario_products)
     enter = arriving & (value > 0) & free_firm.any(axis=1) & free_line.any(axis=1)
     for w in np.flatnonzero(enter):  # entries are rare (a few a year): a loop is clearer
         _enter(params, state, month, int(w), int(np.argmax(free_firm[w])),
