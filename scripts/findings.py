@@ -29,6 +29,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from sim.numbers import round_to_interval, supported_decimals
+
 ROOT = Path(__file__).resolve().parents[1]
 DOC = ROOT / "docs" / "findings.md"
 README = ROOT / "README.md"
@@ -39,6 +41,8 @@ HEADLINE_DATES = ("2027-12", "2030-12")
 BASELINE, HEADLINE = "baseline", "eu_blocks_open"
 #: The summary's row of the break-even misuse premium (sim.experiment.breakeven).
 BREAK_EVEN = "break_even_misuse_premium"
+#: The row of the break-even hazard multiple (the hazard scale that turns the sign).
+BREAK_EVEN_HAZARD = "break_even_hazard_multiple"
 PROVISIONAL = ("The version-2 baseline has only a **provisional point calibration** (6 of 13 "
                "fit-window targets met, docs/calibration.md 4; the Bayesian posterior is issue "
                "18's), so these numbers are provisional: they show what the mechanisms do at "
@@ -77,22 +81,40 @@ def units() -> dict[str, str]:
     return dict(UNITS)
 
 
-def fmt(metric: str, value: float, signed: bool = False) -> str:
-    """A value in the metric's display units: HHI points, %, USD, USD per M tokens."""
+def fmt(metric: str, value: float, signed: bool = False, cap: int | None = None) -> str:
+    """A value in the metric's display units: HHI points, %, USD, USD per M tokens.
+
+    ``cap``: the decimal places (in the metric's own units) its interval supports
+    (:func:`sim.numbers.supported_decimals`); no digit finer than that is printed.
+    """
     if value is None or not math.isfinite(value):
         return "n/a"
     sign = "+" if signed else ""
+    value = round_to_interval(value, cap)
     if metric.startswith("hhi"):
         return f"{value:{sign},.0f}"
     if "share" in metric:
-        return f"{100 * value:{sign}.1f}" + (" pp" if signed else " %")
+        decimals = 1 if cap is None else max(0, min(1, cap - 2))
+        return f"{100 * value:{sign}.{decimals}f}" + (" pp" if signed else " %")
     if metric.endswith("_usd"):
         size = abs(value)
         for power, suffix in ((12, "T"), (9, "B"), (6, "M"), (3, "k")):
             if size >= 10 ** power:
-                return f"{value / 10 ** power:{sign}.3g}{suffix}"
+                return f"{significant(value / 10 ** power, sign, cap, power)}{suffix}"
+        return significant(value, sign, cap, 0)
+    return significant(value, sign, cap, 0)
+
+
+def significant(value: float, sign: str, cap: int | None, power: int) -> str:
+    """Three significant figures of ``value`` (already scaled by ``10**power``), capped."""
+    if value == 0:
+        return f"{sign}0" if sign else "0"
+    decimals = max(0, 2 - math.floor(math.log10(abs(value))))
+    if cap is not None:
+        decimals = max(0, min(decimals, cap + power))
+    if abs(value) < 1e-2 and cap is None:
         return f"{value:{sign}.3g}"
-    return f"{value:{sign}.3g}"
+    return f"{value:{sign},.{decimals}f}"
 
 
 def unit_text(metric: str) -> str:
@@ -103,9 +125,10 @@ def unit_text(metric: str) -> str:
 
 
 def with_ci(metric: str, mean: float, low: float, high: float, signed: bool) -> str:
-    """``mean [low, high]`` in display units."""
-    return (f"{fmt(metric, mean, signed)} [{fmt(metric, low, signed)}, "
-            f"{fmt(metric, high, signed)}]")
+    """``mean [low, high]`` in display units, to the precision the interval supports."""
+    cap = supported_decimals(low, high)
+    return (f"{fmt(metric, mean, signed, cap)} [{fmt(metric, low, signed, cap)}, "
+            f"{fmt(metric, high, signed, cap)}]")
 
 
 def level(metric: str, row: pd.Series) -> str:
@@ -140,14 +163,19 @@ def headline_table(summary: pd.DataFrame, months: list[int], dates: dict[int, st
         rows.append(f"| break-even misuse premium m*, EU | {dates[month]} | | | "
                     f"{break_even_text(row)} | m (open weights' harm per use is 1 + m times "
                     f"a closed model's); {row['note']} |")
+    for month in months:  # and the multiple of harm per token that would turn it
+        row = key.loc[(HEADLINE, BREAK_EVEN_HAZARD, "EU", "all", month)]
+        rows.append(f"| break-even hazard multiple k*, EU | {dates[month]} | | | "
+                    f"{break_even_text(row, 'none')} | times the run's harm per token "
+                    f"(hazard scale); {row['note']} |")
     return "\n".join(rows)
 
 
-def break_even_text(row: pd.Series) -> str:
-    """``m*`` median [5 %, 95 %] over paired runs, or ``none in [0, 100]``."""
+def break_even_text(row: pd.Series, none: str = "none in [0, 100]") -> str:
+    """A break-even's median [5 %, 95 %] over paired runs, or ``none``."""
     if not math.isfinite(row["mean"]):
-        return "none in [0, 100]"
-    return f"{row['mean']:.3g} [{row['p05']:.3g}, {row['p95']:.3g}]"
+        return none
+    return with_ci("m", row["mean"], row["p05"], row["p95"], False)
 
 
 def library_table(summary: pd.DataFrame, ids: list[str], month: int, date: str) -> str:
@@ -210,6 +238,9 @@ def readme_block(summary: pd.DataFrame, months: list[int], dates: dict[int, str]
     m_star = key.loc[(HEADLINE, BREAK_EVEN, "EU", "all", month)]
     parts.append(f"break-even misuse premium m* {break_even_text(m_star)} "
                  f"({m_star['note'].split('; ', 1)[-1]})")
+    k_star = key.loc[(HEADLINE, BREAK_EVEN_HAZARD, "EU", "all", month)]
+    parts.append(f"break-even hazard multiple k* {break_even_text(k_star, 'none')} (times the "
+                 f"assumed harm per token; {k_star['note'].split('; ', 1)[-1]})")
     return "\n".join([
         run_stamp,
         f"> **Headline (provisional).** If the EU bans open-weights models from 2027-01, at "

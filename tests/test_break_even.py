@@ -131,3 +131,43 @@ def test_the_harm_prior_study_runs_at_small_scale(capsys) -> None:
     assert "raises it in" in out and "of 2 draws" in out
     for prior in PRIORS:
         assert f"| `{prior.name}` |" in out
+
+
+def test_the_hazard_multiple_has_each_branch_on_hand_made_numbers() -> None:
+    # market effect dCS + dPS, and the change in harm at the run's parameters
+    d_cs = np.array([[-10.0], [-10.0], [10.0], [10.0], [0.0], [np.nan]])
+    d_ps = np.array([[4.0], [4.0], [-4.0], [-4.0], [0.0], [0.0]])
+    d_harm = np.array([[-2.0], [3.0], [-1.0], [2.0], [0.0], [1.0]])
+    k_star, reason = welfare.break_even_hazard_multiple(d_cs, d_ps, d_harm)
+    # -6 - k (-2) = 0 at k = 3: the policy cuts harm and costs surplus
+    assert k_star[0, 0] == pytest.approx(3.0) and reason[0, 0] == ""
+    assert np.isnan(k_star[1, 0]) and "lowers net welfare at every hazard scale" in reason[1, 0]
+    assert np.isnan(k_star[2, 0]) and "raises net welfare at every hazard scale" in reason[2, 0]
+    assert k_star[3, 0] == pytest.approx(3.0)  # +6 - 2 k = 0
+    assert "unchanged" in reason[4, 0] and "undefined" in reason[5, 0]
+
+
+def test_scaling_the_hazard_by_k_star_zeroes_the_net_welfare_effect() -> None:
+    """k* from one pair; re-running with h0 k* h0 gives no effect, and 2 k* h0 does."""
+    from sim.experiment.breakeven import BREAK_EVEN_HAZARD_METRIC
+
+    results = _run(None)
+    eu = _policy(results.summary(), BREAK_EVEN_HAZARD_METRIC, results)
+    k_star = float(eu["mean"].iloc[0])
+    assert np.isfinite(k_star) and k_star > 0, eu["note"].iloc[0]
+    h0 = results.scenarios[0].harm.hazard_scale
+
+    def effect(scale: float) -> tuple[float, float]:
+        scenarios = [apply_overrides(load_scenario(name), {"harm.hazard_scale": scale},
+                                     quiet=True) for name in ("baseline", "eu_blocks_open")]
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            again = sim.run(scenarios, replications=1, seed=2, months=MONTHS, jobs=1)
+        table = again.summary()
+        return (float(_policy(table, "net_welfare_usd", again)["diff_mean"].iloc[0]),
+                abs(float(_policy(table, "consumer_surplus_usd", again)["diff_mean"].iloc[0])))
+
+    zero, scale = effect(k_star * h0)
+    assert abs(zero) <= 1e-6 * max(scale, 1.0)
+    moved, _ = effect(2 * k_star * h0)
+    assert abs(moved) > 1e-3 * scale

@@ -238,7 +238,8 @@ def test_key_figures_name_units_date_and_markets(tmp_path: Path, cli) -> None:
     """The run command prints, per scenario and paired against the first, each EU and US
     market's HHI, enterprise and developer open shares, the world enterprise price and EU
     consumer surplus, harm and net welfare, headed by the final month's date and each
-    metric's unit, then the break-even misuse premium of each comparison."""
+    metric's unit, then the break-even misuse premium and hazard multiple of each
+    comparison."""
     from sim.metric_names import METRIC_UNITS
 
     result = cli("run", "baseline", "eu_blocks_open", "-r", "2", "--months", "3",
@@ -252,11 +253,17 @@ def test_key_figures_name_units_date_and_markets(tmp_path: Path, cli) -> None:
     start = lines.index(next(line for line in lines
                              if line.startswith("break_even_misuse_premium (")))
     rows = [line.split() for line in lines[:start] if line.startswith("  ")]
-    # then m* of the one comparison in the EU, the US and the World, each with its note
-    break_even = [line.split() for line in lines[start + 1:] if line.startswith("  ")]
-    assert [r[:2] for r in break_even] == [["eu_blocks_open", "EU"], ["eu_blocks_open", "US"],
-                                           ["eu_blocks_open", "World"]]
-    assert all("paired runs" in " ".join(r) for r in break_even)
+    # then m* of the one comparison in the EU, the US and the World, each with its note,
+    # then k*, the hazard multiple, likewise
+    hazard = lines.index(next(line for line in lines
+                              if line.startswith("break_even_hazard_multiple (")))
+    assert hazard > start
+    for block in (lines[start + 1:hazard], lines[hazard + 1:]):
+        break_even = [line.split() for line in block if line.startswith("  ")]
+        assert [r[:2] for r in break_even] == [["eu_blocks_open", "EU"],
+                                               ["eu_blocks_open", "US"],
+                                               ["eu_blocks_open", "World"]]
+        assert all("paired runs" in " ".join(r) for r in break_even)
     cells = {(r[0], r[1], r[2]) for r in rows}
     for scenario in ("baseline", "eu_blocks_open"):
         for region in ("EU", "US"):

@@ -54,6 +54,10 @@ def _summary() -> tuple[pd.DataFrame, list[int], dict[int, str]]:
                      "net welfare above m*" if m_star == m_star else "break-even in 0/3 "
                      "paired runs; 3/3: no break-even in [0, 100]: the policy lowers net "
                      "welfare at every m"})
+        rows.append({"scenario": F.HEADLINE, "metric": F.BREAK_EVEN_HAZARD, "region": "EU",
+                     "segment": "all", "month": month, "mean": 40.0, "p05": 30.0,
+                     "p95": 50.0, "note": "break-even in 3/3 paired runs; the policy raises "
+                     "net welfare above k*"})
     return pd.DataFrame(rows), months, dates
 
 
@@ -73,11 +77,15 @@ def test_generated_blocks_share_one_stamp_and_parse_back() -> None:
     # the digest is of the headline numbers: other numbers, another stamp
     assert F.stamp({"replications": 3, "seed": 1}, table + " ") != stamp
     # every headline row at both dates, with units, and the caveat
-    assert table.count("| 2027-12 |") == table.count("| 2030-12 |") == len(F.HEADLINE_ROWS) + 1
+    assert table.count("| 2027-12 |") == table.count("| 2030-12 |") == len(F.HEADLINE_ROWS) + 2
     # the break-even misuse premium, or why there is none, at each date
     assert "| break-even misuse premium m*, EU | 2027-12 | | | none in [0, 100] |" in table
-    assert "0.25 [0.2, 0.3]" in table and "m* 0.25 [0.2, 0.3]" in readme
+    # to the precision its range supports: half-width 0.05 keeps three decimals
+    assert "0.250 [0.200, 0.300]" in table and "m* 0.250 [0.200, 0.300]" in readme
     assert "raises net welfare above m*" in readme
+    # and the hazard multiple that would turn the sign (half-width 10: whole numbers)
+    assert "| break-even hazard multiple k*, EU | 2030-12 | | | 40 [30, 50] |" in table
+    assert "k* 40 [30, 50]" in readme
     assert "HHI points" in table and "USD per month" in table
     assert "provisional point calibration" in readme and "not a forecast" in readme
     # the README's effect at the horizon is the table's paired difference, same text

@@ -18,7 +18,8 @@ SIM = Path(__file__).resolve().parents[1] / "sim"
 
 #: layer of each top-level part of the package, bottom (0) to top
 LAYERS = {
-    "_version": 0, "errors": 0, "metric_names": 0, "streams": 0, "mesa_compat": 0,
+    "_version": 0, "errors": 0, "metric_names": 0, "numbers": 0, "streams": 0,
+    "mesa_compat": 0,
     "scenario": 1,
     "mechanisms": 2,
     "engine": 3, "model": 3, "agents": 3, "replication": 3,

@@ -13,6 +13,12 @@ a pair has none in ``[0, 100]``). Over pairs, the summary reports the median and
 range of ``m*`` among pairs that have one, and in ``note`` how many have one and why the
 others do not. ``tests/test_break_even.py`` checks that setting ``m`` to ``m*`` zeroes the
 effect.
+
+Harm is also proportional to the hazard scale ``h0``, so the same pair gives the multiple
+``k*`` of the run's ``h0`` at which the effect is zero at the run's ``m``:
+``k* = (dCS + dPS_home) / d harm`` (``break_even_hazard_multiple``). Together the two say
+which harm parameters decide the sign: the effect is zero on the curve
+``k (d harm_closed + (1 + m) d harm_open_base) = dCS + dPS_home``.
 """
 
 from __future__ import annotations
@@ -23,10 +29,15 @@ import pandas as pd
 from sim.mechanisms import welfare
 from sim.mechanisms.harm import HarmComponents
 
-__all__ = ["BREAK_EVEN_METRIC", "BREAK_EVEN_INPUTS", "paired_effect_terms", "break_even_rows"]
+__all__ = ["BREAK_EVEN_METRIC", "BREAK_EVEN_HAZARD_METRIC", "BREAK_EVEN_METRICS",
+           "BREAK_EVEN_INPUTS", "paired_effect_terms", "break_even_rows"]
 
 #: The summary's metric name for ``m*`` (INTERFACES.md).
 BREAK_EVEN_METRIC = "break_even_misuse_premium"
+#: The summary's metric name for ``k*``, the hazard-scale multiple at break-even.
+BREAK_EVEN_HAZARD_METRIC = "break_even_hazard_multiple"
+#: Summary metrics computed from paired runs rather than stored.
+BREAK_EVEN_METRICS = (BREAK_EVEN_METRIC, BREAK_EVEN_HAZARD_METRIC)
 #: Market metrics ``m*`` is computed from.
 BREAK_EVEN_INPUTS = ("consumer_surplus_usd", "net_welfare_usd", "harm_usd", "harm_closed_usd",
                      "harm_open_base_usd")
@@ -58,28 +69,44 @@ def paired_effect_terms(base: pd.DataFrame, policy: pd.DataFrame) -> tuple[np.nd
     return delta_cs, delta_ps_home, components(base), components(policy)
 
 
-def _note(found: int, total: int, reasons: dict[str, float], rising: int) -> str:
+def _note(found: int, total: int, reasons: dict[str, float], rising: int, symbol: str) -> str:
     parts = [f"break-even in {found}/{total} paired runs"]
-    if found:  # which side of m* the policy helps on: the effect's slope in m is -b
-        parts.append("the policy raises net welfare above m*" if rising == found else
-                     "the policy raises net welfare below m*" if rising == 0 else
-                     f"the policy raises net welfare above m* in {rising}/{found} and below "
-                     "it in the others")
+    if found:  # which side of the root the policy helps on: the sign of the effect's slope
+        parts.append(f"the policy raises net welfare above {symbol}" if rising == found else
+                     f"the policy raises net welfare below {symbol}" if rising == 0 else
+                     f"the policy raises net welfare above {symbol} in {rising}/{found} and "
+                     "below it in the others")
     parts += [f"{round(share * total)}/{total}: {text}" for text, share in sorted(reasons.items())
               if share > 0]
     return "; ".join(parts)
 
 
+def _row(sid: str, metric: str, symbol: str, month: int, region: str,
+         cell: pd.DataFrame) -> dict:
+    """One summary row of a root over the paired runs of one month and region."""
+    summary = welfare.summarise_break_even(cell["root"].to_numpy()[:, None],
+                                           cell["reason"].to_numpy()[:, None])
+    shares = {text: float(v[0]) for text, v in summary.share_by_reason.items()}
+    has = np.isfinite(cell["root"].to_numpy())
+    found, rising = int(has.sum()), int(cell["up"].to_numpy()[has].sum())
+    return {"scenario": sid, "region": region, "segment": "all", "metric": metric,
+            "month": int(month), "mean": float(summary.median[0]),
+            "p05": float(summary.low[0]), "p95": float(summary.high[0]),
+            "note": _note(found, len(cell), shares, rising, symbol)}
+
+
 def break_even_rows(market: pd.DataFrame, scenario_ids: list[str], columns: tuple[str, ...],
-                    months: dict[str, list[int]]) -> pd.DataFrame:
-    """Summary rows of ``m*`` for every scenario after the first, per month and region.
+                    months: dict[str, list[int]],
+                    wanted: tuple[str, ...] = BREAK_EVEN_METRICS) -> pd.DataFrame:
+    """Summary rows of ``m*`` and ``k*`` for every scenario after the first, per month and region.
 
     Args:
         market: The market table (segment ``all`` rows are used).
         scenario_ids: Scenario ids; the first is the reference.
-        columns: The summary's columns (the rows fill ``mean`` with the median ``m*``,
+        columns: The summary's columns (the rows fill ``mean`` with the median root,
             ``p05``/``p95`` with its 5-95 % range and ``note``; the rest NaN).
         months: Months summarised per scenario id.
+        wanted: Which of :data:`BREAK_EVEN_METRICS` to return.
 
     Returns:
         Rows in ``columns`` order (empty when the inputs are missing).
@@ -99,22 +126,22 @@ def break_even_rows(market: pd.DataFrame, scenario_ids: list[str], columns: tupl
             continue
         base_rows, policy_rows = reference.loc[common], policy.loc[common]
         terms = paired_effect_terms(base_rows, policy_rows)
-        m_star, reason = welfare.break_even_misuse_premium(*terms)
-        slope_up = (terms[3].open_before_premium - terms[2].open_before_premium)[:, 0] < 0
-        frame = pd.DataFrame({"month": common.get_level_values("month"),
-                              "region": common.get_level_values("region"),
-                              "m": m_star[:, 0], "reason": reason[:, 0], "up": slope_up})
-        for (month, region), cell in frame.groupby(["month", "region"], sort=False):
-            summary = welfare.summarise_break_even(cell["m"].to_numpy()[:, None],
-                                                   cell["reason"].to_numpy()[:, None])
-            shares = {text: float(v[0]) for text, v in summary.share_by_reason.items()}
-            has = np.isfinite(cell["m"].to_numpy())
-            found, rising = int(has.sum()), int(cell["up"].to_numpy()[has].sum())
-            rows.append({"scenario": sid, "region": region, "segment": "all",
-                         "metric": BREAK_EVEN_METRIC, "month": int(month),
-                         "mean": float(summary.median[0]), "p05": float(summary.low[0]),
-                         "p95": float(summary.high[0]),
-                         "note": _note(found, len(cell), shares, rising)})
+        delta_harm = (policy_rows["harm_usd"].to_numpy(dtype=float)
+                      - base_rows["harm_usd"].to_numpy(dtype=float))[:, None]
+        # (metric, root, reason, whether the policy gains above the root), per pair
+        roots = [(BREAK_EVEN_METRIC, "m*", *welfare.break_even_misuse_premium(*terms),
+                  (terms[3].open_before_premium - terms[2].open_before_premium)[:, 0] < 0),
+                 (BREAK_EVEN_HAZARD_METRIC, "k*",
+                  *welfare.break_even_hazard_multiple(terms[0], terms[1], delta_harm),
+                  delta_harm[:, 0] < 0)]
+        for metric, symbol, root, reason, slope_up in roots:
+            if metric not in wanted:
+                continue
+            frame = pd.DataFrame({"month": common.get_level_values("month"),
+                                  "region": common.get_level_values("region"),
+                                  "root": root[:, 0], "reason": reason[:, 0], "up": slope_up})
+            rows += [_row(sid, metric, symbol, month, region, cell)
+                     for (month, region), cell in frame.groupby(["month", "region"], sort=False)]
     out = pd.DataFrame(rows, columns=list(columns))
     return out.astype({c: float for c in columns if c not in
                        ("scenario", "region", "segment", "metric", "month", "note")})

@@ -9,9 +9,10 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING
 
-from sim.experiment.breakeven import BREAK_EVEN_METRIC
+from sim.experiment.breakeven import BREAK_EVEN_HAZARD_METRIC, BREAK_EVEN_METRIC
 from sim.experiment.store import shown
 from sim.metric_names import METRIC_UNITS
+from sim.numbers import round_to_interval, supported_decimals
 from sim.scenario.months import date_of
 
 if TYPE_CHECKING:
@@ -42,24 +43,34 @@ BREAK_EVEN_REGIONS = ("EU", "US", "World")
 _SCALES = ((1e12, " tn"), (1e9, " bn"), (1e6, " M"))
 
 
-def figure_texts(values: list[float], sign: bool = False) -> list[str]:
+def figure_texts(values: list[float], sign: bool = False,
+                 interval: tuple[float, float] | None = None) -> list[str]:
     """Numbers that are read together (a difference and its CI) to one common precision.
 
     About three significant figures of the largest of them: thousands get separators and
     no decimals, millions and more a suffix (M, bn, tn), magnitudes below 0.01 an
-    exponent; NaN is ``n/a``.
+    exponent; NaN is ``n/a``. With ``interval``, no digit finer than the interval supports
+    is printed (two significant digits of its half-width, :mod:`sim.numbers`).
 
     Example:
         >>> figure_texts([4.23, -28.0, 36.5], sign=True)
         ['+4.2', '-28.0', '+36.5']
+        >>> figure_texts([4.23, -28.0, 36.5], sign=True, interval=(-28.0, 36.5))
+        ['+4', '-28', '+37']
         >>> figure_texts([1.04e-4, -0.00252, 0.00273], sign=True)
         ['+1.04e-04', '-2.52e-03', '+2.73e-03']
+        >>> figure_texts([1.04e-4, -0.00252, 0.00273], sign=True, interval=(-0.00252, 0.00273))
+        ['+1e-04', '-2.5e-03', '+2.7e-03']
         >>> figure_texts([-0.00485, -0.0587, 0.049], sign=True)
         ['-0.0049', '-0.0587', '+0.0490']
         >>> figure_texts([2.37e10, -2.16e10, 6.89e10], sign=True)
         ['+23.7 bn', '-21.6 bn', '+68.9 bn']
+        >>> figure_texts([-3.1e9, -3.16e9, -3.03e9], interval=(-3.16e9, -3.03e9))
+        ['-3.10 bn', '-3.16 bn', '-3.03 bn']
     """
     plus = "+" if sign else ""
+    cap = None if interval is None else supported_decimals(*interval)
+    values = [round_to_interval(v, cap) for v in values]
     finite = [abs(v) for v in values if math.isfinite(v)]
     size = max(finite, default=0.0)
     suffix, scale = "", 1.0
@@ -69,6 +80,8 @@ def figure_texts(values: list[float], sign: bool = False) -> list[str]:
             break
     exponent = 0 < size < 1e-2  # never 0.00x: leading zeros hide the figures
     digits = 0 if exponent or size == 0 else max(0, 2 - math.floor(math.log10(size / scale)))
+    if cap is not None:
+        digits = max(0, min(digits, cap + round(math.log10(scale))))
     out = []
     for value in values:
         if not math.isfinite(value):
@@ -76,7 +89,9 @@ def figure_texts(values: list[float], sign: bool = False) -> list[str]:
         elif value == 0:
             out.append(f"{plus}0")
         elif exponent:
-            out.append(f"{value:{plus}.2e}")
+            mantissa = 2 if cap is None else min(2, max(0, math.floor(math.log10(abs(value)))
+                                                        + cap))
+            out.append(f"{value:{plus}.{mantissa}e}")
         else:
             out.append(f"{value / scale:{plus},.{digits}f}{suffix}")
     return out
@@ -102,7 +117,7 @@ def key_figure_lines(results: Results) -> list[str]:
     second scenario on, the paired difference from the first with its 95 % CI.
     """
     metrics = list(dict.fromkeys(metric for metric, _, _ in KEY_FIGURES))
-    table = results.summary(metrics=[*metrics, BREAK_EVEN_METRIC])
+    table = results.summary(metrics=[*metrics, BREAK_EVEN_METRIC, BREAK_EVEN_HAZARD_METRIC])
     if table.empty:
         return []
     lines = []
@@ -122,28 +137,39 @@ def key_figure_lines(results: Results) -> list[str]:
             for _, row in cells[(metric, region, segment)].iterrows():
                 diff = ""
                 if row["scenario"] != results.ids[0] and row["diff_mean"] == row["diff_mean"]:
-                    mean, low, high = figure_texts([row["diff_mean"], row["diff_ci_low"],
-                                                    row["diff_ci_high"]], sign=True)
+                    ci = (row["diff_ci_low"], row["diff_ci_high"])
+                    mean, low, high = figure_texts([row["diff_mean"], *ci], sign=True,
+                                                   interval=ci)
                     diff = f"  {mean} [{low}, {high}]"
+                level = figure_texts([row["mean"]], interval=(row["ci_low"], row["ci_high"]))[0]
                 lines.append(f"  {shown(row['scenario']):<{width}} {region:<6} {segment:<11} "
-                             f"{figure_text(row['mean']):>10}{diff}")
+                             f"{level:>10}{diff}")
     return lines + _break_even_lines(table, width)
 
 
+#: The break-even rows the run command prints: (metric, what its number is).
+_BREAK_EVENS = (
+    (BREAK_EVEN_METRIC, "misuse premium m at which the policy's net-welfare effect is zero"),
+    (BREAK_EVEN_HAZARD_METRIC, "multiple of the run's hazard scale at which the effect is "
+                               "zero at the run's m"),
+)
+
+
 def _break_even_lines(table: pd.DataFrame, width: int) -> list[str]:
-    """``m*`` per policy and region: median [5 %, 95 %] over paired runs, or why none."""
-    rows = table[(table["metric"] == BREAK_EVEN_METRIC)
-                 & table["region"].isin(BREAK_EVEN_REGIONS)]
-    if rows.empty:
-        return []
-    lines = [f"{BREAK_EVEN_METRIC} (misuse premium m at which the policy's net-welfare effect "
-             "is zero; median [5 %, 95 %] over paired runs)"]
-    for _, row in rows.iterrows():
-        if math.isfinite(row["mean"]):
-            mid, low, high = figure_texts([row["mean"], row["p05"], row["p95"]])
-            value = f"{mid} [{low}, {high}]"
-        else:
-            value = "none"
-        lines.append(f"  {shown(row['scenario']):<{width}} {row['region']:<6} {value}  "
-                     f"({row['note']})")
+    """``m*`` and ``k*`` per policy and region: median [5 %, 95 %] over paired runs, or why none."""
+    lines = []
+    for metric, what in _BREAK_EVENS:
+        rows = table[(table["metric"] == metric) & table["region"].isin(BREAK_EVEN_REGIONS)]
+        if rows.empty:
+            continue
+        lines.append(f"{metric} ({what}; median [5 %, 95 %] over paired runs)")
+        for _, row in rows.iterrows():
+            if math.isfinite(row["mean"]):
+                mid, low, high = figure_texts([row["mean"], row["p05"], row["p95"]],
+                                              interval=(row["p05"], row["p95"]))
+                value = f"{mid} [{low}, {high}]"
+            else:
+                value = "none"
+            lines.append(f"  {shown(row['scenario']):<{width}} {row['region']:<6} {value}  "
+                         f"({row['note']})")
     return lines

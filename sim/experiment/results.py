@@ -9,7 +9,7 @@ from typing import Any
 import pandas as pd
 
 from sim.errors import ScenarioError
-from sim.experiment.breakeven import BREAK_EVEN_INPUTS, BREAK_EVEN_METRIC
+from sim.experiment.breakeven import BREAK_EVEN_INPUTS, BREAK_EVEN_METRICS
 from sim.experiment.store import ResultsFolder, atomic_writer, scenario_hash, shown
 from sim.experiment.summary import summarise
 from sim.metric_names import MARKET_METRICS
@@ -187,7 +187,8 @@ class Results:
             median over paired runs of the misuse premium at which the policy's net-welfare
             effect is zero, ``p05``/``p95`` its 5-95 % range, and ``note`` says in how many
             pairs it exists in [0, 100] and why not in the others
-            (``sim.experiment.breakeven``).
+            (``sim.experiment.breakeven``); and a row ``break_even_hazard_multiple``, the
+            multiple of the run's hazard scale at which the effect is zero.
 
         Example:
             >>> import sim
@@ -230,8 +231,8 @@ class Results:
         else:
             months = [int(month)] if isinstance(month, int) else [int(m) for m in month]
         wanted = list(metrics or MARKET_METRICS)
-        if BREAK_EVEN_METRIC in wanted:  # m* is computed from its inputs, not stored
-            wanted = [m for m in wanted if m != BREAK_EVEN_METRIC] + [
+        if set(BREAK_EVEN_METRICS) & set(wanted):  # m*, k* come from their inputs, not stored
+            wanted = [m for m in wanted if m not in BREAK_EVEN_METRICS] + [
                 m for m in BREAK_EVEN_INPUTS if m not in wanted]
         columns = ["scenario", "draw", "replication", "month", "region", "segment", *wanted]
         return folder.read_months("market", months, columns)

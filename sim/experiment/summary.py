@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from sim.experiment.breakeven import BREAK_EVEN_METRIC, break_even_rows
+from sim.experiment.breakeven import BREAK_EVEN_METRICS, break_even_rows
 from sim.metric_names import MARKET_METRICS
 
 __all__ = ["summarise", "SUMMARY_COLUMNS", "t_interval", "nan_percentile"]
@@ -88,10 +88,11 @@ def summarise(market: pd.DataFrame, scenario_ids: list[str], month: int | list[i
         ``diff_*`` are the paired difference vs the first scenario in the same month,
         region and segment (NaN for the first scenario, and for cells it lacks).
     """
-    break_even = metrics is None or BREAK_EVEN_METRIC in metrics
+    break_even = BREAK_EVEN_METRICS if metrics is None else tuple(
+        m for m in BREAK_EVEN_METRICS if m in metrics)
     if metrics is None:
         metrics = [m for m in MARKET_METRICS if m in market.columns]
-    metrics = [m for m in metrics if m != BREAK_EVEN_METRIC]
+    metrics = [m for m in metrics if m not in BREAK_EVEN_METRICS]
     keys = ["month", "region", "segment"]
     frame = market[market["scenario"].isin(scenario_ids)]
     if month is None:
@@ -104,7 +105,7 @@ def summarise(market: pd.DataFrame, scenario_ids: list[str], month: int | list[i
         return _empty()
     months = {sid: sorted(rows["month"].unique().tolist())
               for sid, rows in frame.groupby("scenario", sort=False)}
-    rows_m = (break_even_rows(frame, list(scenario_ids), SUMMARY_COLUMNS, months)
+    rows_m = (break_even_rows(frame, list(scenario_ids), SUMMARY_COLUMNS, months, break_even)
               if break_even else _empty())
     if not metrics:
         return rows_m.reset_index(drop=True)

@@ -270,6 +270,44 @@ def break_even_misuse_premium(
     return m_star, reason
 
 
+def break_even_hazard_multiple(
+    delta_cs: np.ndarray, delta_ps_home: np.ndarray, delta_harm: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Multiple ``k*`` of the hazard scale at which the policy's net-welfare effect is zero.
+
+    Every harm component is proportional to the hazard scale ``h0`` (harm.py), and harm does
+    not feed back into the market, so scaling ``h0`` by ``k`` gives
+    ``effect(k) = (dCS + dPS) - k d harm`` and ``k* = (dCS + dPS) / d harm``. Only ``k* > 0``
+    is a break-even: otherwise the market effect and the harm effect push net welfare the
+    same way at every hazard scale.
+
+    Args:
+        delta_cs: ``[W, R]`` compensating variation, USD per month.
+        delta_ps_home: ``[W, R]`` change in producer surplus by home region, USD per month.
+        delta_harm: ``[W, R]`` change in harm at the run's parameters, USD per month.
+
+    Returns:
+        ``(k_star, reason)``, each ``[W, R]``: ``k_star`` NaN where there is none; ``reason``
+        ``""`` where it exists, otherwise why not.
+    """
+    market = np.asarray(delta_cs, float) + np.asarray(delta_ps_home, float)
+    harm = np.asarray(delta_harm, float)
+    k_star = _ratio(market, harm)
+    has_root = np.isfinite(k_star) & (k_star > 0.0)
+    reason = np.select(
+        [has_root, np.isnan(market) | np.isnan(harm), (market == 0.0) & (harm == 0.0),
+         market - harm > 0.0],  # the effect at k = 1 has the sign of the effect at every k
+        [
+            "",
+            "no break-even: the net-welfare effect is undefined (NaN inputs)",
+            "no break-even: the policy leaves net welfare unchanged at every hazard scale",
+            "no break-even: the policy raises net welfare at every hazard scale",
+        ],
+        default="no break-even: the policy lowers net welfare at every hazard scale",
+    )
+    return np.where(has_root, k_star, np.nan), reason
+
+
 def _brent_root(a: float, b: float, low: float, high: float) -> float:
     """Root of ``a - (1 + m) b`` in [low, high] by Brent's method (the closed form's check)."""
     return float(brentq(lambda m: a - (1.0 + m) * b, low, high, xtol=1e-12, rtol=1e-12))

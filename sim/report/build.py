@@ -12,6 +12,7 @@ import sim.report.firm_figures as FF
 import sim.report.study_figures as SF
 from sim._version import __version__
 from sim.experiment.store import atomic_write_text
+from sim.report.breakeven import break_even_html
 from sim.report.data import ALL, ReportData
 from sim.report.labels import MARKET_METRICS, esc, fmt_number, is_region_level, spec
 from sim.report.page import FigureItem, Section, render_page
@@ -20,7 +21,6 @@ from sim.report.tables import (
     HHI_NOTE,
     KEY_METRICS,
     WELFARE_NOTE,
-    break_even_html,
     calibration_table_html,
     changes_vs,
     design_table_html,

@@ -10,6 +10,8 @@ import html
 import math
 from dataclasses import dataclass
 
+from sim.numbers import round_to_interval
+
 try:  # the table is moving to sim.metric_names; the engine re-exports it meanwhile
     from sim.metric_names import MARKET_METRICS, UNITS
 except ImportError:  # pragma: no cover - until sim.metric_names has UNITS
@@ -121,29 +123,42 @@ def plot_text(text: object) -> str:
             .replace("}", "&#125;"))
 
 
-def fmt_number(value: float, digits: int = 3) -> str:
-    """A number with ``digits`` significant digits and thousands separators; '-' for NaN."""
+def fmt_number(value: float, digits: int = 3, cap: int | None = None) -> str:
+    """A number with ``digits`` significant digits and thousands separators; '-' for NaN.
+
+    ``cap``: at most this many decimal places (negative: round to tens, hundreds, ...), the
+    precision its interval supports (:func:`sim.numbers.supported_decimals`).
+
+    Example:
+        >>> fmt_number(12.345), fmt_number(12.345, cap=0), fmt_number(2254.0, cap=-1)
+        ('12.3', '12', '2,250')
+    """
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "\u2013"
-    value = float(value)
+    value = round_to_interval(float(value), cap)
     if value == 0:
         return "0"
     magnitude = math.floor(math.log10(abs(value)))
     decimals = max(0, digits - 1 - magnitude)
+    if cap is not None:
+        decimals = max(0, min(decimals, cap))
     return f"{value:,.{decimals}f}"
 
 
-def fmt_money(value: float) -> str:
+def fmt_money(value: float, cap: int | None = None) -> str:
     """USD with a k / M / B / T suffix and three significant digits.
 
+    ``cap`` as in :func:`fmt_number`, in USD.
+
     Example:
-        >>> fmt_money(-1.234e9)
-        '-1.23B USD'
+        >>> fmt_money(-1.234e9), fmt_money(-1.234e9, cap=-8)
+        ('-1.23B USD', '-1.2B USD')
     """
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "\u2013"
     size = abs(float(value))
     for power, suffix in ((12, "T"), (9, "B"), (6, "M"), (3, "k")):
         if size >= 10 ** power:
-            return f"{fmt_number(value / 10 ** power)}{suffix} USD"
-    return f"{fmt_number(value)} USD"
+            scaled_cap = None if cap is None else cap + power
+            return f"{fmt_number(value / 10 ** power, cap=scaled_cap)}{suffix} USD"
+    return f"{fmt_number(value, cap=cap)} USD"

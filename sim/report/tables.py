@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from sim.experiment.breakeven import BREAK_EVEN_METRIC
+from sim.numbers import round_to_interval, supported_decimals
 from sim.report.data import ALL, ReportData
 from sim.report.labels import esc, fmt_money, fmt_number, spec
 
@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 
 __all__ = ["KEY_METRICS", "hhi_reading", "segment_key_metrics", "key_figures_html",
            "design_table_html", "calibration_table_html", "changes_vs", "WELFARE_NOTE",
-           "HHI_NOTE", "break_even_html"]
+           "HHI_NOTE"]
 
 #: Rows of the key-figures tables (per region and segment), in order.
 KEY_METRICS = ("hhi_market", "open_usage_share", "open_user_share", "price_paid",
@@ -110,30 +110,32 @@ def hhi_reading(level: float, diff: float, lo: float = math.nan,
     return f"{us} {eu}"
 
 
-def _value(metric: str, value: float) -> str:
+def _value(metric: str, value: float, cap: int | None = None) -> str:
+    """A level in display units; ``cap``: decimals its interval supports (in metric units)."""
     s = spec(metric)
     if not _fin(value):
         return "\u2013"
     v = value * s.scale
+    cap = None if cap is None else cap - round(math.log10(s.scale))
     if metric.startswith("hhi"):
-        return f"{v:,.0f}"
+        return f"{round_to_interval(v, None if cap is None else min(cap, 0)):,.0f}"
     if metric.endswith("_usd"):
-        return fmt_money(v)
+        return fmt_money(v, cap)
     if s.scale == 100:
-        return f"{v:.1f} %"
-    return fmt_number(v)
+        return f"{fmt_number(v, 3, min(1, cap) if cap is not None else 1)} %"
+    return fmt_number(v, cap=cap)
 
 
-def _diff(metric: str, value: float) -> str:
+def _diff(metric: str, value: float, cap: int | None = None) -> str:
+    """A paired difference in display units, signed (``cap`` as in :func:`_value`)."""
     s = spec(metric)
     if not _fin(value):
         return "\u2013"
-    v = value * s.scale
-    if metric.startswith("hhi"):
-        return f"{v:+,.0f}"
     if s.scale == 100:
-        return f"{v:+.1f} pp"
-    text = fmt_money(v) if metric.endswith("_usd") else fmt_number(v)
+        v, c = value * s.scale, None if cap is None else min(1, cap - 2)
+        text = fmt_number(v, 3, 1 if c is None else c)
+        return (text if text.startswith("-") else "+" + text) + " pp"
+    text = _value(metric, value, cap)
     return text if text.startswith("-") else "+" + text
 
 
@@ -141,7 +143,8 @@ def _ci(metric: str, lo: float, hi: float, diff: bool = False) -> str:
     if not (_fin(lo) and _fin(hi)):
         return ""
     f = _diff if diff else _value
-    return f' <span class="ci">[{f(metric, lo)}, {f(metric, hi)}]</span>'
+    cap = supported_decimals(lo, hi)
+    return f' <span class="ci">[{f(metric, lo, cap)}, {f(metric, hi, cap)}]</span>'
 
 
 def _significance(lo: float, hi: float) -> str:
@@ -214,11 +217,13 @@ def _key_rows(data: ReportData, sub: pd.DataFrame, segment: str) -> list[str]:
                  f"<br><span class='ci'>{esc(spec(metric).unit)}</span></th>"]
         for sid in ids:
             r = sub.loc[(metric, sid)]
-            cells.append(f"<td class='num'>{_value(metric, r['mean'])}"
+            cap = supported_decimals(r["ci_low"], r["ci_high"])
+            cells.append(f"<td class='num'>{_value(metric, r['mean'], cap)}"
                          f"{_ci(metric, r['ci_low'], r['ci_high'])}</td>")
         for sid in ids[1:]:
             r = sub.loc[(metric, sid)]
-            cells.append(f"<td class='num'>{_diff(metric, r['diff_mean'])}"
+            cap = supported_decimals(r["diff_ci_low"], r["diff_ci_high"])
+            cells.append(f"<td class='num'>{_diff(metric, r['diff_mean'], cap)}"
                          f"{_ci(metric, r['diff_ci_low'], r['diff_ci_high'], True)}</td>")
             cells.append(f"<td class='reading'>{esc(_reading(metric, r, base, segment))}</td>")
         rows.append("<tr>" + "".join(cells) + "</tr>")
@@ -303,30 +308,3 @@ def changes_vs(first: Scenario, other: Scenario) -> list[str]:
 def as_text(value: Any) -> str:
     """Plain text of a manifest value."""
     return "" if value is None else str(value)
-
-
-def break_even_html(data: ReportData) -> str:
-    """The break-even misuse premium ``m*`` of each comparison, per region (issue 16).
-
-    ``m*`` is the misuse premium of open weights at which the policy's net-welfare effect
-    is zero; its median and 5-95 % range over paired runs, and how many pairs have one.
-    """
-    if len(data.ids) < 2:
-        return ""
-    summary = data.results.summary(metrics=[BREAK_EVEN_METRIC])
-    rows = []
-    for _, r in summary.iterrows():
-        if _fin(r["mean"]):
-            value = (f"{r['mean']:.3g}<span class='ci'> [{r['p05']:.3g}, "
-                     f"{r['p95']:.3g}]</span>")
-        else:
-            value = "none in [0, 100]"
-        rows.append(f"<tr><td>{esc(data.labels.get(r['scenario'], r['scenario']))}</td>"
-                    f"<td>{esc(r['region'])}</td><td class='num'>{value}</td>"
-                    f"<td class='reading'>{esc(r['note'])}</td></tr>")
-    return ("<div class='table-wrap'><table class='key'><caption>Break-even misuse premium "
-            f"m* in month {data.final_month} ({esc(data.dates.get(data.final_month, ''))}): "
-            "the premium on open weights' harm per use (m in harm = closed + (1 + m) open) "
-            "at which the policy's net-welfare effect is zero; median [5 %, 95 %] over "
-            "paired runs</caption><thead><tr><th>Policy</th><th>Region</th><th>m*</th>"
-            "<th>Reading</th></tr></thead><tbody>" + "".join(rows) + "</tbody></table></div>")
