@@ -26,8 +26,8 @@ from sim.mechanisms.diffusion import awareness_probability
 from sim.streams import KeyedStreams, Mechanism, set_pcg64_state
 
 __all__ = ["ENGINES", "TARGET_FLOOR", "utilities", "outside_utility", "choice_weights",
-           "transition_probabilities", "stationary_shares", "inclusive_value", "awareness",
-           "choose", "invert_brands", "allocate", "initial_counts"]
+           "stationary_shares", "inclusive_value", "awareness", "invert_brands", "allocate",
+           "initial_counts", "require_engine", "whole_counts"]
 
 #: Demand engines.
 ENGINES = ("expected", "exact")
@@ -36,7 +36,8 @@ ENGINES = ("expected", "exact")
 TARGET_FLOOR = 1e-9
 
 
-def _check_engine(engine: str) -> None:
+def require_engine(engine: str) -> None:
+    """Raise ``ValueError`` unless ``engine`` names a demand engine (:data:`ENGINES`)."""
     if engine not in ENGINES:
         raise ValueError(f"engine must be one of {ENGINES}, got {engine!r}")
 
@@ -150,28 +151,6 @@ def choice_weights(u: np.ndarray, u0: np.ndarray, available: np.ndarray
     return np.exp(masked - shift[..., None]), shift
 
 
-def transition_probabilities(weights: np.ndarray, switching: np.ndarray) -> np.ndarray:
-    """``P[W, R, S, G, O, O]``: where a reconsidering adopter at ``j`` (row) goes.
-
-    Args:
-        weights: ``[W, R, S, G, O]`` from :func:`choice_weights`.
-        switching: ``[W, R, S]`` effective switching cost ``c`` (utility units, >= 0).
-
-    Returns:
-        Rows summing to 1; columns of unavailable options exactly 0. An adopter of an
-        unavailable option (forced to choose) faces the switching cost on every option alike.
-    """
-    keep = np.exp(-switching)[..., None, None]  # a = exp(-c), [W, R, S, 1, 1]
-    total = weights.sum(axis=-1, keepdims=True)  # [..., G, 1]
-    n_o = weights.shape[-1]
-    probs = keep[..., None] * np.broadcast_to(weights[..., None, :], (*weights.shape, n_o))
-    diag = np.arange(n_o)
-    probs[..., diag, diag] += (1.0 - keep) * weights
-    probs[..., 0, :] = weights  # from the outside option: no switching cost
-    rows = np.concatenate([total, keep * total + (1.0 - keep) * weights[..., 1:]], axis=-1)
-    return probs / rows[..., None]
-
-
 def stationary_shares(weights: np.ndarray, switching: np.ndarray) -> np.ndarray:
     """Long-run option shares ``[W, R, S, G, O]`` of the chain with fixed weights.
 
@@ -217,7 +196,7 @@ def awareness(state: State, params: Params, engine: str, streams: KeyedStreams |
     Returns:
         ``newly[W, R, S, G]`` adopters who became aware.
     """
-    _check_engine(engine)
+    require_engine(engine)
     counts, unaware, potential = state.counts, state.unaware, state.potential
     aware = counts.sum(axis=(3, 4))  # [W, R, S]
     users = counts[..., 1:].sum(axis=(3, 4))
@@ -242,7 +221,7 @@ def awareness(state: State, params: Params, engine: str, streams: KeyedStreams |
     else:
         if streams is None:
             raise ValueError("the exact engine needs streams")
-        whole = _whole(unaware, "unaware")
+        whole = whole_counts(unaware, "unaware")
         newly = np.empty_like(unaware)
         generator = np.random.Generator(np.random.PCG64(0))  # reset before every use
         for r in range(unaware.shape[1]):
@@ -256,70 +235,7 @@ def awareness(state: State, params: Params, engine: str, streams: KeyedStreams |
     return newly
 
 
-# --------------------------------------------------------------------------- switching
-
-
-def choose(counts: np.ndarray, probs: np.ndarray, reconsider: np.ndarray, forced: np.ndarray,
-           engine: str, streams: KeyedStreams | None, month: int,
-           newly: np.ndarray | None = None) -> np.ndarray:
-    """One month of switching; returns the new counts (the input is not modified).
-
-    Each adopter at option ``j`` reconsiders with probability ``lambda_s``; adopters of line
-    ``k`` also with ``forced[..., k]`` (1 when the line became unavailable to the group; a
-    decay rate for downloaded open weights under a ban): rate ``lambda + (1 - lambda) f``.
-    The ``newly`` aware (held in option 0) reconsider with certainty. Movers go by ``P``.
-
-    Args:
-        counts: ``[W, R, S, G, O]`` adopters by option (whole numbers for ``"exact"``).
-        probs: ``[W, R, S, G, O, O]`` from :func:`transition_probabilities`.
-        reconsider: ``[W, S]`` ``lambda`` per month.
-        forced: ``[W, R, S, G, K]`` forced reconsideration probability of each line.
-        engine: ``"expected"`` (movers ``N (lambda + (1 - lambda) f)``, ``N - m + m P``) or
-            ``"exact"`` (``Binomial`` movers, then ``Multinomial(movers_j, P[j])``, keyed by
-            ``Mechanism.DEMAND`` per (world, region); needs ``streams``).
-        streams: Keyed streams (unused by the expected engine).
-        month: Step (part of the key).
-        newly: ``[W, R, S, G]`` newly aware adopters in option 0 (None: none).
-
-    Returns:
-        ``[W, R, S, G, O]`` counts; each (cell, group) total is unchanged (exactly for
-        ``"exact"``, to rounding for ``"expected"``), none negative.
-    """
-    _check_engine(engine)
-    lam = reconsider[:, None, :, None, None]
-    rate = np.concatenate([np.broadcast_to(lam, (*counts.shape[:-1], 1)),
-                           lam + (1.0 - lam) * forced], axis=-1)  # [W, R, S, G, O]
-    certain = np.zeros(counts.shape[:-1]) if newly is None else newly
-    if engine == "expected":
-        movers = counts * rate
-        movers[..., 0] = certain + (counts[..., 0] - certain) * rate[..., 0]
-        out = counts - movers + np.einsum("...j,...jk->...k", movers, probs)
-        return np.maximum(out, 0.0)  # -1e-12 from rounding would be a negative count
-    if streams is None:
-        raise ValueError("the exact engine needs streams")
-    whole = _whole(counts, "counts")
-    certain_whole = _whole(certain, "newly")
-    # the outside option (always available) goes last, so the multinomial's remainder category
-    # is never an unavailable option whatever the rounding of the row
-    rolled = np.roll(probs, -1, axis=-1)
-    out = np.empty_like(counts)
-    generator = np.random.Generator(np.random.PCG64(0))  # reset before every use
-    for r in range(counts.shape[1]):
-        keys = streams.generator_states(Mechanism.DEMAND, month, r)
-        # numpy has no batched keyed sampler: one keyed state per (world, region)
-        for w in range(counts.shape[0]):
-            set_pcg64_state(generator, keys[w])
-            cell = whole[w, r]
-            free = cell.copy()
-            free[..., 0] -= certain_whole[w, r]  # the newly aware move for sure
-            movers = generator.binomial(free, rate[w, r])
-            movers[..., 0] += certain_whole[w, r]
-            moves = np.roll(generator.multinomial(movers, rolled[w, r]), 1, axis=-1)
-            out[w, r] = cell - movers + moves.sum(axis=-2)
-    return out
-
-
-def _whole(x: np.ndarray, name: str) -> np.ndarray:
+def whole_counts(x: np.ndarray, name: str) -> np.ndarray:
     """``x`` as int64, refusing negative or fractional counts (the exact engine's input)."""
     rounded = np.rint(x)
     if not (np.all(rounded == x) and np.all(x >= 0)):

@@ -20,6 +20,7 @@ from sim.engine import (
     observe,
     subsidies,
     supply,
+    switching,
     turnover,
 )
 from sim.engine.initial import firm_shares, initial_state
@@ -179,10 +180,9 @@ class Engine:
         utility, outside = choice.utilities(p, s, month, market.effective_prices(p, s))
         weights, shift = choice.choice_weights(utility, outside, self.rules.available)
         newly = choice.awareness(s, p, self.engine, self.streams, month, weights=weights)
-        switching = (p.segment["switching_cost"][:, None, :]
-                     * self.rules.switching_multiplier[:, :, None])
-        probs = choice.transition_probabilities(weights, switching)
-        s.counts = choice.choose(s.counts, probs, p.segment["reconsider_rate"],
+        switch_cost = (p.segment["switching_cost"][:, None, :]
+                       * self.rules.switching_multiplier[:, :, None])
+        s.counts = switching.switch(s.counts, weights, switch_cost, p.segment["reconsider_rate"],
                                  self.rules.forced, self.engine, self.streams, month, newly)
         return choice.inclusive_value(weights, shift), outside
 

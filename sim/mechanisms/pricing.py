@@ -29,6 +29,7 @@ from typing import Literal
 
 import numpy as np
 
+from sim.mechanisms.fixed_point import Anderson
 from sim.mechanisms.usage import satiated, satiated_elasticity, segment_parameter
 
 __all__ = [
@@ -166,12 +167,50 @@ def _domain_sum(x: np.ndarray, scope: Scope) -> np.ndarray:
     return x.sum(axis=2)
 
 
-def _ownership(owner: np.ndarray, priced: np.ndarray, n_firms: int) -> np.ndarray:
-    """``[W, K, F]`` one-hot of the firm that earns each priced line (zero rows elsewhere)."""
+@dataclass(frozen=True)
+class _Owners:
+    """Who earns each priced line, as flat bin indices rather than a one-hot ``[W, K, F]``.
+
+    ``firm_sum`` adds a ``[W, R, S, K]`` quantity over each firm's priced lines and
+    ``at_lines`` reads a ``[W, R, S, F]`` firm quantity back at each priced line (0 at lines
+    nobody prices). Both equal the one-hot contractions ``einsum("wrsk,wkf->wrsf")`` and
+    ``einsum("wrsf,wkf->wrsk")`` bit for bit (the same additions in the same order; the
+    one-hot's extra terms are exact zeros) at a fraction of their cost: the fixed point
+    calls them twice an iteration, and the one-hot work grows with ``K x F`` per cell.
+    """
+
+    index: np.ndarray   # [W * R * S * K] bin (w, r, s, owner[w, k]) of each line-cell
+    priced: np.ndarray  # [W, 1, 1, K]
+    firm_shape: tuple[int, int, int, int]
+    line_shape: tuple[int, int, int, int]
+
+    def firm_sum(self, x: np.ndarray) -> np.ndarray:
+        """``[W, R, S, F]`` sum of ``x`` (``[W, R, S, K]``) over each firm's priced lines."""
+        weights = np.where(self.priced, x, 0.0).ravel()
+        return np.bincount(self.index, weights=weights,
+                           minlength=int(np.prod(self.firm_shape))).reshape(self.firm_shape)
+
+    def at_lines(self, firm: np.ndarray) -> np.ndarray:
+        """``[W, R, S, K]``: each priced line's firm value (0 where the line is not priced)."""
+        values = firm.ravel().take(self.index).reshape(self.line_shape)
+        return np.where(self.priced, values, 0.0)
+
+
+def _ownership(owner: np.ndarray, priced: np.ndarray, n_firms: int,
+               cells: tuple[int, int]) -> _Owners:
+    """The firm that earns each priced line (:class:`_Owners`), for ``cells = (R, S)``."""
     owner = np.asarray(owner)
     if owner.ndim != 2 or np.any((owner < 0) | (owner >= n_firms)):
         raise ValueError("owner must be [W, K] firm indices in 0..n_firms-1")
-    return (owner[..., None] == np.arange(n_firms)) & np.asarray(priced, bool)[..., None]
+    n_worlds, n_lines = owner.shape
+    n_regions, n_segments = cells
+    cell_base = (np.arange(n_worlds * n_regions * n_segments, dtype=np.int64) * n_firms
+                 ).reshape(n_worlds, n_regions, n_segments, 1)
+    index = (cell_base + owner[:, None, None, :]).ravel()
+    priced = np.broadcast_to(np.asarray(priced, bool), owner.shape)[:, None, None, :]
+    return _Owners(index=index, priced=priced,
+                   firm_shape=(n_worlds, n_regions, n_segments, n_firms),
+                   line_shape=(n_worlds, n_regions, n_segments, n_lines))
 
 
 def _log_fixed_prices(fixed_price: np.ndarray, sells: np.ndarray, priced: np.ndarray
@@ -189,13 +228,12 @@ def _log_fixed_prices(fixed_price: np.ndarray, sells: np.ndarray, priced: np.nda
 
 
 def _target_margin(cells: _Cells, log_price: np.ndarray, margin: np.ndarray,
-                   own: np.ndarray, scope: Scope) -> tuple[np.ndarray, np.ndarray]:
+                   own: _Owners, scope: Scope) -> tuple[np.ndarray, np.ndarray]:
     """The FOC map: target margins ``mu`` and the domain denominators, both ``[W, R, K]``."""
     share, tokens, elasticity = _demand(cells, log_price)
     revenue = np.exp(log_price)[:, :, None, :] * tokens
     line_profit = margin[:, :, None, :] * revenue
-    firm_profit = np.einsum("wrsk,wkf->wrsf", line_profit, own)
-    siblings = np.einsum("wrsf,wkf->wrsk", firm_profit, own) - line_profit
+    siblings = own.at_lines(own.firm_sum(line_profit)) - line_profit
     numerator = _domain_sum(revenue + cells.alpha * share * siblings, scope)
     denominator = _domain_sum((elasticity + cells.alpha * (1.0 - share)) * revenue, scope)
     return np.divide(numerator, denominator, out=np.zeros_like(numerator),
@@ -250,7 +288,7 @@ def solve_prices(
     if np.any(priced & ~(cost > 0.0)):
         raise ValueError("cost must be positive for priced lines")
     n_firms = int(np.max(owner)) + 1 if n_firms is None else n_firms
-    own = _ownership(owner, priced, n_firms).astype(np.float64)
+    own = _ownership(owner, priced, n_firms, (sells.shape[1], cells.utility.shape[2]))
     shape = sells.shape
     log_cost = np.broadcast_to(np.log(np.where(cost > 0.0, cost, 1.0))[:, None, :], shape)
     log_fixed = _log_fixed_prices(fixed_price, sells, priced)
@@ -277,6 +315,9 @@ def solve_prices(
     iterations = np.full(blocks, max_iter)
     step_size = np.ones(shape)
     last_change = np.zeros(shape)
+    n_blocks = int(np.prod(blocks))
+    accelerate = Anderson(n_blocks, int(np.prod(shape)) // n_blocks)
+    log_cap = -np.log1p(-cap)  # the largest log markup the map can ask for
     for iteration in range(1, max_iter + 1):
         log_price = np.where(is_priced, log_cost + log_markup, log_fixed)
         margin = np.where(is_priced, -np.expm1(-log_markup), 0.0)
@@ -293,7 +334,12 @@ def solve_prices(
         flipped = change * last_change < 0.0
         step_size = np.where(flipped, 0.5 * step_size, np.minimum(1.0, 2.0 * step_size))
         last_change = change
-        log_markup = log_markup + active[:, :, None] * step_size * change
+        safe = log_markup + active[:, :, None] * step_size * change
+        # Anderson extrapolation from the last iterates, per price domain, with the damped
+        # step as its fallback (sim/mechanisms/fixed_point.py); the tolerance is unchanged
+        step = accelerate.step(log_markup.reshape(n_blocks, -1), change.reshape(n_blocks, -1),
+                               safe.reshape(n_blocks, -1), active.ravel()).reshape(shape)
+        log_markup = np.where(is_priced, np.clip(step, 0.0, log_cap), 0.0)
         if not active.any():
             break
     log_price = np.where(is_priced, log_cost + log_markup, log_fixed)
@@ -378,12 +424,12 @@ def total_elasticity(
     """
     cells = _cells(market)
     n_firms = int(np.max(owner)) + 1 if n_firms is None else n_firms
-    own = _ownership(owner, priced, n_firms).astype(np.float64)
     share, tokens, usage_elasticity = _demand_at(cells, price)
-    firm_share = np.einsum("wrsk,wkf->wrsf", share, own)
-    firm_tokens = np.einsum("wrsk,wkf->wrsf", tokens, own)
+    own = _ownership(owner, priced, n_firms, share.shape[1:3])
+    firm_share = own.firm_sum(share)
+    firm_tokens = own.firm_sum(tokens)
     # a firm's usage-weighted intensive elasticity in the cell (its lines' e_kc may differ)
-    firm_e = np.divide(np.einsum("wrsk,wkf->wrsf", usage_elasticity * tokens, own),
+    firm_e = np.divide(own.firm_sum(usage_elasticity * tokens),
                        firm_tokens, out=np.zeros_like(firm_tokens), where=firm_tokens > 0.0)
     weighted = (firm_e + cells.alpha * (1.0 - firm_share)) * firm_tokens
     axes = (1, 2) if scope == "global" else 2

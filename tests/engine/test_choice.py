@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from sim.engine import choice
+from sim.engine import choice, switching
 from sim.mechanisms.diffusion import bass_closed_form
 from sim.streams import KeyedStreams
 from tests.engine import factory
@@ -45,7 +45,7 @@ def _random_chain(seed: int, w: int = 3, r: int = 2, s: int = 2, g: int = 2, k: 
         avail[..., 0] = True  # at least one line per group
     c = rng.uniform(0.0, c_max, size=(w, r, s))
     weights, _ = choice.choice_weights(u, u0, avail)
-    return weights, choice.transition_probabilities(weights, c), avail, u, u0, c
+    return weights, switching.transition_probabilities(weights, c), avail, u, u0, c
 
 
 def _counts(seed: int, shape: tuple[int, ...], low: int = 0, high: int = 60) -> np.ndarray:
@@ -133,7 +133,7 @@ def test_outside_utility_reads_the_lagged_frontier():
 @pytest.mark.parametrize("c", [0.0, 0.4, 1.5, 6.0])
 def test_transition_rows_are_the_softmax_and_unavailable_options_get_exactly_zero(c):
     weights, probs, avail, u, u0, _ = _random_chain(3)
-    probs = choice.transition_probabilities(weights, np.full(u0.shape, c))
+    probs = switching.transition_probabilities(weights, np.full(u0.shape, c))
     np.testing.assert_allclose(probs.sum(axis=-1), 1.0, rtol=1e-14)
     for idx in np.ndindex(*avail.shape[:4]):
         w, r, s, g = idx
@@ -147,7 +147,7 @@ def test_extreme_utilities_stay_finite_and_exact_zero():
     u = np.array([800.0, -800.0, 5000.0, 1.0])[None, None, None, :]
     avail = np.array([True, True, False, True])[None, None, None, None, :]
     weights, shift = choice.choice_weights(u, np.zeros((1, 1, 1)), avail)
-    probs = choice.transition_probabilities(weights, np.full((1, 1, 1), 2.0))[0, 0, 0, 0]
+    probs = switching.transition_probabilities(weights, np.full((1, 1, 1), 2.0))[0, 0, 0, 0]
     assert np.isfinite(probs).all() and (probs[:, 3] == 0.0).all()
     assert probs[3, 1] == pytest.approx(1.0)  # the adopter of the unavailable line must move
     assert choice.inclusive_value(weights, shift)[0, 0, 0, 0] == pytest.approx(800.0)
@@ -181,11 +181,11 @@ def test_expected_engine_approaches_the_logit_at_rate_one_minus_lambda():
     total = start.sum(axis=-1, keepdims=True)
     for c in (0.0, 1.3):
         cost = np.full((w, r, s), c)
-        probs = choice.transition_probabilities(weights, cost)
+        probs = switching.transition_probabilities(weights, cost)
         pi = choice.stationary_shares(weights, cost)
         counts = start.copy()
         for t in range(1, 41):
-            counts = choice.choose(counts, probs, lam, forced, "expected", None, t)
+            counts = switching.choose(counts, probs, lam, forced, "expected", None, t)
             decay = (1.0 - lam[:, None, :, None, None]) ** t
             if c == 0.0:
                 expected = pi * total + decay * (start - pi * total)
@@ -208,9 +208,9 @@ def test_month_zero_inverted_brands_make_a_steady_state():
     avail = np.ones((w, r, k), dtype=bool)
     brand = choice.invert_brands(target, base, outside, c, avail)
     weights, _ = choice.choice_weights(base + brand, outside, avail[:, :, None, None, :])
-    probs = choice.transition_probabilities(weights, c)
+    probs = switching.transition_probabilities(weights, c)
     start = target[:, :, :, None, :] * 1e7
-    after = choice.choose(start, probs, np.full((w, s), 0.4), np.zeros((w, r, s, 1, k)),
+    after = switching.choose(start, probs, np.full((w, s), 0.4), np.zeros((w, r, s, 1, k)),
                           "expected", None, 1)
     np.testing.assert_allclose(after, start, rtol=1e-9)
 
@@ -231,8 +231,8 @@ def test_exact_and_expected_engines_agree_in_mean():
     start = np.repeat(_counts(12, (1, 2, 2, 2, 5), 5, 40), n_worlds, axis=0)
     newly = np.minimum(start[..., 0], 7.0)
     streams = KeyedStreams(seed=2024, replications=np.arange(n_worlds))
-    exact = choice.choose(start, probs, lam, forced, "exact", streams, 3, newly=newly)
-    expected = choice.choose(start, probs, lam, forced, "expected", None, 3, newly=newly)
+    exact = switching.choose(start, probs, lam, forced, "exact", streams, 3, newly=newly)
+    expected = switching.choose(start, probs, lam, forced, "expected", None, 3, newly=newly)
     rate = np.concatenate([np.broadcast_to(lam[:, None, :, None, None], (*start.shape[:-1], 1)),
                            lam[:, None, :, None, None] + (1 - lam[:, None, :, None, None])
                            * forced], axis=-1)
@@ -266,8 +266,8 @@ def test_counts_are_conserved_whole_and_non_negative_over_many_months():
     for month in range(1, 25):
         weights, probs, avail, _, _, _ = _random_chain(100 + month, w=w, g=2)
         forced = (~avail).astype(float) * rng.uniform(0.0, 1.0)
-        exact = choice.choose(exact, probs, lam, forced, "exact", streams, month)
-        expected = choice.choose(expected, probs, lam, forced, "expected", None, month)
+        exact = switching.choose(exact, probs, lam, forced, "exact", streams, month)
+        expected = switching.choose(expected, probs, lam, forced, "expected", None, month)
         assert (exact >= 0).all() and (expected >= 0).all()
         np.testing.assert_array_equal(exact, np.rint(exact))
         np.testing.assert_array_equal(exact.sum(axis=-1), total)
@@ -282,16 +282,16 @@ def test_forced_movers_leave_an_unavailable_line(engine):
     avail[..., 1] = False  # line 1 is withdrawn from every group
     weights, _ = choice.choice_weights(rng.normal(size=(1, 1, 2, 4)), rng.normal(size=(1, 1, 2)),
                                        avail)
-    probs = np.repeat(choice.transition_probabilities(weights, np.full((1, 1, 2), 0.8)), w, 0)
+    probs = np.repeat(switching.transition_probabilities(weights, np.full((1, 1, 2), 0.8)), w, 0)
     lam = np.repeat(np.array([[0.2, 0.1]]), w, axis=0)
     start = np.repeat(_counts(18, (1, 1, 2, 1, 5), 50, 200), w, axis=0)
     streams = KeyedStreams(seed=9, replications=np.arange(w))
     full = np.zeros((w, 1, 2, 1, 4))
     full[..., 1] = 1.0
-    after = choice.choose(start, probs, lam, full, engine, streams, 2)
+    after = switching.choose(start, probs, lam, full, engine, streams, 2)
     assert (after[..., 2] == 0.0).all()  # option 2 = line 1: emptied in one month
     f = 0.25
-    after = choice.choose(start, probs, lam, full * f, engine, streams, 2)
+    after = switching.choose(start, probs, lam, full * f, engine, streams, 2)
     leave = lam + (1 - lam) * f  # [W, S]
     kept = start[..., 2] * (1 - leave[:, None, :, None])
     if engine == "expected":
@@ -310,10 +310,10 @@ def test_exact_draws_of_a_world_do_not_depend_on_the_batch():
     forced = (~avail).astype(float) * 0.5
     counts = _counts(22, (5, 2, 2, 2, 5), 0, 10_000)
     newly = np.floor(counts[..., 0] / 3)
-    batch = choice.choose(counts, probs, lam, forced, "exact", KeyedStreams(4, reps), 7,
+    batch = switching.choose(counts, probs, lam, forced, "exact", KeyedStreams(4, reps), 7,
                           newly=newly)
     one = slice(2, 3)
-    alone = choice.choose(counts[one], probs[one], lam[one], forced[one], "exact",
+    alone = switching.choose(counts[one], probs[one], lam[one], forced[one], "exact",
                           KeyedStreams(4, reps[one]), 7, newly=newly[one])
     np.testing.assert_array_equal(alone[0], batch[2])
     # awareness: the same world in a batch of five and alone
@@ -347,11 +347,11 @@ def test_awareness_without_choice_follows_the_bass_closed_form():
     avail[..., -1] = False
     weights, _ = choice.choice_weights(u, u0, avail)
     assert (weights[..., 0] == 0.0).all()
-    probs = choice.transition_probabilities(weights, np.full((w, r, s), 0.5))
+    probs = switching.transition_probabilities(weights, np.full((w, r, s), 0.5))
     lam = p.segment["reconsider_rate"]
     for month in range(1, 61):
         newly = choice.awareness(st, p, "expected", None, month, weights=weights)
-        st.counts = choice.choose(st.counts, probs, lam, np.zeros((w, r, s, g, o - 1)),
+        st.counts = switching.choose(st.counts, probs, lam, np.zeros((w, r, s, g, o - 1)),
                                   "expected", None, month, newly=newly)
         share = st.counts.sum(axis=(3, 4)) / st.potential
         closed = bass_closed_form(month, p.segment["bass_p"], p.segment["bass_q"])
@@ -467,8 +467,37 @@ def test_initial_counts_sum_exactly_and_follow_the_shares():
 def test_exact_engine_refuses_fractional_counts():
     _, probs, _, _, _, _ = _random_chain(1, w=1)
     with pytest.raises(ValueError):
-        choice.choose(np.full((1, 2, 2, 2, 5), 0.5), probs, np.full((1, 2), 0.1),
+        switching.choose(np.full((1, 2, 2, 2, 5), 0.5), probs, np.full((1, 2), 0.1),
                       np.zeros((1, 2, 2, 2, 4)), "exact", KeyedStreams(0, np.arange(1)), 1)
     with pytest.raises(ValueError):
-        choice.choose(np.ones((1, 2, 2, 2, 5)), probs, np.full((1, 2), 0.1),
+        switching.choose(np.ones((1, 2, 2, 2, 5)), probs, np.full((1, 2), 0.1),
                       np.zeros((1, 2, 2, 2, 4)), "approximate", None, 1)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_expected_arrivals_equal_the_matrix_product_without_the_matrix(seed: int) -> None:
+    """The expected engine's closed form of ``movers @ P`` (sim/engine/switching.py)."""
+    weights, probs, _, _, _, c = _random_chain(seed, k=7, c_max=4.0)
+    movers = _counts(seed + 100, weights.shape) * 0.37
+    by_matrix = np.einsum("...j,...jk->...k", movers, probs)
+    closed = switching.expected_arrivals(movers, weights, c)
+    np.testing.assert_allclose(closed, by_matrix, rtol=1e-12, atol=1e-12)
+    # movers are conserved and unavailable options receive nobody
+    np.testing.assert_allclose(closed.sum(axis=-1), movers.sum(axis=-1), rtol=1e-12)
+    assert np.all(closed[weights == 0.0] == 0.0)
+
+
+def test_switch_is_choose_with_the_engine_kernel() -> None:
+    weights, probs, _, _, _, c = _random_chain(9, k=5)
+    counts = _counts(10, weights.shape)
+    lam = np.full((weights.shape[0], weights.shape[2]), 0.3)
+    forced = np.zeros((*weights.shape[:-1], weights.shape[-1] - 1))
+    forced[..., 1] = 0.5
+    newly = np.minimum(counts[..., 0], 4.0)
+    via_matrix = switching.choose(counts, probs, lam, forced, "expected", None, 2, newly=newly)
+    direct = switching.switch(counts, weights, c, lam, forced, "expected", None, 2, newly=newly)
+    np.testing.assert_allclose(direct, via_matrix, rtol=1e-12, atol=1e-9)
+    streams = KeyedStreams(3, np.arange(weights.shape[0]))
+    exact = switching.switch(counts, weights, c, lam, forced, "exact", streams, 2, newly=newly)
+    again = switching.choose(counts, probs, lam, forced, "exact", streams, 2, newly=newly)
+    assert np.array_equal(exact, again)  # the exact engine draws from the same P
