@@ -33,11 +33,13 @@ Example:
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from enum import IntEnum
 
 import numpy as np
 
-__all__ = ["Mechanism", "KeyedStreams", "philox4x32", "set_pcg64_state", "GLOBAL_REGION"]
+__all__ = ["Mechanism", "KeyedStreams", "philox4x32", "set_pcg64_state", "keyed_generators",
+           "GLOBAL_REGION"]
 
 # Philox4x32 constants (Random123, philox.h): multipliers and Weyl key increments.
 _M0 = np.uint64(0xD2511F53)
@@ -195,6 +197,27 @@ def set_pcg64_state(generator: np.random.Generator, words: np.ndarray) -> np.ran
         "uinteger": 0,
     }
     return generator
+
+
+def keyed_generators(streams: KeyedStreams, mechanism: Mechanism, month: int,
+                     n_regions: int) -> Iterator[tuple[int, int, np.random.Generator]]:
+    """``(world, region, generator)`` for every (world, region), each keyed by its own key.
+
+    numpy has no batched keyed sampler, so the exact engine draws cell by cell: one PCG64
+    reset (:func:`set_pcg64_state`) per (world, region) instead of one Generator per key. The
+    one generator is reused, so draw from it before asking for the next.
+
+    Args:
+        streams: The batch's keyed streams.
+        mechanism: What the draws are for (part of the key).
+        month: Step (part of the key).
+        n_regions: Regions to visit (the key's region is the region index).
+    """
+    generator = np.random.Generator(np.random.PCG64(0))  # reset before every use
+    for region in range(n_regions):
+        keys = streams.generator_states(mechanism, month, region)
+        for world in range(keys.shape[0]):
+            yield world, region, set_pcg64_state(generator, keys[world])
 
 
 # any odd 128-bit constant works; this is PCG's default multiplier's low word, made odd

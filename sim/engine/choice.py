@@ -23,7 +23,7 @@ import numpy as np
 from sim.engine.params import Params
 from sim.engine.state import State
 from sim.mechanisms.diffusion import awareness_probability
-from sim.streams import KeyedStreams, Mechanism, set_pcg64_state
+from sim.streams import KeyedStreams, Mechanism, keyed_generators
 
 __all__ = ["ENGINES", "TARGET_FLOOR", "utilities", "outside_utility", "choice_weights",
            "stationary_shares", "inclusive_value", "awareness", "invert_brands", "allocate",
@@ -223,13 +223,9 @@ def awareness(state: State, params: Params, engine: str, streams: KeyedStreams |
             raise ValueError("the exact engine needs streams")
         whole = whole_counts(unaware, "unaware")
         newly = np.empty_like(unaware)
-        generator = np.random.Generator(np.random.PCG64(0))  # reset before every use
-        for r in range(unaware.shape[1]):
-            keys = streams.generator_states(Mechanism.AWARENESS, month, r)
-            # numpy has no batched keyed sampler: one keyed state per (world, region)
-            for w in range(unaware.shape[0]):
-                set_pcg64_state(generator, keys[w])
-                newly[w, r] = generator.binomial(whole[w, r], prob[w, r, :, None])
+        for w, r, generator in keyed_generators(streams, Mechanism.AWARENESS, month,
+                                                unaware.shape[1]):
+            newly[w, r] = generator.binomial(whole[w, r], prob[w, r, :, None])
     state.unaware -= newly
     counts[..., 0] += newly
     return newly

@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from sim.engine.choice import require_engine, whole_counts
-from sim.streams import KeyedStreams, Mechanism, set_pcg64_state
+from sim.streams import KeyedStreams, Mechanism, keyed_generators
 
 __all__ = ["transition_probabilities", "expected_arrivals", "switch", "choose"]
 
@@ -147,17 +147,12 @@ def choose(counts: np.ndarray, probs: np.ndarray, reconsider: np.ndarray, forced
     # is never an unavailable option whatever the rounding of the row
     rolled = np.roll(probs, -1, axis=-1)
     out = np.empty_like(counts)
-    generator = np.random.Generator(np.random.PCG64(0))  # reset before every use
-    for r in range(counts.shape[1]):
-        keys = streams.generator_states(Mechanism.DEMAND, month, r)
-        # numpy has no batched keyed sampler: one keyed state per (world, region)
-        for w in range(counts.shape[0]):
-            set_pcg64_state(generator, keys[w])
-            cell = whole[w, r]
-            free = cell.copy()
-            free[..., 0] -= certain_whole[w, r]  # the newly aware move for sure
-            movers = generator.binomial(free, rate[w, r])
-            movers[..., 0] += certain_whole[w, r]
-            moves = np.roll(generator.multinomial(movers, rolled[w, r]), 1, axis=-1)
-            out[w, r] = cell - movers + moves.sum(axis=-2)
+    for w, r, generator in keyed_generators(streams, Mechanism.DEMAND, month, counts.shape[1]):
+        cell = whole[w, r]
+        free = cell.copy()
+        free[..., 0] -= certain_whole[w, r]  # the newly aware move for sure
+        movers = generator.binomial(free, rate[w, r])
+        movers[..., 0] += certain_whole[w, r]
+        moves = np.roll(generator.multinomial(movers, rolled[w, r]), 1, axis=-1)
+        out[w, r] = cell - movers + moves.sum(axis=-2)
     return out
