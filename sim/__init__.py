@@ -28,6 +28,10 @@ def __getattr__(name: str):  # lazy: keep `import sim` (and the CLI's --help) li
         from sim import experiment
 
         return getattr(experiment, name)
+    if name in ("ensemble", "Ensemble"):
+        from sim.experiment import ensemble
+
+        return getattr(ensemble, name)
     if name in ("run_replication", "run_replications"):
         from sim import replication
 
@@ -50,4 +54,6 @@ __all__ = [
     "run_replications",
     "run",
     "Results",
+    "ensemble",
+    "Ensemble",
 ]

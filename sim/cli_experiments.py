@@ -57,11 +57,13 @@ Vary = Annotated[list[str], typer.Option("--vary", metavar="PATH=LOW:HIGH",
                                          help="Parameter range, or PATH=a,b,c (repeatable).")]
 
 
-def _command_line() -> str:
+def command_line() -> str:
+    """The command line as typed (shell-quoted), for the manifest."""
     return " ".join(shlex.quote(a) for a in ["marketsim", *sys.argv[1:]])
 
 
-def _load(names: list[str], sets: list[str] | None) -> tuple[list[Scenario], list[str]]:
+def load_with_sets(names: list[str], sets: list[str] | None) -> tuple[list[Scenario], list[str]]:
+    """Load scenarios by name or path, apply ``--set`` overrides; labels are the file stems."""
     from sim.scenario.loader import load_scenario
     from sim.scenario.overrides import apply_overrides
 
@@ -75,7 +77,8 @@ def _load(names: list[str], sets: list[str] | None) -> tuple[list[Scenario], lis
     return scenarios, labels
 
 
-def _default_out(label: str) -> Path:
+def default_out(label: str) -> Path:
+    """A new folder ``reports/<label>-<timestamp>`` (suffixed if it exists)."""
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
     base = Path("reports") / f"{label}-{stamp}"
     candidate, n = base, 1
@@ -177,7 +180,7 @@ def check_scheduler(scheduler: str) -> str:
 
 
 @contextmanager
-def _executor(scheduler: str | None):
+def dask_executor(scheduler: str | None):
     """A Dask executor for ``--scheduler``, or None for the local process pool."""
     if scheduler is None:
         yield None
@@ -207,10 +210,10 @@ def _run_options(out: Path | None, label: str, jobs: int | None, resume: bool, f
     from sim.experiment.store import inspect_output
 
     engine = check_engine(engine)
-    folder = out if out is not None else _default_out(label)
+    folder = out if out is not None else default_out(label)
     inspect_output(folder, force=force, resume=resume)
     return {"out": folder, "jobs": jobs, "resume": resume, "force": force,
-            "command": _command_line(), "engine": engine}
+            "command": command_line(), "engine": engine}
 
 
 def _finish(results: Results, no_report: bool, kind: str = "run") -> None:
@@ -243,10 +246,10 @@ def run_command(
     """Run replications of scenarios with common random numbers and write results."""
     from sim.experiment.runner import assign_ids, run
 
-    loaded, labels = _load(scenarios, set_)
+    loaded, labels = load_with_sets(scenarios, set_)
     label = "_vs_".join(assign_ids(loaded, labels)[:3])
     options = _run_options(out, label, jobs, resume, force, engine)
-    with _executor(scheduler) as executor:
+    with dask_executor(scheduler) as executor:
         results = run(dict(zip(assign_ids(loaded, labels), loaded, strict=True)), replications,
                       seed, months=months, executor=executor, **options)
     typer.echo(f"{len(results.ids)} scenario(s) x {results.replications} replications, "
@@ -259,7 +262,7 @@ def _one(scenario: str, sets: list[str] | None) -> tuple[Scenario, str]:
     """One scenario and its label (made safe: it names the default folder and the ids)."""
     from sim.experiment.store import safe_id
 
-    loaded, labels = _load([scenario], sets)
+    loaded, labels = load_with_sets([scenario], sets)
     return loaded[0], safe_id(labels[0])
 
 
@@ -289,7 +292,7 @@ def sweep_command(
     base, label = _one(scenario, set_)
     parameters = _ranges(vary, base, "--vary")
     options = _run_options(out, f"{label}-sweep", jobs, resume, force, engine)
-    with _executor(scheduler) as executor:
+    with dask_executor(scheduler) as executor:
         results, table = sweep(base, parameters, design=design, samples=samples,
                                replications=replications, seed=seed, months=months,
                                executor=executor, base_id=label, **options)
@@ -320,7 +323,7 @@ def sensitivity_command(
     base, label = _one(scenario, set_)
     parameters = _ranges(vary, base, "--vary")
     options = _run_options(out, f"{label}-sensitivity", jobs, resume, force, engine)
-    with _executor(scheduler) as executor:
+    with dask_executor(scheduler) as executor:
         results, _, indices = sensitivity(
             base, parameters, method=method, samples=samples, metric=metric, region=region,
             segment=segment, month=month, replications=replications, seed=seed, months=months,
@@ -357,7 +360,7 @@ def calibrate_command(
             from sim.scenario.overrides import with_horizon
 
             base = with_horizon(base, months)
-        folder = out if out is not None else _default_out(f"{label}-calibration")
+        folder = out if out is not None else default_out(f"{label}-calibration")
         from sim.experiment.store import check_output_path, inspect_output
 
         inspect_output(folder, force=force, resume=resume)
@@ -365,10 +368,10 @@ def calibrate_command(
     source = Path(scenario)
     extends = scenario if scenario in shipped_scenarios() and not source.exists() else \
         os.path.relpath(source.resolve(), check_output_path(folder).resolve())
-    with _executor(scheduler) as executor:
+    with dask_executor(scheduler) as executor:
         result = calibrate(base, goals, parameters, replications=replications, seed=seed,
                            max_evaluations=max_evaluations, jobs=jobs, executor=executor,
-                           out=folder, force=force, resume=resume, command=_command_line(),
+                           out=folder, force=force, resume=resume, command=command_line(),
                            extends=extends, fixed=_fixed(base, set_), name=label,
                            engine=engine)
     path = check_output_path(folder) / "calibrated.toml"

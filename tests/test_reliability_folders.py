@@ -733,7 +733,7 @@ class _Spy:
 def test_jobs_are_clamped_to_the_cores_and_the_tasks(monkeypatch: pytest.MonkeyPatch,
                                                      capsys: pytest.CaptureFixture,
                                                      tmp_path: Path) -> None:
-    import sim.experiment.runner as runner
+    import sim.experiment.pool as runner  # where the local pool is built
 
     _Spy.started = []
     monkeypatch.setattr(runner, "ProcessPoolExecutor", _Spy(runner.ProcessPoolExecutor))

@@ -50,10 +50,12 @@ class Engine:
         seed: Root seed.
         replications: ``[W]`` replication number of each world (paired worlds share one).
         engine: ``"exact"`` or ``"expected"``.
+        keep_months: None records everything; steps to keep only those months' market
+            metrics (:class:`~sim.engine.record.Recorder`), for ensembles.
     """
 
     def __init__(self, params: Params, seed: int, replications: np.ndarray,
-                 engine: str = "expected"):
+                 engine: str = "expected", keep_months: tuple[int, ...] | None = None):
         if engine not in ENGINES:
             raise ValueError(f"engine must be one of {ENGINES}, got {engine!r}")
         replications = np.asarray(replications, dtype=np.int64)
@@ -64,7 +66,7 @@ class Engine:
         self.streams = KeyedStreams(seed, replications)
         self.trigger_memory = new_trigger_memory(params)
         self.state: State = initial_state(params, self.streams, engine)
-        self.recorder = Recorder(params, self.state)
+        self.recorder = Recorder(params, self.state, keep_months)
         self.rules = self._rules(0)
         self._observe_month0()
 

@@ -168,6 +168,20 @@ class Params:
         value = self.world.get(key)
         return np.full(self.worlds, default) if value is None else value
 
+    def identical_worlds(self) -> bool:
+        """Whether every world has the same values (replications of one scenario)."""
+        for group in (self.world, self.segment, self.region, self.firm, self.product,
+                      self.harm, self.contributors):
+            for values in group.values():
+                values = np.asarray(values)
+                if values.ndim == 0 or values.shape[0] <= 1:
+                    continue
+                first = np.broadcast_to(values[:1], values.shape)
+                floating = np.issubdtype(values.dtype, np.floating)
+                if not np.array_equal(values, first, equal_nan=floating):
+                    return False
+        return True
+
     def repeat(self, worlds: int) -> Params:
         """The same values for ``worlds`` worlds (a batch of one scenario's replications)."""
         if self.worlds != 1:

@@ -32,25 +32,40 @@ class Recorder:
     Args:
         params: Compiled parameters.
         state: The state at step 0 (sizes).
+        keep_months: None records everything (the tidy tables of a run). A sequence of
+            steps keeps only the market metrics of those months (``market[W, len(keep),
+            ...]``, in that order) and no firm or product records: what an ensemble streams
+            (``sim.experiment.ensemble``), at a fraction of the memory.
     """
 
-    def __init__(self, params: Params, state: State):
+    def __init__(self, params: Params, state: State, keep_months: tuple[int, ...] | None = None):
         st = params.structure
         w, t = params.worlds, st.months + 1
         r, s = st.n_regions, st.n_segments
         self.params = params
-        self.market = np.full((w, t, r + 1, s + 1, len(METRICS)), np.nan)
-        self.firms = np.full((w, t, r + 1, st.firm_capacity, len(FIRM_FIELDS)), np.nan)
-        self.products = np.full((w, t, r, s, st.product_capacity, len(PRODUCT_FIELDS)), np.nan)
-        self.openness = np.zeros((w, t, st.product_capacity), dtype=bool)
-        self.alive = np.zeros((w, t, st.product_capacity), dtype=bool)
+        self.keep_months = None if keep_months is None else tuple(int(m) for m in keep_months)
+        kept = t if self.keep_months is None else len(self.keep_months)
+        self.market = np.full((w, kept, r + 1, s + 1, len(METRICS)), np.nan)
+        self.latest = self.market[:, 0]  # the last recorded month's metrics (the rules read it)
+        if self.keep_months is None:
+            self.firms = np.full((w, t, r + 1, st.firm_capacity, len(FIRM_FIELDS)), np.nan)
+            self.products = np.full((w, t, r, s, st.product_capacity, len(PRODUCT_FIELDS)),
+                                    np.nan)
+            self.openness = np.zeros((w, t, st.product_capacity), dtype=bool)
+            self.alive = np.zeros((w, t, st.product_capacity), dtype=bool)
         self.reference_capability = state.closed_frontier[:, 0].copy()
         self.last = -1
 
     def record(self, state: State, flows: MarketFlows, extras: MonthExtras) -> None:
         """Store month ``state.month``."""
         m = state.month
-        self.market[:, m] = observe(self.params, state, flows, extras)
+        self.latest = observe(self.params, state, flows, extras)
+        self.last = m
+        if self.keep_months is not None:
+            if m in self.keep_months:
+                self.market[:, self.keep_months.index(m)] = self.latest
+            return
+        self.market[:, m] = self.latest
         n_f = state.firm_alive.shape[1]
 
         def by_firm(q: np.ndarray) -> np.ndarray:  # [W, R, S, K] -> [W, R + 1, F]
@@ -77,12 +92,11 @@ class Recorder:
         products[..., 3] = state.price[:, :, None, :]
         self.openness[:, m] = state.is_open
         self.alive[:, m] = state.product_alive
-        self.last = m
 
     def last_metric(self, name: str, region: int, segment: int | None) -> np.ndarray:
         """``[W]`` last recorded month's value of a market metric (``segment`` None = all)."""
         s = -1 if segment is None else segment
-        return self.market[:, max(self.last, 0), region, s, INDEX[name]]
+        return self.latest[:, region, s, INDEX[name]]
 
     # ------------------------------------------------------------------ tables
 
@@ -90,6 +104,9 @@ class Recorder:
                draws: np.ndarray | None = None) -> dict[str, pd.DataFrame]:
         """Tidy ``market``, ``vendors``, ``products`` and ``events`` tables of every world."""
         from sim.scenario.months import date_of
+
+        if self.keep_months is not None:
+            raise RuntimeError("a recorder that keeps only some months has no tidy tables")
 
         st = self.params.structure
         months = np.arange(self.last + 1)

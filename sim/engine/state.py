@@ -113,6 +113,26 @@ class State:
         """``W``."""
         return int(self.potential.shape[0])
 
+    def repeated(self, worlds: int) -> State:
+        """This one-world state as ``worlds`` identical worlds (a copy; events must be none).
+
+        Used at step 0, whose deterministic part is the same for every world of one
+        scenario: solving it once and tiling it gives exactly what solving every world does
+        (a world's results never depend on its batch).
+        """
+        if self.worlds != 1 or self.events:
+            raise ValueError("repeated() expects a one-world state without events")
+
+        def tile(value: Any) -> Any:
+            if isinstance(value, np.ndarray) and value.ndim and value.shape[0] == 1:
+                return np.repeat(value, worlds, axis=0)
+            return value
+
+        fields = {name: tile(getattr(self, name)) for name in self.__dataclass_fields__
+                  if name not in ("events", "scratch")}
+        return State(**fields, events=[],
+                     scratch={key: tile(value) for key, value in self.scratch.items()})
+
     def free_product_rows(self, scenario_products: int) -> np.ndarray:
         """``[W, K]`` rows no line has used yet (entrants' and released lines' slots).
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 import time
 import tomllib
-from concurrent.futures import Executor, ProcessPoolExecutor
+from concurrent.futures import Executor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
@@ -28,7 +28,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from sim.errors import Problem, ScenarioError, suggest
 from sim.experiment.design import Parameter
 from sim.experiment.limits import check_jobs, check_runs, worker_count
-from sim.experiment.runner import check_count, check_engine, ignore_interrupts, run
+from sim.experiment.pool import process_pool
+from sim.experiment.runner import check_count, check_engine, run
 from sim.experiment.store import (
     MANIFEST_FORMAT,
     TOOL,
@@ -331,8 +332,7 @@ def _search(scenario: Scenario, short: Scenario, targets: TargetsFile,
     if executor is None:
         workers = worker_count(jobs, replications)
         if workers > 1:
-            own_pool = executor = ProcessPoolExecutor(max_workers=workers,
-                                                      initializer=ignore_interrupts)
+            own_pool = executor = process_pool(workers, replications)
     history: list[dict[str, Any]] = []
 
     def values_of(unit: np.ndarray) -> dict[str, Any]:

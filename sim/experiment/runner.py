@@ -10,12 +10,10 @@ so they travel to spawned processes and remote workers alike.
 from __future__ import annotations
 
 import numbers
-import sys
 import time
 import warnings
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from concurrent.futures import Executor, Future, ProcessPoolExecutor, as_completed
-from contextlib import contextmanager
+from collections.abc import Mapping, Sequence
+from concurrent.futures import Executor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,7 +22,8 @@ import pandas as pd
 
 from sim.engine.engine import ENGINES
 from sim.errors import Problem, ScenarioError, suggest
-from sim.experiment.limits import check_jobs, check_runs, usable_cores, worker_count
+from sim.experiment.limits import check_jobs, check_runs, usable_cores
+from sim.experiment.pool import execute_tasks
 from sim.experiment.results import Results
 from sim.experiment.store import (
     MANIFEST_FORMAT,
@@ -46,8 +45,8 @@ from sim.scenario.loader import load_scenario, source_id
 from sim.scenario.overrides import with_horizon
 from sim.scenario.schema import Scenario, ScenarioWarning
 
-__all__ = ["run", "Task", "execute_task", "assign_ids", "default_jobs", "process_pool",
-           "check_count", "check_engine"]
+__all__ = ["run", "Task", "execute_task", "assign_ids", "default_jobs", "check_count",
+           "check_engine", "normalise_scenarios"]
 
 
 import sim.mesa_compat  # noqa: E402,F401  (frees finished models in workers too)
@@ -87,47 +86,6 @@ def execute_task(task: Task) -> tuple[str, int, float, dict[str, pd.DataFrame] |
         return task.scenario_id, task.replication, seconds, tables
     ResultsFolder(task.out_dir).write_replication(task.scenario_id, task.replication, tables)
     return task.scenario_id, task.replication, seconds, None
-
-
-def ignore_interrupts() -> None:
-    """Pool worker initializer: Ctrl-C is the parent's to handle.
-
-    A terminal sends SIGINT to the whole process group; workers that took it would
-    print tracebacks. The parent cancels what has not started, waits for the
-    replications in flight (they are stored) and exits with 130.
-    """
-    import signal
-
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-
-
-def process_pool(jobs: int | None, tasks: int | None = None) -> ProcessPoolExecutor:
-    """The local process pool (``-j``; default all cores).
-
-    Never more workers than the usable cores, nor than ``tasks`` when given (see
-    :func:`sim.experiment.limits.worker_count`, which notes a clamped ``-j``).
-    """
-    workers = worker_count(jobs, usable_cores() if tasks is None else tasks)
-    return ProcessPoolExecutor(max_workers=workers, initializer=ignore_interrupts)
-
-
-@contextmanager
-def _interrupts_ignored(active: bool) -> Iterator[None]:
-    """Ignore SIGINT while local workers are started: they inherit it.
-
-    See :func:`ignore_interrupts`. Only the main thread may change signal handlers.
-    """
-    import signal
-    import threading
-
-    if not active or threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, previous)
 
 
 def check_engine(engine: Any) -> str:
@@ -185,7 +143,8 @@ def check_count(value: Any, what: str, minimum: int) -> int:
     return int(value)
 
 
-def _normalise(scenarios: Any) -> tuple[list[Scenario], list[str | None]]:
+def normalise_scenarios(scenarios: Any) -> tuple[list[Scenario], list[str | None]]:
+    """Scenarios as loaded objects and the ids asked for (``{id: scenario}``), or None each."""
     if isinstance(scenarios, Scenario | str | Path):
         scenarios = [scenarios]
     if isinstance(scenarios, Mapping):
@@ -247,7 +206,7 @@ def run(scenarios: Any, replications: int | None = None, seed: int | None = None
         >>> sorted(res.market["scenario"].unique())
         ['baseline', 'eu_blocks_open']
     """
-    loaded, labels = _normalise(scenarios)
+    loaded, labels = normalise_scenarios(scenarios)
     if months is not None:
         months = check_count(months, "months", 1)
         loaded = [with_horizon(s, months) for s in loaded]
@@ -285,7 +244,8 @@ def run(scenarios: Any, replications: int | None = None, seed: int | None = None
     collected: dict[tuple[str, int], dict[str, pd.DataFrame]] = {}
     order = [(sid, rep) for sid in ids for rep in range(replications)]
     try:
-        for sid, rep, seconds, tables in _execute(tasks, jobs, executor, progress):
+        for sid, rep, seconds, tables in execute_tasks(tasks, execute_task, jobs, executor,
+                                                        progress):
             timings[f"{sid}/{rep}"] = round(seconds, 4)
             if tables is not None:
                 collected[(sid, rep)] = tables
@@ -370,38 +330,3 @@ def _prepare_folder(out: str | Path, ids: list[str], texts: list[str], seed: int
                             f"{manifest['engine']}, now: {engine}); use --engine "
                             f"{manifest['engine']} or --force to start over")
     return folder, manifest
-
-
-def _execute(tasks: list[Task], jobs: int | None, executor: Executor | None,
-             progress: bool | None) -> Iterable[tuple[str, int, float, Any]]:
-    from tqdm.auto import tqdm
-
-    show = sys.stderr.isatty() if progress is None else progress
-    bar = tqdm(total=len(tasks), disable=not show or not tasks, unit="run", desc="replications",
-               file=sys.stderr)
-    try:
-        workers = 1 if executor is not None or jobs == 1 or len(tasks) <= 1 else \
-            worker_count(jobs, len(tasks))
-        if executor is None and workers == 1:
-            for task in tasks:
-                yield execute_task(task)
-                bar.update()
-            return
-        own = executor is None
-        with _interrupts_ignored(own):  # workers start ignoring Ctrl-C, even while importing
-            pool = executor or ProcessPoolExecutor(max_workers=workers,
-                                                   initializer=ignore_interrupts)
-            futures: list[Future[Any]] = [pool.submit(execute_task, task) for task in tasks]
-        try:
-            for future in as_completed(futures):
-                yield future.result()
-                bar.update()
-        except BaseException:
-            for future in futures:
-                future.cancel()
-            raise
-        finally:
-            if own:
-                pool.shutdown(wait=True, cancel_futures=True)
-    finally:
-        bar.close()

@@ -57,21 +57,26 @@ TABLES = ("market", "vendors", "products", "events")
 TOOL = "marketsim"
 #: version of the manifest's layout (older manifests have ``format`` 1 and no ``tool``)
 MANIFEST_FORMAT = 1
-#: what a manifest's ``kind`` may be: replications of scenarios, or a calibration
-KINDS = ("run", "calibration")
+#: what a manifest's ``kind`` may be: replications of scenarios, a calibration, or an
+#: ensemble (per-world values in shards, ``sim.experiment.ensemble``)
+KINDS = ("run", "calibration", "ensemble")
 #: a run's status: ``running`` until it ends; SIGINT gives ``interrupted``, SIGTERM
 #: ``terminated``, any other exception ``failed``
 STATUSES = ("running", "complete", "interrupted", "terminated", "failed")
 
 #: Every file marketsim writes at the top of a results folder. ``--force`` removes these,
-#: ``scenarios/<id>.toml`` and ``parts/<id>/<NNNNNN>.<table>.parquet`` / ``.done`` for the
-#: ids the manifest lists, and its own temporary files (``.<name>.<random>.tmp``); nothing
-#: else. A new output file must be added here (tests check every file a command writes).
+#: ``scenarios/<id>.toml``, ``parts/<id>/<NNNNNN>.<table>.parquet`` / ``.done``, an
+#: ensemble's ``shards/<id>/`` shards and markers for the ids the manifest lists, and its
+#: own temporary files (``.<name>.<random>.tmp``); nothing else. A new output file must be
+#: added here (tests check every file a command writes).
 OWNED_FILES = ("manifest.json", *(f"{table}.parquet" for table in TABLES), "summary.csv",
                "report.html", "design.parquet", "sensitivity.csv", "calibrated.toml",
                "calibration.csv", "evaluations.csv")
 SCENARIOS_DIR = "scenarios"
 PARTS_DIR = "parts"
+#: an ensemble's per-world shards: ``shards/<id>/<first>-<stop>.parquet`` and ``.done``
+SHARDS_DIR = "shards"
+_SHARD = re.compile(r"[0-9]{9}-[0-9]{9}\.(?:parquet|done)")
 
 #: scenario ids (and so file names): letters, digits, ``_`` and ``-``, at most this long
 MAX_ID_LENGTH = 100
@@ -562,7 +567,8 @@ class ResultsFolder:
         place would make it write through the link, so it is an error, not followed.
         """
         ids = list(ids)
-        for sub in (SCENARIOS_DIR, PARTS_DIR, *(f"{PARTS_DIR}/{sid}" for sid in ids)):
+        for sub in (SCENARIOS_DIR, PARTS_DIR, SHARDS_DIR,
+                    *(f"{top}/{sid}" for top in (PARTS_DIR, SHARDS_DIR) for sid in ids)):
             path = self.root / sub
             if os.path.lexists(path) and not _is_real_dir(path):
                 what = "a symbolic link" if path.is_symlink() else "not a folder"
@@ -578,9 +584,10 @@ class ResultsFolder:
     def clear(self, ids: Iterable[str]) -> list[str]:
         """Remove the files marketsim writes (and nothing else); return what was kept.
 
-        Removed: :data:`OWNED_FILES`, ``scenarios/<id>.toml`` and ``parts/<id>/`` parts and
-        markers of the given ids, and marketsim's temporary files; then the ``scenarios``,
-        ``parts`` and ``parts/<id>`` folders if that left them empty. Symbolic links are
+        Removed: :data:`OWNED_FILES`, ``scenarios/<id>.toml``, ``parts/<id>/`` parts and
+        markers and ``shards/<id>/`` shards and markers of the given ids, and marketsim's
+        temporary files; then the ``scenarios``, ``parts``, ``shards`` and per-id folders if
+        that left them empty. Symbolic links are
         never followed (a link at one of those names is removed, not what it points to).
         Anything else stays where it is.
         """
@@ -605,15 +612,17 @@ class ResultsFolder:
             for entry in list(scenarios.iterdir()):
                 if entry.name in names or _owned_temporary(entry.name, names):
                     remove(entry)
-        parts = self.root / PARTS_DIR
-        for sid in ids:
-            folder = parts / sid
-            if _is_real_dir(folder):
-                for entry in list(folder.iterdir()):
-                    if _PART.fullmatch(entry.name) or _owned_temporary(entry.name, _PART):
-                        remove(entry)
-                _remove_if_empty(folder)
-        for folder in (parts, scenarios):
+        parts, shards = self.root / PARTS_DIR, self.root / SHARDS_DIR
+        for top, pattern in ((parts, _PART), (shards, _SHARD)):
+            for sid in ids:
+                folder = top / sid
+                if _is_real_dir(folder):
+                    for entry in list(folder.iterdir()):
+                        if pattern.fullmatch(entry.name) or _owned_temporary(entry.name,
+                                                                             pattern):
+                            remove(entry)
+                    _remove_if_empty(folder)
+        for folder in (parts, shards, scenarios):
             if _is_real_dir(folder):
                 _remove_if_empty(folder)
         remove(self.manifest_path)

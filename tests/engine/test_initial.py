@@ -96,3 +96,31 @@ def test_firms_withdraw_from_foreign_regions_never_from_home() -> None:
         at_home = (home == r) & alive
         assert np.array_equal(s.served[0, r, at_home], before[0, r, at_home])
         assert not s.served[0, r, ~at_home & alive].any()
+
+
+def test_a_tiled_start_equals_solving_every_world(monkeypatch) -> None:
+    """Replications of one scenario share step 0's deterministic part, solved once and tiled
+    (sim/engine/initial.py); it must equal solving every world, array for array."""
+    from dataclasses import fields
+
+    from sim.engine import initial
+    from sim.engine.params import Params
+    from sim.streams import KeyedStreams
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        params = compile_scenario(load_scenario("eu_blocks_open")).repeat(3)
+    assert params.identical_worlds()
+    reps = np.array([4, 0, 9])
+    tiled = initial.initial_state(params, KeyedStreams(5, reps), "expected")
+    monkeypatch.setattr(Params, "identical_worlds", lambda self: False)
+    solved = initial.initial_state(params, KeyedStreams(5, reps), "expected")
+    for field in fields(tiled):
+        a, b = getattr(tiled, field.name), getattr(solved, field.name)
+        if isinstance(a, np.ndarray):
+            assert np.array_equal(a, b, equal_nan=a.dtype.kind == "f"), field.name
+    # worlds that differ (parameter draws) are not identical, so they are solved, not tiled
+    mixed = compile_scenario(load_scenario("baseline")).repeat(2)
+    key = next(iter(mixed.world))
+    mixed.world[key] = mixed.world[key] * np.array([1.0, 1.5])
+    assert not mixed.identical_worlds()
