@@ -35,12 +35,22 @@ BEGIN, END = "<!-- results:begin -->", "<!-- results:end -->"
 TARGETS = {
     "replication_s": ("<=", 0.1),
     "population_ratio": ("<=", 1.2),
-    "experiment_1000_s": ("<=", 60.0),
-    "parallel_speedup": (">=", 1.7),
+    "ensemble_1000_s": ("<=", 5.0),
+    "exact_1000_s": ("<=", 30.0),
+    "world_month_us_256": ("<=", 50.0),
+    "batch_gain": (">=", 10.0),
+    "parallel_speedup": (">=", 1.8),
+    "ensemble_peak_rss_mb": ("<=", 1000.0),
+    "ensemble_rss_ratio_10000_1000": ("<=", 1.3),
     "sweep_peak_rss_mb": ("<=", 500.0),
     "sweep_rss_ratio_1000_100": ("<=", 1.3),
     "cli_help_s": ("<=", 0.6),
 }
+
+#: Version 1's 1,000 replications of the baseline on this machine (issue 17's opening), s.
+V1_1000_S = 95.0
+#: The ensemble benchmarks' horizon: the 84-month baseline (2024-01 .. 2030-12).
+HORIZON = 84
 
 
 #: how much bench_population multiplies every potential adopter count by
@@ -113,6 +123,76 @@ def bench_engines(quick: bool) -> dict[str, float]:
             f"batch_speedup_{worlds}": worlds * t_exact / t_batch}
 
 
+def bench_world_month(quick: bool) -> dict[str, float]:
+    """Engine-only cost per world-month at W = 256, and per world at W = 8 against W = 256.
+
+    The expected engine on the baseline's horizon, after a warm-up; the records are the
+    ensemble's (``keep_months``: the final month only), as an ensemble runs them.
+    """
+    import numpy as np
+
+    import sim
+    from sim.engine.compile import compile_scenario
+    from sim.engine.engine import Engine
+
+    base = compile_scenario(sim.load_scenario("baseline"))
+    months = 24 if quick else HORIZON
+    big = 64 if quick else 256
+
+    def per_world(worlds: int) -> float:
+        params = base.repeat(worlds)
+
+        def once() -> None:
+            Engine(params, 1, np.arange(worlds), "expected", keep_months=(months,)).run(months)
+
+        return median_time(once, 1 if worlds > 8 else 3) / worlds
+
+    per_world(2)  # warm-up (imports, caches)
+    small, large = per_world(8), per_world(big)
+    return {f"world_month_us_{big}": large / months * 1e6, "batch_gain": small / large}
+
+
+def bench_ensemble(quick: bool) -> dict[str, float]:
+    """1,000 worlds of the 84-month baseline in the scalable mode, expected and exact engines."""
+    n = 100 if quick else 1000
+    months = ["--months", "24"] if quick else []
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        common = ["ensemble", "baseline", "-n", str(n), *months]
+        expected = _cli([*common, "-o", "expected"], work)
+        exact = _cli([*common, "--engine", "exact", "-o", "exact"], work)
+    if quick:
+        return {"ensemble_100_s": expected, "exact_100_s": exact}
+    return {"ensemble_1000_s": expected, "exact_1000_s": exact,
+            "v1_ratio": expected / V1_1000_S}
+
+
+def bench_parallel(quick: bool) -> dict[str, float]:
+    """``-j 1`` / ``-j 2`` wall time of a 2,000-world ensemble (expected engine)."""
+    n = 200 if quick else 2000
+    months = ["--months", "24"] if quick else []
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        common = ["ensemble", "baseline", "-n", str(n), *months]
+        one = _cli([*common, "-j", "1", "-o", "j1"], work)
+        two = _cli([*common, "-j", "2", "-o", "j2"], work)
+    return {"parallel_speedup": one / two}
+
+
+def bench_ensemble_memory(quick: bool) -> dict[str, float]:
+    """Peak RSS of a 10,000-world ensemble and its ratio to 1,000 worlds (all cores)."""
+    small, big = (100, 1000) if quick else (1000, 10_000)
+    months = ["--months", "12"] if quick else []
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        small_mb = _peak_rss_mb(["ensemble", "baseline", "-n", str(small), *months,
+                                 "-o", "small"], work)
+        big_mb = _peak_rss_mb(["ensemble", "baseline", "-n", str(big), *months,
+                               "-o", "big"], work)
+    return {"ensemble_peak_rss_mb": big_mb, f"ensemble_rss_ratio_{big}_{small}":
+            big_mb / small_mb}
+
+
 def _cli(args: list[str], cwd: Path) -> float:
     start = time.perf_counter()
     subprocess.run([sys.executable, "-m", "sim", *args], cwd=cwd, check=True,
@@ -130,7 +210,7 @@ def bench_experiment(quick: bool) -> dict[str, float]:
         t_one = _cli(["run", "baseline", "-r", str(m), "--no-report", "-j", "1", "-o", "j1"], work)
         t_two = _cli(["run", "baseline", "-r", str(m), "--no-report", "-j", "2", "-o", "j2"], work)
     key = "experiment_1000_s" if not quick else "experiment_100_s"
-    return {key: t_all, "parallel_speedup": t_one / t_two}
+    return {key: t_all, "run_parallel_speedup": t_one / t_two}
 
 
 def _peak_rss_mb(args: list[str], cwd: Path) -> float:
@@ -176,10 +256,16 @@ BENCHES = {
     "replication_s": bench_replication,
     "population_ratio": bench_population,
     "expected_speedup": bench_engines,
-    "experiment_1000_s": bench_experiment,
+    "world_month_us_256": bench_world_month,
+    "ensemble_1000_s": bench_ensemble,
+    "parallel_speedup": bench_parallel,
+    "ensemble_peak_rss_mb": bench_ensemble_memory,
     "sweep_peak_rss_mb": bench_sweep,
     "cli_help_s": bench_cli_help,
 }
+#: Run only when asked (``--only experiment_1000_s``): version 1's full-table measure, whose
+#: 1,000 replications of every monthly table take ~10 minutes with version 2's model.
+OPTIONAL = {"experiment_1000_s": bench_experiment}
 
 
 def machine() -> dict[str, str]:
@@ -216,13 +302,14 @@ def main() -> None:
     """Run the benchmarks and record them."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="smaller counts (smoke test)")
-    parser.add_argument("--only", nargs="*", choices=list(BENCHES), help="run only these")
+    parser.add_argument("--only", nargs="*", choices=[*BENCHES, *OPTIONAL],
+                        help="run only these")
     args = parser.parse_args()
     results: dict[str, float] = {}
     if RESULTS.exists() and args.only:
         results = json.loads(RESULTS.read_text()).get("results", {})
-    for name, bench in BENCHES.items():
-        if args.only and name not in args.only:
+    for name, bench in {**BENCHES, **OPTIONAL}.items():
+        if (args.only and name not in args.only) or (not args.only and name in OPTIONAL):
             continue
         print(f"[bench] {name} ...", flush=True)
         found = bench(args.quick)
