@@ -18,7 +18,7 @@ STAMP_BASE := $(VENV)/.installed
 STAMP_TEST := $(VENV)/.installed-test
 
 .DEFAULT_GOAL := help
-.PHONY: help venv venv-test demo findings plausibility contributors hindcast harm-priors test bench lint docs regression-update clean
+.PHONY: help venv venv-test demo findings plausibility contributors hindcast harm-priors engine-agreement scale-out test bench lint docs regression-update clean
 
 help:
 	@echo "make demo    compare baseline with eu_blocks_open; writes reports/demo/report.html"
@@ -27,6 +27,8 @@ help:
 	@echo "make contributors   open shares against contributor productivity (docs/validation.md)"
 	@echo "make hindcast       the openness and withdrawal rules at dated decisions (docs/validation.md)"
 	@echo "make harm-priors    where the EU ban's net-welfare effect changes sign over the harm priors"
+	@echo "make engine-agreement   expected vs exact engine on every shipped scenario (docs/performance.md)"
+	@echo "make scale-out      20,000 worlds on a local Dask cluster equal the process pool's"
 	@echo "make test    run the test suite (PYTEST_ARGS='-k foo' to pass options)"
 	@echo "make bench   run benchmarks/run.py (BENCH_ARGS=... to pass options)"
 	@echo "make lint    ruff check $(LINT_PATHS)"
@@ -74,6 +76,14 @@ hindcast: $(STAMP_BASE)
 # The EU ban's net-welfare effect over the harm priors (scripts/harm_priors.py --help).
 harm-priors: $(STAMP_BASE)
 	$(BIN)/python scripts/harm_priors.py
+
+# The expected and exact engines on the headline metrics (scripts/engine_agreement.py --help).
+engine-agreement: $(STAMP_BASE)
+	$(BIN)/python scripts/engine_agreement.py --markdown
+
+# 20,000 worlds on Dask (two local workers, loopback) against the pool (scripts/scale_out.py).
+scale-out: $(STAMP_TEST)
+	$(BIN)/python scripts/scale_out.py
 
 # pytest's exit code passes through unchanged (5 = no tests collected is a failure).
 test: $(STAMP_TEST)

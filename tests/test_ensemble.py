@@ -152,3 +152,26 @@ def test_dask_workers_give_the_same_worlds(reference: Ensemble, tmp_path: Path) 
             distributed.Client(cluster) as client:
         on_dask = _ensemble(tmp_path / "dask", chunk=3, executor=client.get_executor())
     pd.testing.assert_frame_equal(_data(on_dask), _data(reference))
+
+
+def test_the_engine_agreement_study_runs_small(capsys) -> None:
+    """scripts/engine_agreement.py (make engine-agreement) on one scenario, 3 worlds, and
+    its rule: the expected engine's means within 5 standard errors of the exact engine's."""
+    import importlib.util
+
+    path = Path(__file__).resolve().parents[1] / "scripts" / "engine_agreement.py"
+    spec = importlib.util.spec_from_file_location("engine_agreement", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    monkeyed = module.MONTHS
+    module.MONTHS = (6, 12)  # a short run; make engine-agreement uses 12, 36, 72
+    try:
+        rows = module.compare(["eu_blocks_open"], worlds=3, seed=2)
+        print(module.report(rows, 3, markdown=True))
+    finally:
+        module.MONTHS = monkeyed
+    out = capsys.readouterr().out
+    assert "| eu_blocks_open |" in out and "comparisons" in out
+    finite = [r for r in rows if np.isfinite(r["z"])]
+    assert len(finite) >= len(module.CELLS)
+    assert all(abs(r["z"]) <= 5 for r in finite), [r for r in finite if abs(r["z"]) > 5]
