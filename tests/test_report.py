@@ -118,6 +118,7 @@ def test_header_facts_come_from_the_manifest(evil_run: Results, evil_html: str) 
         assert shown in evil_html
     assert "<dd>2 per scenario</dd>" in evil_html
     assert f"<dd>{manifest['seed']}, common random numbers</dd>" in evil_html
+    assert f"<dt>Demand engine</dt><dd>{manifest['engine']} (" in evil_html  # which engine ran
     # what the second scenario changes from the first, as dotted paths
     assert "1 change from Baseline (v2)" in evil_html
     assert ("+ policies.&quot;&lt;img src=x onerror=alert(3)&gt;&quot; = {kind = "

@@ -53,12 +53,17 @@ DEPENDENCE = ("home_share", "foreign_dependence")
 
 # ---------------------------------------------------------------------- header
 
+#: What each demand engine does, for the report's header (docs/performance.md).
+ENGINE_TEXT = {"exact": "binomial and multinomial draws of adopters' moves",
+               "expected": "expected counts of adopters' moves; other mechanisms drawn"}
+
 
 def _facts(data: ReportData) -> list[tuple[str, str]]:
     res, man = data.results, data.manifest or {}
     facts: list[tuple[str, str]] = []
     facts.append(("Seed", f"{res.seed}, common random numbers"))
     facts.append(("Replications", f"{res.replications} per scenario"))
+    facts.append(("Demand engine", f"{res.engine} ({ENGINE_TEXT.get(res.engine, '')})"))
     first, last = data.dates[min(data.dates)], data.dates[data.final_month]
     facts.append(("Horizon", f"{data.final_month} months, {first} to {last}"))
     versions = man.get("versions") or {}
