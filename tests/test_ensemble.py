@@ -175,3 +175,9 @@ def test_the_engine_agreement_study_runs_small(capsys) -> None:
     finite = [r for r in rows if np.isfinite(r["z"])]
     assert len(finite) >= len(module.CELLS)
     assert all(abs(r["z"]) <= 5 for r in finite), [r for r in finite if abs(r["z"]) > 5]
+
+
+def test_a_report_of_an_ensemble_folder_is_one_clear_line(reference: Ensemble, cli) -> None:
+    result = cli("report", reference.root)
+    assert result.exit_code == 2 and result.stderr.count("\n") == 1
+    assert "an ensemble folder" in result.stderr and "sim.Ensemble" in result.stderr

@@ -76,6 +76,10 @@ class Results:
         manifest = folder.read_manifest()
         if manifest is None:
             raise ScenarioError(f"{where}: not a marketsim results folder (no manifest.json)")
+        if manifest["kind"] == "ensemble":
+            raise ScenarioError(f"{where}: an ensemble folder: per-world values in shards/ and "
+                                "summary.csv, not the monthly tables of a run that a report "
+                                "draws (read it with sim.Ensemble)")
         if manifest["kind"] != "run":
             raise ScenarioError(f"{where}: a {manifest['kind']} folder, not the results of a "
                                 "run (its report is written when it finishes)")
