@@ -152,15 +152,21 @@ def bench_world_month(quick: bool) -> dict[str, float]:
     return {f"world_month_us_{big}": large / months * 1e6, "batch_gain": small / large}
 
 
+def _ensemble_seconds(worlds: int, quick: bool, variants: dict[str, list[str]]
+                      ) -> dict[str, float]:
+    """Wall time of ``marketsim ensemble baseline -n worlds`` with each variant's options."""
+    months = ["--months", "24"] if quick else []
+    with tempfile.TemporaryDirectory() as tmp:
+        common = ["ensemble", "baseline", "-n", str(worlds), *months]
+        return {name: _cli([*common, *options, "-o", name], Path(tmp))
+                for name, options in variants.items()}
+
+
 def bench_ensemble(quick: bool) -> dict[str, float]:
     """1,000 worlds of the 84-month baseline in the scalable mode, expected and exact engines."""
     n = 100 if quick else 1000
-    months = ["--months", "24"] if quick else []
-    with tempfile.TemporaryDirectory() as tmp:
-        work = Path(tmp)
-        common = ["ensemble", "baseline", "-n", str(n), *months]
-        expected = _cli([*common, "-o", "expected"], work)
-        exact = _cli([*common, "--engine", "exact", "-o", "exact"], work)
+    found = _ensemble_seconds(n, quick, {"expected": [], "exact": ["--engine", "exact"]})
+    expected, exact = found["expected"], found["exact"]
     if quick:
         return {"ensemble_100_s": expected, "exact_100_s": exact}
     return {"ensemble_1000_s": expected, "exact_1000_s": exact,
@@ -169,14 +175,9 @@ def bench_ensemble(quick: bool) -> dict[str, float]:
 
 def bench_parallel(quick: bool) -> dict[str, float]:
     """``-j 1`` / ``-j 2`` wall time of a 2,000-world ensemble (expected engine)."""
-    n = 200 if quick else 2000
-    months = ["--months", "24"] if quick else []
-    with tempfile.TemporaryDirectory() as tmp:
-        work = Path(tmp)
-        common = ["ensemble", "baseline", "-n", str(n), *months]
-        one = _cli([*common, "-j", "1", "-o", "j1"], work)
-        two = _cli([*common, "-j", "2", "-o", "j2"], work)
-    return {"parallel_speedup": one / two}
+    found = _ensemble_seconds(200 if quick else 2000, quick,
+                              {"j1": ["-j", "1"], "j2": ["-j", "2"]})
+    return {"parallel_speedup": found["j1"] / found["j2"]}
 
 
 def bench_ensemble_memory(quick: bool) -> dict[str, float]:

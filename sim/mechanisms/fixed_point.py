@@ -87,11 +87,12 @@ class Anderson:
         # a block without progress forgets its history and takes the safe step; it needs
         # two new differences before it extrapolates again
         restart = ~progress
-        self.restarts += restart & (self.filled > 0)
-        self.filled[restart] = 0
-        self.column[restart] = 0
-        self.d_x[restart] = 0.0
-        self.d_f[restart] = 0.0
+        if restart.any():  # most iterations make progress everywhere: skip the writes
+            self.restarts += restart & (self.filled > 0)
+            self.filled[restart] = 0
+            self.column[restart] = 0
+            self.d_x[restart] = 0.0
+            self.d_f[restart] = 0.0
         self.last_x, self.last_f = x.copy(), f.copy()
         self.last_residual = residual
         accelerated = self._extrapolate(x, f)
