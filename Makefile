@@ -11,6 +11,8 @@ BIN := $(VENV)/bin
 PYTEST_ARGS ?=
 BENCH_ARGS ?=
 FINDINGS_ARGS ?=
+CALIBRATE_ARGS ?=
+SBC_ARGS ?=
 LINT_PATHS ?= $(wildcard sim tests)
 
 # Base install (enough for demo and docs) and full install (tests, lint, dask).
@@ -18,10 +20,12 @@ STAMP_BASE := $(VENV)/.installed
 STAMP_TEST := $(VENV)/.installed-test
 
 .DEFAULT_GOAL := help
-.PHONY: help venv venv-test demo findings plausibility contributors hindcast harm-priors engine-agreement scale-out test bench lint docs regression-update clean
+.PHONY: help venv venv-test demo calibrate sbc findings plausibility contributors hindcast harm-priors engine-agreement scale-out test bench lint docs regression-update clean
 
 help:
 	@echo "make demo    compare baseline with eu_blocks_open; writes reports/demo/report.html"
+	@echo "make calibrate  the Bayesian posterior and its hindcast -> scenarios/posterior/ (~15 min)"
+	@echo "make sbc        the calibration's coverage check on 100 synthetic truths (~40 min)"
 	@echo "make findings   regenerate docs/findings.md and the README headline (FINDINGS_ARGS=...)"
 	@echo "make plausibility   the baseline against the fit-window patterns (docs/validation.md)"
 	@echo "make contributors   open shares against contributor productivity (docs/validation.md)"
@@ -56,6 +60,15 @@ $(STAMP_TEST): pyproject.toml | $(BIN)/python
 
 demo: $(STAMP_BASE)
 	VENV=$(VENV) bash scripts/demo.sh
+
+# The baseline's posterior (scripts/calibrate.py --help): the committed
+# scenarios/posterior/baseline.parquet is reproduced bit for bit from its seed.
+calibrate: $(STAMP_BASE)
+	$(BIN)/python scripts/calibrate.py $(CALIBRATE_ARGS)
+
+# The coverage check on synthetic truths (scripts/sbc.py --help); results are committed.
+sbc: $(STAMP_BASE)
+	$(BIN)/python scripts/sbc.py $(SBC_ARGS)
 
 # Every shipped scenario vs the baseline, 20 paired replications (scripts/findings.py --help).
 findings: $(STAMP_BASE)

@@ -9,7 +9,7 @@ at 2027-12 (12 months after the ban) and 2030-12, and a short form of it replace
 ``<!-- headline -->`` block. Both carry the same run stamp, so a check can tell that they come
 from one run (tests/test_headline.py).
 
-The version-2 baseline has only a provisional point calibration (issue 18 fits a posterior):
+The headline runs at the provisional point calibration (the posterior's ensembles are issue 19's):
 every number is provisional, and the generated text says so.
 
 Usage:
@@ -43,9 +43,10 @@ BASELINE, HEADLINE = "baseline", "eu_blocks_open"
 BREAK_EVEN = "break_even_misuse_premium"
 #: The row of the break-even hazard multiple (the hazard scale that turns the sign).
 BREAK_EVEN_HAZARD = "break_even_hazard_multiple"
-PROVISIONAL = ("The version-2 baseline has only a **provisional point calibration** (6 of 13 "
-               "fit-window targets met, docs/calibration.md 4; the Bayesian posterior is issue "
-               "18's), so these numbers are provisional: they show what the mechanisms do at "
+PROVISIONAL = ("The headline runs at the baseline's **provisional point calibration** (6 of "
+               "13 fit-window targets met, docs/calibration.md 4), not yet over the Bayesian "
+               "posterior (scenarios/posterior/baseline.parquet; posterior ensembles are issue "
+               "19's), so these numbers are provisional: they show what the mechanisms do at "
                "one parameter set, with stochastic bands only, not a forecast.")
 
 #: Headline rows: (metric, region, segment, what it is).

@@ -38,11 +38,13 @@ from __future__ import annotations
 import dataclasses
 import os
 import re
+import shlex
 import sys
 import traceback
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -235,10 +237,10 @@ def handle_exception(exc: BaseException) -> int:
         print_error(usage_line(exc))
         return int(getattr(exc, "exit_code", EXIT_BAD_INPUT))
     if isinstance(exc, KeyboardInterrupt):
-        print_error("interrupted")
+        print_error("interrupted" + resume_hint())
         return EXIT_INTERRUPTED
     if isinstance(exc, Terminated):
-        print_error("terminated")
+        print_error("terminated" + resume_hint())
         return EXIT_TERMINATED
     if debug_enabled():
         traceback.print_exception(exc)
@@ -246,6 +248,47 @@ def handle_exception(exc: BaseException) -> int:
     hint = "" if debug_enabled() else f" (set {DEBUG_ENV}=1 to see the traceback)"
     print_error(f"marketsim: error: {type(exc).__name__}: {message}{hint}")
     return EXIT_FAILURE
+
+
+#: The results folder the running command writes (set by ``remember_folder``), for the hint
+#: an interrupt prints.
+_FOLDER: list[Path] = []
+#: The arguments of the running command line (``marketsim`` excluded).
+_ARGV: list[str] = []
+
+
+def remember_folder(folder: str | Path) -> None:
+    """Note the results folder of the running command (the interrupt's resume hint names it)."""
+    _FOLDER[:] = [Path(folder)]
+
+
+def resume_hint(argv: list[str] | None = None) -> str:
+    """``"; continue with: marketsim ... -o FOLDER --resume"``, or ``""`` without a folder.
+
+    The command line as typed, with ``--force`` and any ``-o``/``--out`` replaced by the
+    folder the command chose (a default folder has a timestamp, so it must be named).
+
+    Example:
+        >>> remember_folder("reports/x")
+        >>> resume_hint(["run", "baseline", "--force", "-o", "old"])
+        '; continue with: marketsim run baseline -o reports/x --resume'
+    """
+    if not _FOLDER:
+        return ""
+    args = list(_ARGV if argv is None else argv)
+    kept, skip = [], False
+    for arg in args:
+        if skip:
+            skip = False
+            continue
+        if arg in ("-o", "--out"):
+            skip = True
+            continue
+        if arg.startswith("--out=") or arg in ("--force", "--resume"):
+            continue
+        kept.append(arg)
+    words = ["marketsim", *kept, "-o", str(_FOLDER[0]), "--resume"]
+    return "; continue with: " + " ".join(shlex.quote(w) for w in words)
 
 
 @contextmanager
@@ -288,6 +331,9 @@ class MarketsimGroup(TyperGroup):
     def make_context(self, info_name: str | None, args: list[str], parent: Any = None,
                      **extra: Any) -> Any:
         """Parse the top-level options, reporting usage errors as one line."""
+        if parent is None:  # a new command line: forget the last one's folder
+            _FOLDER.clear()
+            _ARGV[:] = [str(a) for a in args]
         try:
             return super().make_context(info_name, args, parent=parent, **extra)
         except _CLI_CONTROL:

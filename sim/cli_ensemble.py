@@ -11,7 +11,7 @@ from typing import Annotated
 import typer
 
 from sim.cli_app import app
-from sim.cli_experiments import (
+from sim.cli_common import (
     Force,
     Jobs,
     Months,
@@ -22,8 +22,8 @@ from sim.cli_experiments import (
     Sets,
     command_line,
     dask_executor,
-    default_out,
     load_with_sets,
+    results_folder,
     shown,
 )
 
@@ -62,7 +62,7 @@ def ensemble_command(
     loaded, labels = load_with_sets(scenarios, set_)
     ids = assign_ids(loaded, labels)
     check_engine(engine)
-    folder = out if out is not None else default_out("ensemble_" + "_vs_".join(ids[:3]))
+    folder = results_folder(out, "ensemble_" + "_vs_".join(ids[:3]))
     inspect_output(folder, force=force, resume=resume)
     steps = [int(a) if a.strip().isdigit() else a.strip() for a in at] if at else None
     with dask_executor(scheduler) as executor:

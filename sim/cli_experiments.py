@@ -8,22 +8,36 @@ table, which overrides built-in defaults. Registered on :data:`sim.cli.app`.
 
 from __future__ import annotations
 
-import asyncio
-import logging
 import os
-import re
-import shlex
-import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
-from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from sim.cli_app import app
-from sim.errors import Problem, ScenarioError
+from sim.cli_common import (  # noqa: F401  (re-exported: earlier imports name this module)
+    Engine,
+    Force,
+    Jobs,
+    Months,
+    NoReport,
+    Out,
+    Replications,
+    Resume,
+    Scheduler,
+    Seed,
+    Sets,
+    Vary,
+    check_scheduler,
+    command_line,
+    dask_executor,
+    default_out,
+    load_with_sets,
+    results_folder,
+    shown,
+    warnings_unless_error,
+)
+from sim.errors import ScenarioError
 
 if TYPE_CHECKING:
     from sim.experiment.results import Results
@@ -31,172 +45,6 @@ if TYPE_CHECKING:
 
 __all__ = ["run_command", "sweep_command", "sensitivity_command", "calibrate_command",
            "report_command"]
-
-Replications = Annotated[int | None, typer.Option("-r", "--replications", min=1,
-                                                   help="Replications per scenario.")]
-Seed = Annotated[int | None, typer.Option("--seed", min=0, help="Root seed.")]
-Months = Annotated[int | None, typer.Option("--months", min=1, max=600,
-                                            help="Override the horizon (months).")]
-Sets = Annotated[list[str] | None, typer.Option("--set", metavar="PATH=VALUE",
-                                                help="Override a value (repeatable).")]
-Out = Annotated[Path | None, typer.Option("-o", "--out", help="Results folder "
-                                          "(default: a new folder under reports/).")]
-Jobs = Annotated[int | None, typer.Option("-j", "--jobs", min=1,
-                                          help="Worker processes (default: all cores).")]
-Scheduler = Annotated[str | None, typer.Option("--scheduler", metavar="ADDRESS",
-                                               help="Dask scheduler, e.g. tcp://host:8786.")]
-Resume = Annotated[bool, typer.Option("--resume", help="Continue an interrupted run in -o.")]
-Force = Annotated[bool, typer.Option("--force", help="Replace the files marketsim wrote in "
-                                      "-o (a folder with a marketsim manifest.json); "
-                                      "nothing else in it is removed.")]
-NoReport = Annotated[bool, typer.Option("--no-report", help="Do not write report.html.")]
-Engine = Annotated[str | None, typer.Option("--engine", metavar="exact|expected",
-                                            help="Demand engine: exact draws or expected "
-                                            "counts (default: exact).")]
-Vary = Annotated[list[str], typer.Option("--vary", metavar="PATH=LOW:HIGH",
-                                         help="Parameter range, or PATH=a,b,c (repeatable).")]
-
-
-def command_line() -> str:
-    """The command line as typed (shell-quoted), for the manifest."""
-    return " ".join(shlex.quote(a) for a in ["marketsim", *sys.argv[1:]])
-
-
-def load_with_sets(names: list[str], sets: list[str] | None) -> tuple[list[Scenario], list[str]]:
-    """Load scenarios by name or path, apply ``--set`` overrides; labels are the file stems."""
-    from sim.scenario.loader import load_scenario
-    from sim.scenario.overrides import apply_overrides
-
-    scenarios, labels = [], []
-    for name in names:
-        scenario = load_scenario(name)
-        if sets:
-            scenario = apply_overrides(scenario, sets)
-        scenarios.append(scenario)
-        labels.append(Path(name).stem)
-    return scenarios, labels
-
-
-def default_out(label: str) -> Path:
-    """A new folder ``reports/<label>-<timestamp>`` (suffixed if it exists)."""
-    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-    base = Path("reports") / f"{label}-{stamp}"
-    candidate, n = base, 1
-    while candidate.exists():
-        n += 1
-        candidate = base.with_name(f"{base.name}-{n}")
-    return candidate
-
-
-#: seconds to reach a scheduler's port, and then for it to answer as a Dask scheduler
-CONNECT_TIMEOUT = 3.0
-ANSWER_TIMEOUT = 5.0
-_ADDRESS = re.compile(r"(?:(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*)://)?"
-                      r"(?P<host>\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+):(?P<port>[0-9]{1,5})")
-
-
-def shown(text: Any) -> str:
-    """Text with control characters escaped (see :func:`sim.experiment.store.shown`)."""
-    from sim.experiment.store import shown as escape
-
-    return escape(text)
-
-
-def _scheduler_problem(scheduler: str, message: str) -> ScenarioError:
-    return ScenarioError(Problem(f"{shown(repr(scheduler))[:120]}: {message}",
-                                 path="--scheduler"))
-
-
-def check_scheduler(scheduler: str) -> str:
-    """Check that ``scheduler`` is a Dask scheduler answering, within a few seconds.
-
-    A malformed address, a closed port, a host that does not resolve, and a server that
-    accepts connections but is not a Dask scheduler (a silent port, a web server) are
-    each one ScenarioError line, after at most :data:`CONNECT_TIMEOUT` +
-    :data:`ANSWER_TIMEOUT` seconds.
-
-    Returns:
-        The address with its scheme (``tcp://`` when none was given).
-    """
-    import socket
-
-    match = _ADDRESS.fullmatch(scheduler.strip())
-    if match is None:
-        raise _scheduler_problem(scheduler, "expected a Dask scheduler address such as "
-                                 "tcp://HOST:8786")
-    scheme = (match["scheme"] or "tcp").lower()
-    if scheme not in ("tcp", "tls"):
-        raise _scheduler_problem(scheduler, f"{scheme}:// is not a Dask scheduler address; "
-                                 "expected tcp://HOST:PORT (or tls://HOST:PORT)")
-    host, port = match["host"].strip("[]"), int(match["port"])
-    if not 0 < port < 65536:
-        raise _scheduler_problem(scheduler, f"port {port} is outside 1..65535")
-    try:
-        from distributed.comm import connect
-        from distributed.security import Security
-    except ImportError:
-        raise ScenarioError("--scheduler needs Dask: pip install 'marketsim[dask]'") from None
-    try:
-        with socket.create_connection((host, port), timeout=CONNECT_TIMEOUT):
-            pass
-    except socket.gaierror:
-        raise _scheduler_problem(scheduler, f"cannot resolve the host {shown(host)!r}"
-                                 ) from None
-    except ConnectionRefusedError:
-        raise _scheduler_problem(scheduler, "connection refused (is the scheduler running?)"
-                                 ) from None
-    except TimeoutError:
-        raise _scheduler_problem(scheduler, f"no connection within {CONNECT_TIMEOUT:g} s"
-                                 ) from None
-    except OSError as exc:
-        raise _scheduler_problem(scheduler, f"cannot connect ({shown(exc.strerror or exc)})"
-                                 ) from None
-    address = f"{scheme}://{match['host']}:{port}"
-
-    async def identity() -> Any:
-        comm = await connect(address, timeout=ANSWER_TIMEOUT,
-                             **Security().get_connection_args("client"))
-        try:
-            await comm.write({"op": "identity", "reply": True})
-            return await comm.read()
-        finally:
-            comm.abort()
-
-    logger = logging.getLogger("distributed")
-    level = logger.level
-    logger.setLevel(logging.CRITICAL)
-    try:
-        reply = asyncio.run(asyncio.wait_for(identity(), ANSWER_TIMEOUT))
-    except Exception:  # noqa: BLE001 - whatever it is, it did not answer as a scheduler
-        reply = None
-    finally:
-        logger.setLevel(level)
-    kind = reply.get("type") if isinstance(reply, dict) else None
-    if kind != "Scheduler":
-        said = f" (it answers as a Dask {shown(kind)})" if isinstance(kind, str) else ""
-        raise _scheduler_problem(scheduler, f"not a Dask scheduler: no scheduler answered "
-                                 f"within {ANSWER_TIMEOUT:g} s{said}")
-    return address
-
-
-@contextmanager
-def dask_executor(scheduler: str | None):
-    """A Dask executor for ``--scheduler``, or None for the local process pool."""
-    if scheduler is None:
-        yield None
-        return
-    address = check_scheduler(scheduler)
-    from distributed import Client
-
-    try:
-        client = Client(address, timeout="10s")
-    except (OSError, TimeoutError, ValueError) as exc:
-        raise _scheduler_problem(scheduler, f"cannot use the Dask scheduler "
-                                 f"({shown(' '.join(str(exc).split()))[:160]})") from None
-    try:
-        yield client.get_executor()
-    finally:
-        client.close()
 
 
 def _run_options(out: Path | None, label: str, jobs: int | None, resume: bool, force: bool,
@@ -210,7 +58,7 @@ def _run_options(out: Path | None, label: str, jobs: int | None, resume: bool, f
     from sim.experiment.store import inspect_output
 
     engine = check_engine(engine)
-    folder = out if out is not None else default_out(label)
+    folder = results_folder(out, label)
     inspect_output(folder, force=force, resume=resume)
     return {"out": folder, "jobs": jobs, "resume": resume, "force": force,
             "command": command_line(), "engine": engine}
@@ -337,8 +185,17 @@ def sensitivity_command(
 def calibrate_command(
     scenario: Annotated[str, typer.Argument(help="Scenario name or file.")],
     targets: Annotated[Path, typer.Option("--targets", help="Targets file (TOML).")],
-    fit: Annotated[list[str], typer.Option("--fit", metavar="PATH=LOW:HIGH",
-                                           help="Parameter to fit (repeatable).")],
+    fit: Annotated[list[str] | None, typer.Option(
+        "--fit", metavar="PATH=LOW:HIGH", help="Parameter to fit (repeatable; --method "
+        "point).")] = None,
+    method: Annotated[str, typer.Option("--method", metavar="point|bayes", help="point: "
+                                        "bounded Powell on --fit ranges; bayes: a posterior "
+                                        "over --priors (docs/calibration.md 5).")] = "point",
+    priors: Annotated[str | None, typer.Option("--priors", help="Priors file (--method "
+                                               "bayes; default: the scenario's own, "
+                                               "scenarios/priors/).")] = None,
+    particles: Annotated[int, typer.Option("--particles", min=2, help="Posterior draws "
+                                           "(--method bayes).")] = 1000,
     max_evaluations: Annotated[int, typer.Option("--max-evaluations", min=1,
                                                  help="Objective evaluations.")] = 60,
     replications: Replications = None, seed: Seed = None, months: Months = None,
@@ -346,21 +203,36 @@ def calibrate_command(
     scheduler: Scheduler = None, resume: Resume = False, force: Force = False,
     no_report: NoReport = False,
 ) -> None:
-    """Fit parameters to observed targets; writes calibrated.toml (extends the input)."""
+    """Fit parameters to observed targets: a point (calibrated.toml) or a posterior."""
     from sim.experiment.calibration import calibrate, load_targets
     from sim.experiment.runner import check_engine
     from sim.scenario.loader import load_scenario, shipped_scenarios
 
+    if method not in ("point", "bayes"):
+        raise ScenarioError(f"--method must be 'point' or 'bayes', got {method!r}")
+    if method == "bayes":
+        from sim.cli_bayes import bayes_command
+
+        if fit:
+            raise ScenarioError("--fit belongs to --method point; --method bayes fits the "
+                                "priors file's parameters (--priors)")
+        base, label = _one(scenario, set_)
+        bayes_command(base, label, targets, priors, particles=particles, seed=seed,
+                      engine=check_engine(engine or "expected"), out=out, jobs=jobs,
+                      scheduler=scheduler, resume=resume, force=force)
+        return
     engine = check_engine(engine)
+    if not fit:
+        raise ScenarioError("--method point needs at least one --fit PATH=LOW:HIGH")
 
     base, label = _one(scenario, set_)
     parameters = _ranges(fit, base, "--fit")
-    with _warnings_unless_error():  # a bad targets file is one line, not the horizon's notes
+    with warnings_unless_error():  # a bad targets file is one line, not the horizon's notes
         if months is not None:
             from sim.scenario.overrides import with_horizon
 
             base = with_horizon(base, months)
-        folder = out if out is not None else default_out(f"{label}-calibration")
+        folder = results_folder(out, f"{label}-calibration")
         from sim.experiment.store import check_output_path, inspect_output
 
         inspect_output(folder, force=force, resume=resume)
@@ -384,28 +256,6 @@ def calibrate_command(
         from sim.report import write_calibration_report
 
         typer.echo(f"report:  {shown(write_calibration_report(path.parent, result, goals))}")
-
-
-@contextmanager
-def _warnings_unless_error() -> Iterator[None]:
-    """Hold scenario warnings: shown once each if the block succeeds, dropped if it fails.
-
-    Bad input must be one error line; warnings about the shortened horizon
-    (``--months``) that come before it would only bury it.
-    """
-    import warnings
-
-    from sim.scenario.schema import ScenarioWarning
-
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", ScenarioWarning)
-        yield
-    for text in dict.fromkeys(str(w.message) for w in caught
-                              if issubclass(w.category, ScenarioWarning)):
-        warnings.warn(ScenarioWarning(text), stacklevel=3)
-    for w in caught:  # anything else, as it was
-        if not issubclass(w.category, ScenarioWarning):
-            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
 
 
 def _fixed(scenario: Scenario, sets: list[str] | None) -> dict[str, Any]:

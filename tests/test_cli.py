@@ -328,7 +328,7 @@ def test_keyboard_interrupt_exits_130(cli, monkeypatch) -> None:
     monkeypatch.setattr(sim.cli, "_load", interrupted)
     result = cli("validate", "baseline")
     assert result.exit_code == 130
-    assert result.stderr.strip() == "interrupted"
+    assert result.stderr.strip() == "interrupted"  # validate writes no folder: nothing to resume
 
 
 def test_scenario_error_from_any_command_exits_2(cli, monkeypatch) -> None:

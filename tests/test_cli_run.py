@@ -78,7 +78,9 @@ def test_ctrl_c_then_resume_equals_an_uninterrupted_run(uninterrupted: Path, tmp
     process.send_signal(signal.SIGINT)
     stdout, stderr = process.communicate(timeout=120)
     assert process.returncode == 130, (stdout, stderr)
-    assert stderr.strip().splitlines()[-1] == "interrupted"
+    last = stderr.strip().splitlines()[-1]
+    prefix = "interrupted; continue with: marketsim "
+    assert last.startswith(prefix), last
     assert "Traceback" not in stderr
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["status"] == "interrupted"
@@ -87,7 +89,11 @@ def test_ctrl_c_then_resume_equals_an_uninterrupted_run(uninterrupted: Path, tmp
     assert 1 <= done < 40
     assert len(list((out / "parts").glob("*/*.done"))) == done
 
-    result = cli(*RUN, "-o", out, "-j", "1", "--resume")
+    import shlex
+
+    resume = shlex.split(last.removeprefix(prefix))  # the printed command, as printed
+    assert resume[-3:] == ["-o", str(out), "--resume"]
+    result = cli(*resume)
     assert result.exit_code == 0, result
     assert digests(out) == digests(uninterrupted)
     assert json.loads((out / "manifest.json").read_text())["status"] == "complete"
@@ -120,7 +126,8 @@ def test_ctrl_c_on_a_terminal_with_workers_is_one_line(tmp_path: Path) -> None:
     os.killpg(process.pid, signal.SIGINT)
     _, stderr = process.communicate(timeout=120)
     assert process.returncode == 130
-    assert stderr == "interrupted\n"
+    assert stderr.count("\n") == 1 and stderr.startswith("interrupted; continue with: ")
+    assert stderr.endswith(f" -j 2 -o {out} --resume\n")
     assert json.loads((out / "manifest.json").read_text())["status"] == "interrupted"
 
 

@@ -904,12 +904,15 @@ def test_hostile(case: Case, outcomes: dict[str, Outcome]) -> None:
 # the last one is
 LONG = ("run", "baseline", "-r", "12", "--seed", "3", "--months", "60", "--no-report",
         "-j", "1", "-o", "res")
+#: what an interrupted or terminated LONG prints after its status: the command to continue
+HINT = ("; continue with: marketsim run baseline -r 12 --seed 3 --months 60 --no-report -j 1 "
+        "-o res --resume")
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize(("signum", "code", "status", "line"), [
-    (signal.SIGINT, 130, "interrupted", "interrupted"),
-    (signal.SIGTERM, 143, "terminated", "terminated"),
+    (signal.SIGINT, 130, "interrupted", "interrupted" + HINT),
+    (signal.SIGTERM, 143, "terminated", "terminated" + HINT),
 ], ids=["sigint", "sigterm"])
 def test_signal_then_resume(signum: int, code: int, status: str, line: str,
                             tmp_path: Path) -> None:

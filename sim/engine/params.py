@@ -28,7 +28,8 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["Structure", "Params", "CompiledPolicy", "VENTURE", "PARENT", "select_worlds"]
+__all__ = ["Structure", "Params", "CompiledPolicy", "VENTURE", "PARENT", "select_worlds",
+           "stack_worlds"]
 
 #: ``funding`` codes of the firm table (sim.mechanisms.funding uses the same numbers).
 VENTURE, PARENT = 0, 1
@@ -205,3 +206,32 @@ def select_worlds(params: Params, index: np.ndarray) -> Params:
                    region=take(params.region), firm=take(params.firm),
                    product=take(params.product), harm=take(params.harm),
                    contributors=take(params.contributors))
+
+
+def stack_worlds(batches: list[Params]) -> Params:
+    """One batch of the worlds of ``batches``, in order (parameter draws of one scenario).
+
+    Every batch must come from the same scenario structure (names, sizes, policies): only
+    numeric values differ, as when each world is the scenario with a posterior draw's
+    overrides. The first batch's structure is kept.
+
+    Raises:
+        ValueError: The batches' arrays do not line up (another structure).
+    """
+    if not batches:
+        raise ValueError("stack_worlds() needs at least one batch")
+    first = batches[0]
+
+    def join(name: str) -> dict[str, np.ndarray]:
+        groups = [getattr(b, name) for b in batches]
+        keys = groups[0].keys()
+        if any(g.keys() != keys for g in groups):
+            raise ValueError(f"stack_worlds(): the {name} tables have different keys")
+        try:
+            return {k: np.concatenate([np.asarray(g[k]) for g in groups], axis=0) for k in keys}
+        except ValueError as exc:
+            raise ValueError(f"stack_worlds(): the {name} arrays do not line up ({exc})") from None
+
+    return replace(first, world=join("world"), segment=join("segment"), region=join("region"),
+                   firm=join("firm"), product=join("product"), harm=join("harm"),
+                   contributors=join("contributors"))

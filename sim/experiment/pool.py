@@ -19,7 +19,8 @@ from typing import Any
 
 from sim.experiment.limits import usable_cores, worker_count
 
-__all__ = ["PRELOAD", "pool_context", "process_pool", "ignore_interrupts", "execute_tasks"]
+__all__ = ["PRELOAD", "pool_context", "process_pool", "ignore_interrupts", "execute_tasks",
+           "lasting_pool"]
 
 
 def ignore_interrupts() -> None:
@@ -61,6 +62,27 @@ def process_pool(jobs: int | None, tasks: int | None = None) -> ProcessPoolExecu
     workers = worker_count(jobs, usable_cores() if tasks is None else tasks)
     return ProcessPoolExecutor(max_workers=workers, initializer=ignore_interrupts,
                                mp_context=pool_context())
+
+
+@contextmanager
+def lasting_pool(jobs: int | None, executor: Executor | None) -> Iterator[Executor | None]:
+    """One executor for a whole study of many small rounds (a sampler's stages).
+
+    ``executor`` when given; else a local pool kept open for the block when more than one
+    worker is usable (starting one per round would cost a fork per worker per round), else
+    None (work in this process).
+    """
+    if executor is not None:
+        yield executor
+        return
+    if worker_count(jobs, usable_cores()) <= 1:
+        yield None
+        return
+    pool = process_pool(jobs)
+    try:
+        yield pool
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 @contextmanager

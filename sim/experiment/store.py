@@ -71,12 +71,17 @@ STATUSES = ("running", "complete", "interrupted", "terminated", "failed")
 #: added here (tests check every file a command writes).
 OWNED_FILES = ("manifest.json", *(f"{table}.parquet" for table in TABLES), "summary.csv",
                "report.html", "design.parquet", "sensitivity.csv", "calibrated.toml",
-               "calibration.csv", "evaluations.csv")
+               "calibration.csv", "evaluations.csv", "posterior.parquet", "diagnostics.json",
+               "predictive.csv", "hindcast.csv", "bands.csv", "bands_facts.csv",
+               "calibration.html")
 SCENARIOS_DIR = "scenarios"
 PARTS_DIR = "parts"
 #: an ensemble's per-world shards: ``shards/<id>/<first>-<stop>.parquet`` and ``.done``
 SHARDS_DIR = "shards"
 _SHARD = re.compile(r"[0-9]{9}-[0-9]{9}\.(?:parquet|done)")
+#: a Bayesian calibration's populations, one per stage: ``stages/stage-<k>.parquet`` / ``.json``
+STAGES_DIR = "stages"
+_STAGE = re.compile(r"stage-[0-9]{3}\.(?:parquet|json)")
 
 #: scenario ids (and so file names): letters, digits, ``_`` and ``-``, at most this long
 MAX_ID_LENGTH = 100
@@ -567,7 +572,7 @@ class ResultsFolder:
         place would make it write through the link, so it is an error, not followed.
         """
         ids = list(ids)
-        for sub in (SCENARIOS_DIR, PARTS_DIR, SHARDS_DIR,
+        for sub in (SCENARIOS_DIR, PARTS_DIR, SHARDS_DIR, STAGES_DIR,
                     *(f"{top}/{sid}" for top in (PARTS_DIR, SHARDS_DIR) for sid in ids)):
             path = self.root / sub
             if os.path.lexists(path) and not _is_real_dir(path):
@@ -622,7 +627,12 @@ class ResultsFolder:
                                                                              pattern):
                             remove(entry)
                     _remove_if_empty(folder)
-        for folder in (parts, shards, scenarios):
+        stages = self.root / STAGES_DIR
+        if _is_real_dir(stages):
+            for entry in list(stages.iterdir()):
+                if _STAGE.fullmatch(entry.name) or _owned_temporary(entry.name, _STAGE):
+                    remove(entry)
+        for folder in (parts, shards, stages, scenarios):
             if _is_real_dir(folder):
                 _remove_if_empty(folder)
         remove(self.manifest_path)
