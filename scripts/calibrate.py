@@ -60,8 +60,8 @@ def main(argv: list[str] | None = None) -> int:
                              particles=args.particles, seed=args.seed, jobs=args.jobs,
                              resume=args.resume, force=not args.resume, progress=None,
                              command=command)
-    hindcast, validation = hindcast_scores(scenario, targets, result.posterior, args.seed,
-                                           args.jobs)
+    hindcast, validation, events = hindcast_scores(scenario, targets, result.posterior,
+                                                   args.seed, args.jobs)
     hindcast.to_csv(result.folder / "hindcast.csv", index=False)
     bands, facts = bands_over_time(scenario, {"fit": targets, "validation": validation},
                                    result.posterior, seed=args.seed, jobs=args.jobs)
@@ -74,7 +74,7 @@ def main(argv: list[str] | None = None) -> int:
     before = json.loads(shipped.read_text(encoding="utf-8")) if shipped.is_file() else {}
     diagnostics = {"command": command, "seed": args.seed, "particles": args.particles,
                    "versions": manifest["versions"], **result.diagnostics,
-                   "hindcast": hindcast_summary(hindcast)}
+                   "hindcast": hindcast_summary(hindcast, events)}
     if "coverage_check" in before:
         diagnostics["coverage_check"] = before["coverage_check"]
     shipped.write_text(json.dumps(diagnostics, indent=1) + "\n", encoding="utf-8")
@@ -95,15 +95,21 @@ def main(argv: list[str] | None = None) -> int:
 def hindcast_scores(scenario, fit_targets, posterior, seed, jobs):
     """The validation facts scored against the posterior's predictions."""
     from sim.experiment.calibration import load_targets
+    from sim.experiment.event_facts import event_queries, event_table, load_event_facts
     from sim.experiment.predictive import hindcast_table, predictive_values
 
     validation = load_targets(ROOT / "scenarios" / "targets" / "validation.toml", scenario)
-    values = predictive_values(scenario, validation, posterior, seed=seed, jobs=jobs)
-    return hindcast_table(scenario, validation, fit_targets, values, seed), validation
+    facts = load_event_facts(ROOT / "scenarios" / "targets" / "validation_events.toml")
+    queries = event_queries(facts, scenario.scenario.start)
+    values = predictive_values(scenario, validation, posterior, seed=seed, jobs=jobs,
+                               events=queries)
+    n = len(validation.target)
+    table = hindcast_table(scenario, validation, fit_targets, values[:, :n], seed)
+    return table, validation, event_table(facts, values[:, n:])
 
 
-def hindcast_summary(table):
-    """Counts and one record per fact, for diagnostics.json."""
+def hindcast_summary(table, events):
+    """Counts and one record per fact and per event fact, for diagnostics.json."""
     scored = table[table["beats_persistence"].notna()]
     columns = ["target", "date", "observed", "p05", "p50", "p95", "inside_90", "crps_model",
                "persistence", "crps_persistence", "beats_persistence"]
@@ -112,7 +118,9 @@ def hindcast_summary(table):
             "coverage_90": float(table["inside_90"].mean()),
             "scored_against_persistence": int(len(scored)),
             "beats_persistence": int(scored["beats_persistence"].astype(bool).sum()),
-            "facts_table": records}
+            "facts_table": records,
+            "events": json.loads(events.drop(columns=["source"]).to_json(orient="records")),
+            "mean_brier": float(events["brier"].mean())}
 
 
 if __name__ == "__main__":

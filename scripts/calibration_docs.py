@@ -98,6 +98,13 @@ def hindcast_block(d: dict[str, Any]) -> str:
                      f"[{_g(r['p05'])}, {_g(r['p95'])}] | {_g(r['inside_90'])} | "
                      f"{_g(r['crps_model'])} | {_g(r['crps_persistence'])} | "
                      f"{_g(r['beats_persistence'])} |")
+    if h.get("events"):
+        lines += ["", f"Event facts: mean Brier score {h['mean_brier']:.3f} (a coin: 0.25).", "",
+                  "| event | window | happened | posterior probability | Brier |",
+                  "|---|---|---|---|---|"]
+        for e in h["events"]:
+            lines.append(f"| {e['event']} | {e['window']} | {_g(e['outcome'])} | "
+                         f"{e['probability']:.2f} | {e['brier']:.3f} |")
     return "\n".join(lines)
 
 

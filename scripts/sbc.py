@@ -4,8 +4,9 @@ Draws ``--truths`` parameter vectors from the baseline's priors, simulates the f
 facts each implies (plus each fact's observation error), calibrates on them with the same
 sampler and error model as ``make calibrate`` (smaller populations: see the settings below),
 and records whether each identified parameter's 90 % credible interval holds its true value.
-Writes ``scenarios/posterior/baseline.sbc.csv`` (one row per truth and parameter) and the
-per-parameter summary into ``baseline.diagnostics.json`` under ``coverage_check``.
+Writes ``scenarios/posterior/baseline.sbc.csv`` (one row per truth and parameter), the
+per-parameter summary into ``baseline.diagnostics.json`` under ``coverage_check``, and the
+tables of docs/calibration.md.
 
 Usage:
     python scripts/sbc.py [--truths 100] [--particles 40] [--max-moves 4] [--jobs J]
@@ -19,6 +20,9 @@ import sys
 import time
 import warnings
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from calibration_docs import write_docs  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 SHIPPED = ROOT / "scenarios" / "posterior"
@@ -64,6 +68,8 @@ def main(argv: list[str] | None = None) -> int:
         "seconds": round(seconds, 1),
         "parameters": json.loads(summary.to_json(orient="records"))}
     shipped.write_text(json.dumps(diagnostics, indent=1) + "\n", encoding="utf-8")
+    if "parameters" in diagnostics:  # the posterior's tables exist: refresh the docs
+        write_docs(diagnostics)
     print(summary.to_string(index=False))
     print(f"{args.truths} truths in {seconds:.0f} s; results in {args.ship / 'baseline.sbc.csv'}")
     return 0

@@ -293,3 +293,46 @@ def test_an_interrupt_prints_the_exact_resume_command(cli, tmp_path, monkeypatch
     expected = (f"interrupted; continue with: marketsim calibrate baseline --targets {TARGETS} "
                 f"--method bayes --particles 6 -o {out} --resume")
     assert expected in result.stderr
+
+
+@pytest.mark.parametrize(("name", "message"), [
+    ("unknown_kind", "unknown event kind 'ipo'"),
+    ("end_before_start", "'end' is before 'start'"),
+    ("bad_month", "event.0.start"),
+])
+def test_a_bad_events_file_is_one_clear_error(name, message):
+    from sim.experiment.event_facts import load_event_facts
+
+    with pytest.raises(ScenarioError) as caught:
+        load_event_facts(FIXTURES / "events" / f"{name}.toml")
+    assert message in str(caught.value)
+
+
+def test_an_event_query_matches_only_its_firm_product_region_and_window():
+    from sim.engine.state import Event
+    from sim.experiment.draws import EventQuery
+
+    query = EventQuery(("withdrawal",), "Meta", 19, 23, region="EU", product="Llama")
+    assert query.matches(Event(0, 20, "EU", "Meta", "Llama", "withdrawal", "margin"))
+    assert not query.matches(Event(0, 20, "EU", "Meta", "Llama-vision", "withdrawal", "m"))
+    assert not query.matches(Event(0, 24, "EU", "Meta", "Llama", "withdrawal", "m"))
+    assert not query.matches(Event(0, 20, "US", "Meta", "Llama", "withdrawal", "m"))
+    assert not query.matches(Event(0, 20, "EU", "Meta", "Llama", "reentry", "m"))
+
+
+def test_event_facts_get_a_probability_and_a_brier_score():
+    from sim.experiment.event_facts import event_queries, event_table, load_event_facts
+    from sim.experiment.predictive import predictive_values
+    from sim.scenario.loader import load_scenario
+
+    scenario = load_scenario("baseline")
+    facts = load_event_facts(SCENARIOS / "targets" / "validation_events.toml")
+    queries = event_queries(facts, scenario.scenario.start)
+    posterior = pd.DataFrame({"draw": [0, 1], "weight": [0.5, 0.5],
+                              "world.network_effect": [0.1, 0.3]})
+    seen = predictive_values(scenario, None, posterior, seed=1, jobs=1, cells=(),
+                             events=queries)
+    assert seen.shape == (2, len(facts.event)) and set(np.unique(seen)) <= {0.0, 1.0}
+    table = event_table(facts, seen)
+    expected = (seen.mean(axis=0) - np.array([f.outcome for f in facts.event])) ** 2
+    np.testing.assert_allclose(table["brier"], expected)

@@ -23,7 +23,7 @@ import numpy as np
 
 from sim.engine.metrics import INDEX
 
-__all__ = ["Cell", "DrawTask", "run_draws", "run_draw_task", "cells_of_targets"]
+__all__ = ["Cell", "EventQuery", "DrawTask", "run_draws", "run_draw_task", "cells_of_targets"]
 
 
 @dataclass(frozen=True)
@@ -38,6 +38,34 @@ class Cell:
 
 
 @dataclass(frozen=True)
+class EventQuery:
+    """Whether a world saw an event of ``kinds`` by ``firm`` in steps ``first .. last``.
+
+    ``region``, ``product`` (exact), ``product_contains`` and ``detail_prefix`` narrow it
+    further.
+    """
+
+    kinds: tuple[str, ...]
+    firm: str | None
+    first: int
+    last: int
+    region: str | None = None
+    product_contains: str | None = None
+    detail_prefix: str | None = None
+    product: str | None = None
+
+    def matches(self, event: Any) -> bool:
+        """Whether one engine :class:`~sim.engine.state.Event` is of this kind."""
+        return (event.kind in self.kinds and self.first <= event.month <= self.last
+                and (self.firm is None or event.firm == self.firm)
+                and (self.region is None or event.region == self.region)
+                and (self.product is None or event.product == self.product)
+                and (self.product_contains is None
+                     or self.product_contains in (event.product or ""))
+                and (self.detail_prefix is None or event.detail.startswith(self.detail_prefix)))
+
+
+@dataclass(frozen=True)
 class DrawTask:
     """Worlds ``draws[i]`` with replication numbers ``replications[i]`` (plain data)."""
 
@@ -48,10 +76,14 @@ class DrawTask:
     engine: str
     cells: tuple[Cell, ...]
     first: int = 0  #: position of the task's first world in the caller's population
+    events: tuple[EventQuery, ...] = ()  #: one 0/1 column each, after the cells
 
 
 def run_draws(task: DrawTask) -> np.ndarray:
-    """``[W, len(cells)]`` values of the task's worlds (NaN where a metric is undefined).
+    """``[W, len(cells) + len(events)]`` values of the task's worlds.
+
+    A cell's value is NaN where its metric is undefined; an event query's is 1.0 when the
+    world saw a matching event, else 0.0.
 
     Example:
         >>> from sim.scenario.dump import dump_toml
@@ -76,7 +108,7 @@ def run_draws(task: DrawTask) -> np.ndarray:
     batches = [compile_scenario(apply_overrides(scenario, dict(draw), quiet=True))
                for draw in task.draws]
     params = stack_worlds(batches)
-    steps = tuple(sorted({c.step for c in task.cells}))
+    steps = tuple(sorted({c.step for c in task.cells} | {q.last for q in task.events}))
     reps = np.asarray(task.replications, dtype=np.int64)
     engine = Engine(params, task.seed, reps, task.engine, keep_months=steps)
     engine.run(max(steps))
@@ -84,10 +116,15 @@ def run_draws(task: DrawTask) -> np.ndarray:
     regions = [*st.regions, "World"]
     segments = [*st.segments, "all"]
     market = engine.recorder.market  # [W, T', R + 1, S + 1, M]
-    out = np.empty((len(task.draws), len(task.cells)))
+    cells = len(task.cells)
+    out = np.zeros((len(task.draws), cells + len(task.events)))
     for j, cell in enumerate(task.cells):
         out[:, j] = market[:, steps.index(cell.step), regions.index(cell.region),
                            segments.index(cell.segment), INDEX[cell.metric]] * cell.scale
+    for e in engine.state.events:
+        for j, query in enumerate(task.events):
+            if query.matches(e):
+                out[e.world, cells + j] = 1.0
     return out
 
 

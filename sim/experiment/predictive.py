@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from sim.experiment.bayes import CHUNK, facts
-from sim.experiment.draws import Cell, DrawTask, cells_of_targets, run_draw_task
+from sim.experiment.draws import Cell, DrawTask, EventQuery, cells_of_targets, run_draw_task
 from sim.experiment.pool import execute_tasks, lasting_pool
 from sim.scenario.overrides import with_horizon
 from sim.scenario.schema import Scenario
@@ -61,24 +61,26 @@ def crps_ensemble(samples: np.ndarray, observed: float) -> float:
 def predictive_values(scenario: Scenario, targets: Any, posterior: pd.DataFrame, *,
                       seed: int, engine: str = "expected", jobs: int | None = None,
                       executor: Executor | None = None, chunk: int = CHUNK,
-                      cells: tuple[Cell, ...] | None = None) -> np.ndarray:
+                      cells: tuple[Cell, ...] | None = None,
+                      events: tuple[EventQuery, ...] = ()) -> np.ndarray:
     """``[draws, targets]``: each posterior draw's simulated value of each target.
 
     World ``i`` is draw ``i`` with replication ``i``; every parameter column of the posterior
     (informed or not) is set. ``cells`` replaces the targets' own cells (e.g. every month of
-    each target's metric, for bands over time).
+    each target's metric, for bands over time); ``events`` adds one 0/1 column each.
     """
     cells = cells if cells is not None else cells_of_targets(targets, scenario.scenario.start)
-    short = with_horizon(scenario, max(max(c.step for c in cells), 1))
+    last = max([c.step for c in cells] + [q.last for q in events])
+    short = with_horizon(scenario, max(last, 1))
     text = short.to_toml()
     paths = [c for c in posterior.columns if c not in PARAMETER_COLUMNS]
     values = posterior[paths].to_numpy(dtype=float)
     n = len(posterior)
     tasks = [DrawTask(text, tuple(tuple(zip(paths, (float(v) for v in row), strict=True))
                                   for row in values[lo:lo + chunk]),
-                      tuple(range(lo, min(lo + chunk, n))), seed, engine, cells, lo)
+                      tuple(range(lo, min(lo + chunk, n))), seed, engine, cells, lo, events)
              for lo in range(0, n, chunk)]
-    out = np.full((n, len(cells)), np.nan)
+    out = np.full((n, len(cells) + len(events)), np.nan)
     with lasting_pool(jobs, executor) as pool:
         for first, part in execute_tasks(tasks, run_draw_task, jobs, pool, False):
             out[first:first + part.shape[0]] = part
