@@ -10,13 +10,23 @@ The public API (see ``docs/guide.md`` and the notebooks in ``notebooks/``)::
     res.to_html("eu.html")
     model = sim.MarketModel(ban, seed=1)
     model.run_model(); model.datacollector.get_model_vars_dataframe()
+    vary = [sim.parse_range("world.network_effect=0.1:1.5", base)]
+    res, design = sim.sweep(base, vary, samples=8)             # also sim.sensitivity,
+    fit = sim.calibrate(base, sim.load_targets("fit"), vary)   # sim.load_priors
 
 Every function and class in ``__all__`` has a docstring with an example.
 """
 
+import importlib
+
 from sim._version import __version__
 from sim.errors import ScenarioError
 from sim.scenario import Scenario, load_scenario, shipped_scenarios
+
+#: Studies for notebooks, by the module that defines each (imported on first use).
+_STUDIES = {"sweep": "sim.experiment.studies", "sensitivity": "sim.experiment.studies",
+            "calibrate": "sim.experiment.calibration", "load_targets": "sim.experiment.calibration",
+            "parse_range": "sim.experiment.design", "load_priors": "sim.experiment.priors"}
 
 
 def __getattr__(name: str):  # lazy: keep `import sim` (and the CLI's --help) light
@@ -32,6 +42,9 @@ def __getattr__(name: str):  # lazy: keep `import sim` (and the CLI's --help) li
         from sim.experiment import ensemble
 
         return getattr(ensemble, name)
+    if name in _STUDIES:
+        module = importlib.import_module(_STUDIES[name])
+        return getattr(module, name)
     if name in ("run_replication", "run_replications"):
         from sim import replication
 
@@ -56,4 +69,10 @@ __all__ = [
     "Results",
     "ensemble",
     "Ensemble",
+    "sweep",
+    "sensitivity",
+    "calibrate",
+    "load_targets",
+    "load_priors",
+    "parse_range",
 ]

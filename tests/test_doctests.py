@@ -22,6 +22,16 @@ MODULES = [
     "sim.model",
     "sim.errors",
     "sim.streams",
+    "sim.cli_app",
+    "sim.experiment.smc",
+    "sim.experiment.priors",
+    "sim.experiment.draws",
+    "sim.experiment.predictive",
+    "sim.experiment.sbc",
+    "sim.experiment.ensemble",
+    "sim.experiment.studies",
+    "sim.experiment.calibration",
+    "sim.experiment.design",
 ]
 # sim.engine.engine has no docstring examples yet; add it here when it has (its owner's file).
 

@@ -126,7 +126,16 @@ class TargetsFile(_Strict):
 
 
 def load_targets(path: str | Path, scenario: Scenario | None = None) -> TargetsFile:
-    """Read and validate a targets file (errors as ScenarioError naming file and path)."""
+    """Read and validate a targets file (errors as ScenarioError naming file and path).
+
+    ``path`` is a file or the name of a shipped targets file (``"fit"``, ``"validation"``).
+
+    Example:
+        >>> import sim
+        >>> targets = sim.load_targets("fit", sim.load_scenario("baseline"))
+        >>> len(targets.target), targets.target[0].metric
+        (13, 'open_usage_share')
+    """
     from sim.scenario.loader import find_scenario
 
     candidate = Path(path)
@@ -255,6 +264,16 @@ def calibrate(scenario: Scenario, targets: TargetsFile, parameters: list[Paramet
     Raises:
         ScenarioError: Bad input, an unusable ``out``, or more runs than
             ``MARKETSIM_MAX_RUNS``; all checked before the first evaluation.
+
+    Example:
+        >>> import sim
+        >>> from sim.scenario.overrides import with_horizon
+        >>> short = with_horizon(sim.load_scenario("baseline"), 17)  # to the last fact
+        >>> fit = sim.calibrate(short, sim.load_targets("fit", short),
+        ...                     [sim.parse_range("world.network_effect=0.05:0.5", short)],
+        ...                     replications=1, max_evaluations=3, jobs=1, engine="expected")
+        >>> sorted(fit.values), len(fit.fit)
+        (['world.network_effect'], 13)
     """
     del progress
     if not parameters or any(not p.numeric for p in parameters):

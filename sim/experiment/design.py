@@ -97,6 +97,12 @@ def _field_kind(annotation: Any) -> str:
 def parse_range(text: str, scenario: Scenario, option: str = "--vary") -> Parameter:
     """Parse ``PATH=LOW:HIGH`` or ``PATH=a,b,c`` against ``scenario``.
 
+    Example:
+        >>> import sim
+        >>> p = sim.parse_range("world.network_effect=0.1:0.5", sim.load_scenario("baseline"))
+        >>> p.path, p.low, p.high
+        ('world.network_effect', 0.1, 0.5)
+
     Raises:
         ScenarioError: Unknown path (with a suggestion), LOW >= HIGH, a non-numeric bound
             for a numeric field, or a range on a field that cannot vary.

@@ -50,16 +50,39 @@ def coverage_check(scenario: Scenario, targets: Any, priors: PriorsFile, *, trut
     ``rank`` (the share of posterior draws below the true value).
 
     Example:
+        >>> import tempfile
+        >>> from pathlib import Path
         >>> from sim.scenario.loader import load_scenario
         >>> from sim.experiment.calibration import load_targets
         >>> from sim.experiment.priors import load_priors
+        >>> folder = Path(tempfile.mkdtemp())
+        >>> _ = (folder / "t.toml").write_text('''[targets]
+        ... name = "one fact"
+        ... [[target]]
+        ... name = "eu_hhi"
+        ... metric = "hhi_market"
+        ... region = "EU"
+        ... segment = "enterprise"
+        ... month = 3
+        ... value = 3000.0
+        ... tolerance = 500.0
+        ... source = "an example"
+        ... ''')
+        >>> _ = (folder / "p.toml").write_text('''[priors]
+        ... name = "one parameter"
+        ... scenario = "baseline"
+        ... [[prior]]
+        ... path = "world.network_effect"
+        ... low = 0.0
+        ... high = 0.6
+        ... source = "an example"
+        ... ''')
         >>> sc = load_scenario("baseline")
-        >>> fixtures = "tests/fixtures/"
-        >>> rows = coverage_check(sc, load_targets(fixtures + "targets/good.toml", sc),
-        ...                       load_priors(fixtures + "priors/good.toml", sc), truths=2,
-        ...                       particles=8, jobs=1, progress=False)
-        >>> sorted(rows["path"].unique())
-        ['segments.enterprise.bass_q', 'world.network_effect']
+        >>> rows = coverage_check(sc, load_targets(folder / "t.toml", sc),
+        ...                       load_priors(folder / "p.toml", sc), truths=2, particles=6,
+        ...                       jobs=1, progress=False)
+        >>> list(rows["path"]), len(rows)
+        (['world.network_effect', 'world.network_effect'], 2)
     """
     settings = settings or Settings(particles=particles)
     cells = cells_of_targets(targets, scenario.scenario.start)

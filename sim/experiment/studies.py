@@ -104,6 +104,15 @@ def sweep(scenario: Scenario, parameters: list[Parameter], *, design: str = "lhs
         ``(results, design)``; ``design`` has a ``point`` column (the scenario id of each
         row) and one column per parameter, and is saved as ``design.parquet`` when a
         results folder is written.
+
+    Example:
+        >>> import sim
+        >>> base = sim.load_scenario("baseline")
+        >>> vary = [sim.parse_range("world.network_effect=0.1:0.5", base)]
+        >>> results, design = sim.sweep(base, vary, design="grid", samples=2,
+        ...                             replications=1, months=2, jobs=1)
+        >>> list(design["world.network_effect"]), results.ids
+        ([0.1, 0.5], ['sweep-0000', 'sweep-0001'])
     """
     seed = scenario.experiment.seed if seed is None else seed
     points, detail = design_size(parameters, design, samples)
@@ -226,6 +235,15 @@ def sensitivity(scenario: Scenario, parameters: list[Parameter], *, method: str 
 
     Returns:
         ``(results, design, indices)``; ``indices`` is written to ``sensitivity.csv``.
+
+    Example:
+        >>> import sim
+        >>> base = sim.load_scenario("baseline")
+        >>> vary = [sim.parse_range("world.network_effect=0.1:0.5", base)]
+        >>> _, design, indices = sim.sensitivity(base, vary, method="morris", samples=2,
+        ...                                      replications=1, months=2, jobs=1)
+        >>> len(design), list(indices["parameter"])
+        (4, ['world.network_effect'])
     """
     _check_method(method)
     if not parameters:
