@@ -336,3 +336,24 @@ def test_event_facts_get_a_probability_and_a_brier_score():
     table = event_table(facts, seen)
     expected = (seen.mean(axis=0) - np.array([f.outcome for f in facts.event])) ** 2
     np.testing.assert_allclose(table["brier"], expected)
+
+
+def test_a_batch_of_different_draws_equals_its_worlds_run_alone():
+    """Step 0 converges and freezes per world, so no world waits on another's rounds."""
+    from sim.experiment.calibration import load_targets
+    from sim.experiment.draws import DrawTask, cells_of_targets, run_draws
+    from sim.scenario.loader import load_scenario
+    from sim.scenario.overrides import with_horizon
+
+    scenario = with_horizon(load_scenario("baseline"), 17)
+    cells = cells_of_targets(load_targets("fit", scenario), scenario.scenario.start)
+    rng = np.random.default_rng(3)
+    draws = tuple((("world.network_effect", float(a)), ("world.kappa_open", float(b)),
+                   ("segments.enterprise.usage_elasticity", float(c)))
+                  for a, b, c in zip(rng.uniform(0, 0.6, 6), rng.uniform(0.005, 0.3, 6),
+                                     rng.uniform(1.05, 2.5, 6), strict=True))
+    text = scenario.to_toml()
+    whole = run_draws(DrawTask(text, draws, tuple(range(6)), 4, "expected", cells))
+    parts = np.vstack([run_draws(DrawTask(text, draws[lo:hi], tuple(range(lo, hi)), 4,
+                                          "expected", cells)) for lo, hi in ((0, 1), (1, 6))])
+    np.testing.assert_array_equal(whole, parts)

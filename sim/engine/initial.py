@@ -15,6 +15,8 @@ end-2023 ecosystems had grown for a year or more at about that effort).
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from sim.engine import choice, community, market
@@ -169,21 +171,33 @@ def _counts_prices_and_brands(params: Params, state: State, available: np.ndarra
     st = params.structure
     shares = params.region["shares"]
     previous = None
+    active = np.ones(params.worlds, dtype=bool)
     for _ in range(_MAX_COUNT_ROUNDS):
+        kept = _saved(state, _COUNT_FIELDS)
         state.unaware, state.counts = choice.initial_counts(
             state.potential, params.region["aware"], params.region["adoption"],
             shares, st.group_fractions, available)
         state.firm_share = firm_shares(state)
-        _prices_and_brands(params, state, available)
-        if previous is not None and np.array_equal(previous, state.counts):
-            break
+        _prices_and_brands(params, state, available, active)
+        _restore(state, kept, ~active)
+        if previous is not None:
+            active &= _per_world(state.counts != previous, np.any) > 0  # still changing
+            if not active.any():
+                break
         previous = state.counts.copy()
         shares = adopter_shares(params, params.region["shares"],
                                 market.usage_per_adopter(params, 0, state.price))
 
 
-def _prices_and_brands(params: Params, state: State, available: np.ndarray) -> None:
-    """Solve step-0 prices and brand constants together (see the module docstring)."""
+def _prices_and_brands(params: Params, state: State, available: np.ndarray,
+                       active: np.ndarray | None = None) -> None:
+    """Solve step-0 prices and brand constants together (see the module docstring).
+
+    Convergence is judged per world, and a world that has converged (or that ``active``
+    leaves out) keeps its prices and brands exactly: no world's answer depends on how long
+    another takes, so a batch of different parameter draws equals its worlds run alone.
+    """
+    active = np.ones(params.worlds, dtype=bool) if active is None else active.copy()
     aware = state.counts.sum(axis=(3, 4))
     target = np.divide(state.counts.sum(axis=3), aware[..., None],
                        out=np.zeros(state.counts.shape[:3] + state.counts.shape[4:]),
@@ -194,16 +208,48 @@ def _prices_and_brands(params: Params, state: State, available: np.ndarray) -> N
     switching = np.broadcast_to(params.segment["switching_cost"][:, None, :], aware.shape)
     cost = market.serving_costs(params, state, 0)
     for _ in range(_MAX_ROUNDS):
+        if not active.any():
+            break
+        kept = _saved(state, _PRICE_FIELDS)
         nonprice, outside = choice.utilities(params, state, 0, np.ones(state.brand.shape))
         market.price_lines(params, state, 0, cost, nonprice, outside, available.any(axis=(2, 3)),
                            adjust=False)
         utility, outside = choice.utilities(params, state, 0, market.effective_prices(
             params, state))
         brand = choice.invert_brands(target, utility - state.brand, outside, switching, legal)
-        change = np.nanmax(np.abs(brand - state.brand)) if brand.size else 0.0
+        change = _per_world(np.abs(brand - state.brand), np.max)
         state.brand = brand
-        if change < BRAND_TOLERANCE:
-            break
+        _restore(state, kept, ~active)
+        active &= ~(change < BRAND_TOLERANCE)
+
+
+#: What a step-0 round writes: restored in worlds that have converged already.
+_PRICE_FIELDS = ("markup", "price", "brand")
+_COUNT_FIELDS = ("unaware", "counts", "firm_share", *_PRICE_FIELDS)
+
+
+def _saved(state: State, fields: tuple[str, ...]) -> dict[str, np.ndarray]:
+    return {name: np.array(getattr(state, name), copy=True) for name in fields}
+
+
+def _restore(state: State, saved: dict[str, np.ndarray], frozen: np.ndarray) -> None:
+    """Put back ``saved`` values in the ``frozen`` worlds (the world axis is first)."""
+    if not frozen.any():
+        return
+    for name, before in saved.items():
+        now = getattr(state, name)
+        if now.shape != before.shape:  # a field that did not exist yet: nothing to keep
+            continue
+        now[frozen] = before[frozen]
+
+
+def _per_world(x: np.ndarray, reduce: Any) -> np.ndarray:
+    """``reduce`` over every axis but the first (0 for a world with no or only NaN entries)."""
+    flat = x.reshape(x.shape[0], -1).astype(float)
+    if flat.shape[1] == 0:
+        return np.zeros(x.shape[0])
+    flat = np.where(np.isnan(flat), -np.inf, flat)  # NaN (a dead line) never counts
+    return np.maximum(np.asarray(reduce(flat, axis=1), dtype=float), 0.0)
 
 
 def _contributors(params: Params, state: State, rules, streams: KeyedStreams) -> None:
