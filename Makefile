@@ -25,7 +25,7 @@ STAMP_TEST := $(VENV)/.installed-test
 help:
 	@echo "make demo    compare baseline with eu_blocks_open; writes reports/demo/report.html"
 	@echo "make calibrate  the Bayesian posterior and its hindcast -> scenarios/posterior/ (~15 min)"
-	@echo "make sbc        the calibration's coverage check on 100 synthetic truths (~40 min)"
+	@echo "make sbc        the calibration's coverage check on 100 synthetic truths (~50 min)"
 	@echo "make findings   regenerate docs/findings.md and the README headline (FINDINGS_ARGS=...)"
 	@echo "make plausibility   the baseline against the fit-window patterns (docs/validation.md)"
 	@echo "make contributors   open shares against contributor productivity (docs/validation.md)"

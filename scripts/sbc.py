@@ -9,7 +9,7 @@ per-parameter summary into ``baseline.diagnostics.json`` under ``coverage_check`
 tables of docs/calibration.md.
 
 Usage:
-    python scripts/sbc.py [--truths 100] [--particles 40] [--max-moves 4] [--jobs J]
+    python scripts/sbc.py [--truths 100] [--particles 32] [--max-moves 8] [--jobs J]
 """
 
 from __future__ import annotations
@@ -32,8 +32,8 @@ def main(argv: list[str] | None = None) -> int:
     """Run the coverage check and store its results beside the posterior."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--truths", type=int, default=100)
-    parser.add_argument("--particles", type=int, default=40)
-    parser.add_argument("--max-moves", type=int, default=4)
+    parser.add_argument("--particles", type=int, default=32)
+    parser.add_argument("--max-moves", type=int, default=8)
     parser.add_argument("--seed", type=int, default=20240102)
     parser.add_argument("--jobs", type=int, default=None)
     parser.add_argument("--ship", type=Path, default=SHIPPED)

@@ -357,3 +357,17 @@ def test_a_batch_of_different_draws_equals_its_worlds_run_alone():
     parts = np.vstack([run_draws(DrawTask(text, draws[lo:hi], tuple(range(lo, hi)), 4,
                                           "expected", cells)) for lo, hi in ((0, 1), (1, 6))])
     np.testing.assert_array_equal(whole, parts)
+
+
+def test_one_worlds_markup_cap_does_not_bind_another_world():
+    from sim.experiment.draws import Cell, DrawTask, run_draws
+    from sim.scenario.loader import load_scenario
+    from sim.scenario.overrides import with_horizon
+
+    text = with_horizon(load_scenario("baseline"), 3).to_toml()
+    cells = (Cell("price_frontier", "World", "enterprise", 3),)
+    draws = ((("world.markup_max", 50.0),), (("world.markup_max", 1.5),))
+    both = run_draws(DrawTask(text, draws, (0, 0), 2, "expected", cells))
+    alone = run_draws(DrawTask(text, draws[:1], (0,), 2, "expected", cells))
+    assert both[0, 0] == alone[0, 0]
+    assert both[1, 0] < both[0, 0]  # the tight cap does bind in its own world

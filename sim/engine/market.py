@@ -135,7 +135,7 @@ def price_lines(params: Params, state: State, month: int, cost: np.ndarray,
     equilibrium = pricing.solve_prices(
         market, safe_cost, state.owner, priced, np.where(np.isfinite(host_price), host_price, 1.0),
         n_firms=state.firm_alive.shape[1], scope=params.structure.price_scope,
-        markup_max=float(np.min(w["markup_max"])),
+        markup_max=w["markup_max"],  # each world's own cap (no world sets another's)
         initial_markup=None if np.isnan(start).all() else np.where(np.isnan(start), 2.0, start))
     target = equilibrium.markup
     if adjust:

@@ -249,7 +249,7 @@ def solve_prices(
     *,
     n_firms: int | None = None,
     scope: Scope = "global",
-    markup_max: float = 50.0,
+    markup_max: float | np.ndarray = 50.0,
     initial_markup: np.ndarray | None = None,
     tol: float = 1e-12,
     max_iter: int = 1000,
@@ -268,7 +268,7 @@ def solve_prices(
         n_firms: ``F``; default ``owner.max() + 1``.
         scope: ``"global"`` (one price per line, FOC over all cells) or ``"regional"`` (one
             price per region and line, FOC over that region's segments).
-        markup_max: Safeguard cap on ``p / c`` (> 1).
+        markup_max: Safeguard cap on ``p / c`` (> 1): one number, or one per world ``[W]``.
         initial_markup: ``[W, K]`` or ``[W, R, K]`` start (e.g. last month's target);
             default the zero-share markup ``(e + alpha) / (e + alpha - 1)``.
         tol: Convergence tolerance on the largest change of a log markup in a world.
@@ -279,8 +279,11 @@ def solve_prices(
     """
     if scope not in ("global", "regional"):
         raise ValueError(f"scope must be 'global' or 'regional', got {scope!r}")
-    if not markup_max > 1.0:
+    markup_max = np.asarray(markup_max, dtype=np.float64)
+    if not np.all(markup_max > 1.0):
         raise ValueError("markup_max must exceed 1")
+    if markup_max.ndim == 1:  # one cap per world, broadcast over regions and lines
+        markup_max = markup_max[:, None, None]
     cells = _cells(market)
     sells = cells.sells[:, :, 0, :]
     cost = np.asarray(cost, dtype=np.float64)
