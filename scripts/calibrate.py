@@ -67,6 +67,7 @@ def main(argv: list[str] | None = None) -> int:
                                    result.posterior, seed=args.seed, jobs=args.jobs)
     bands.to_csv(result.folder / "bands.csv", index=False)
     facts.to_csv(result.folder / "bands_facts.csv", index=False)
+    gap = gap_over_posterior(scenario, result.posterior, args.seed, args.jobs)
     args.ship.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(result.folder / "posterior.parquet", args.ship / "baseline.parquet")
     manifest = json.loads((result.folder / "manifest.json").read_text(encoding="utf-8"))
@@ -74,7 +75,7 @@ def main(argv: list[str] | None = None) -> int:
     before = json.loads(shipped.read_text(encoding="utf-8")) if shipped.is_file() else {}
     diagnostics = {"command": command, "seed": args.seed, "particles": args.particles,
                    "versions": manifest["versions"], **result.diagnostics,
-                   "hindcast": hindcast_summary(hindcast, events)}
+                   "hindcast": hindcast_summary(hindcast, events), "gap_months": gap}
     if "coverage_check" in before:
         diagnostics["coverage_check"] = before["coverage_check"]
     shipped.write_text(json.dumps(diagnostics, indent=1) + "\n", encoding="utf-8")
@@ -90,6 +91,27 @@ def main(argv: list[str] | None = None) -> int:
           f"{h['facts']} inside their 90 % intervals, {h['beats_persistence']}/"
           f"{h['scored_against_persistence']} beat persistence on CRPS")
     return 0
+
+
+#: Months at which the open-closed gap is checked over the posterior (issue 15: Epoch's
+#: 1.1-5.3 months in 2025-10, and 2-6 months in every year 2026-2030).
+GAP_DATES = ("2025-10", "2026-12", "2027-12", "2028-12", "2029-12", "2030-12")
+
+
+def gap_over_posterior(scenario, posterior, seed, jobs):
+    """The posterior's median and 90 % band of ``gap_months`` at :data:`GAP_DATES`."""
+    import numpy as np
+
+    from sim.experiment.draws import Cell
+    from sim.experiment.predictive import predictive_values
+    from sim.scenario.months import step_of
+
+    start = scenario.scenario.start
+    cells = tuple(Cell("gap_months", "World", "all", step_of(d, start)) for d in GAP_DATES)
+    values = predictive_values(scenario, None, posterior, seed=seed, jobs=jobs, cells=cells)
+    low, mid, high = np.nanpercentile(values, [5, 50, 95], axis=0)
+    return [{"date": d, "p05": float(a), "p50": float(b), "p95": float(c)}
+            for d, a, b, c in zip(GAP_DATES, low, mid, high, strict=True)]
 
 
 def hindcast_scores(scenario, fit_targets, posterior, seed, jobs):

@@ -124,7 +124,18 @@ def coverage_block(d: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-BLOCKS = {"posterior": posterior_block, "fit": fit_block, "flags": flags_block,
+def gap_block(d: dict[str, Any]) -> str:
+    """The open-closed gap over the posterior at the dates issue 15 checks."""
+    rows = d.get("gap_months")
+    if not rows:
+        return "(not run yet: `make calibrate`)"
+    lines = ["| date | gap_months: median [5 %, 95 %] over the posterior |", "|---|---|"]
+    for r in rows:
+        lines.append(f"| {r['date']} | {_g(r['p50'])} [{_g(r['p05'])}, {_g(r['p95'])}] |")
+    return "\n".join(lines)
+
+
+BLOCKS = {"gap": gap_block, "posterior": posterior_block, "fit": fit_block, "flags": flags_block,
           "hindcast": hindcast_block,
           "coverage-check": coverage_block}
 
