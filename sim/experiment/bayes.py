@@ -147,7 +147,7 @@ def _last_stage(folder: ResultsFolder) -> int | None:
 
 
 @contextmanager
-def _progress(show: bool | None, particles: int) -> Iterator[Any]:
+def _progress(show: bool | None) -> Iterator[Any]:
     import sys
 
     from tqdm.auto import tqdm
@@ -216,7 +216,7 @@ def calibrate_bayes(scenario: Scenario, targets: Any, priors: PriorsFile, *, out
     started = time.perf_counter()
     try:
         last = _last_stage(folder) if resume else None
-        with lasting_pool(jobs, executor) as pool, _progress(progress, settings.particles) as bar:
+        with lasting_pool(jobs, executor) as pool, _progress(progress) as bar:
             simulate = simulator(text, informed, cells, seed, engine, jobs, pool, chunk)
             if last is None:
                 pop = first_population(simulate, len(informed), observed, sigma, settings,
@@ -301,8 +301,7 @@ def _finish(folder: ResultsFolder, pop: Population, priors: PriorsFile, targets:
         "p05": low, "p50": mid, "p95": high, "model_median": np.nanmedian(pop.sims, axis=0)})
     predictive["inside_90"] = (predictive["observed"] >= low) & (predictive["observed"] <= high)
     atomic_write_text(folder.root / "predictive.csv", predictive.to_csv(index=False))
-    prior_u = np.random.default_rng([seed, 0, 1, 0]).random((n, pop.u.shape[1]))
-    shrink = shrinkage(prior_u, pop.u)
+    shrink = shrinkage(pop.u)
     parameters = []
     for prior in priors.prior:
         values = columns[prior.path]

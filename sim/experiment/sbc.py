@@ -28,7 +28,14 @@ from sim.experiment.bayes import CHUNK, facts, simulator
 from sim.experiment.draws import cells_of_targets
 from sim.experiment.pool import lasting_pool
 from sim.experiment.priors import PriorsFile
-from sim.experiment.smc import Population, Requests, Settings, first_requests, stage_requests
+from sim.experiment.smc import (
+    Population,
+    Requests,
+    Settings,
+    first_requests,
+    shrinkage,
+    stage_requests,
+)
 from sim.scenario.overrides import with_horizon
 from sim.scenario.schema import Scenario
 
@@ -102,7 +109,7 @@ def coverage_check(scenario: Scenario, targets: Any, priors: PriorsFile, *, trut
             rows.append({"truth": i, "path": prior.path, "true": true, "p05": low, "p50": mid,
                          "p95": high, "inside_90": bool(low <= true <= high),
                          "rank": float(np.mean(draws < true)),
-                         "shrinkage": float(1 - pop.u[:, j].std() / np.sqrt(1 / 12))})
+                         "shrinkage": float(shrinkage(pop.u[:, j:j + 1])[0])})
     return pd.DataFrame(rows)
 
 

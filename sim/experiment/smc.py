@@ -259,7 +259,16 @@ def credible_interval(values: np.ndarray, level: float = 0.9) -> tuple[float, fl
     return float(low), float(high)
 
 
-def shrinkage(prior_u: np.ndarray, posterior_u: np.ndarray) -> np.ndarray:
-    """``1 - sd_posterior / sd_prior`` per column (0: nothing learnt; 1: pinned)."""
-    return 1.0 - posterior_u.std(axis=0) / np.maximum(prior_u.std(axis=0), 1e-300)
+#: Standard deviation of the uniform prior on each coordinate of the unit cube.
+PRIOR_SD = float(np.sqrt(1.0 / 12.0))
+
+
+def shrinkage(posterior_u: np.ndarray) -> np.ndarray:
+    """``1 - sd_posterior / sd_prior`` per column of unit-cube draws (0: nothing learnt).
+
+    Example:
+        >>> shrinkage(np.full((4, 1), 0.5)).tolist()  # every draw at one point: pinned
+        [1.0]
+    """
+    return 1.0 - posterior_u.std(axis=0) / PRIOR_SD
 
