@@ -178,6 +178,10 @@ def sensitivity_command(
             executor=executor, base_id=label, **options)
     typer.echo(indices.drop(columns=["metric", "region", "segment", "month"]).to_string(
         index=False, float_format=lambda v: f"{v:.3f}"))
+    from sim.experiment.studies import imprecise_indices
+
+    for line in imprecise_indices(indices):
+        typer.echo(f"warning: {line}", err=True)
     _finish(results, no_report)
 
 

@@ -220,6 +220,30 @@ def indices(problem: dict[str, Any], method: str, x: np.ndarray, y: np.ndarray, 
     return table
 
 
+def imprecise_indices(indices: pd.DataFrame) -> list[str]:
+    """One line per index whose 95 % half-width is wider than the index itself.
+
+    Such an index cannot be told from zero (or from its neighbours) at this sample size:
+    raise ``samples`` before reading it.
+
+    Example:
+        >>> rows = pd.DataFrame({"parameter": ["a", "b"], "S1": [0.4, 0.05],
+        ...                      "S1_conf": [0.1, 0.2], "ST": [0.5, 0.1], "ST_conf": [0.1, 0.05]})
+        >>> imprecise_indices(rows)
+        ['b: S1 = 0.05 +- 0.2 (the interval is wider than the index; raise --samples)']
+    """
+    lines = []
+    for name, conf in (("S1", "S1_conf"), ("ST", "ST_conf"), ("mu_star", "mu_star_conf")):
+        if name not in indices.columns:
+            continue
+        for _, row in indices.iterrows():
+            value, half = float(row[name]), float(row[conf])
+            if np.isfinite(half) and half > abs(value):
+                lines.append(f"{row['parameter']}: {name} = {value:.3g} +- {half:.3g} (the "
+                             "interval is wider than the index; raise --samples)")
+    return lines
+
+
 def sensitivity(scenario: Scenario, parameters: list[Parameter], *, method: str = "sobol",
                 samples: int = 64, metric: str = "hhi_market", region: str = "EU",
                 segment: str = "enterprise", month: int | None = None,
