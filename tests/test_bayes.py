@@ -371,3 +371,21 @@ def test_one_worlds_markup_cap_does_not_bind_another_world():
     alone = run_draws(DrawTask(text, draws[:1], (0,), 2, "expected", cells))
     assert both[0, 0] == alone[0, 0]
     assert both[1, 0] < both[0, 0]  # the tight cap does bind in its own world
+
+
+@pytest.mark.parametrize(("options", "message"), [
+    ({"particles": 1}, "particles"),
+    ({"seed": -1}, "seed"),
+    ({"engine": "fast"}, "unknown engine"),
+])
+def test_bad_sampler_options_are_one_clear_error(options, message, tmp_path):
+    from sim.experiment.bayes import calibrate_bayes
+    from sim.experiment.calibration import load_targets
+    from sim.scenario.loader import load_scenario
+
+    scenario = load_scenario("baseline")
+    with pytest.raises(ScenarioError, match=message):
+        calibrate_bayes(scenario, load_targets(TARGETS, scenario),
+                        load_priors(PRIORS / "good.toml", scenario), out=tmp_path / "x",
+                        jobs=1, progress=False, **options)
+    assert not (tmp_path / "x").exists()

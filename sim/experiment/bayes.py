@@ -189,6 +189,12 @@ def calibrate_bayes(scenario: Scenario, targets: Any, priors: PriorsFile, *, out
         chunk: Worlds per task.
         command: The command line, for the manifest.
     """
+    from sim.experiment.runner import check_count, check_engine
+
+    particles = check_count(particles if settings is None else settings.particles,
+                            "particles", 2)
+    seed = check_count(seed, "seed", 0)
+    engine = check_engine(engine)
     settings = settings or Settings(particles=particles)
     start = scenario.scenario.start
     _check_fit_window(targets, start)
