@@ -389,3 +389,19 @@ def test_bad_sampler_options_are_one_clear_error(options, message, tmp_path):
                         load_priors(PRIORS / "good.toml", scenario), out=tmp_path / "x",
                         jobs=1, progress=False, **options)
     assert not (tmp_path / "x").exists()
+
+
+def test_the_committed_coverage_check_matches_its_rows():
+    diagnostics = json.loads((SCENARIOS / "posterior" / "baseline.diagnostics.json")
+                             .read_text(encoding="utf-8"))
+    check = diagnostics["coverage_check"]
+    rows = pd.read_csv(SCENARIOS / "posterior" / "baseline.sbc.csv")
+    assert check["truths"] >= 100 and rows["truth"].nunique() == check["truths"]
+    informed = [p["path"] for p in diagnostics["parameters"] if p["informed"]]
+    assert [p["path"] for p in check["parameters"]] == informed
+    inside = (rows["p05"] <= rows["true"]) & (rows["true"] <= rows["p95"])
+    assert (inside == rows["inside_90"]).all()
+    for p in check["parameters"]:
+        share = rows.loc[rows["path"] == p["path"], "inside_90"].mean()
+        assert share == pytest.approx(p["coverage_90"])
+        assert p["within_80_97"] == (0.80 <= share <= 0.97)
