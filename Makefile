@@ -20,12 +20,13 @@ STAMP_BASE := $(VENV)/.installed
 STAMP_TEST := $(VENV)/.installed-test
 
 .DEFAULT_GOAL := help
-.PHONY: help venv venv-test demo calibrate sbc findings plausibility contributors hindcast harm-priors engine-agreement scale-out test bench lint docs regression-update clean
+.PHONY: help venv venv-test demo calibrate sbc sampler-coverage findings plausibility contributors hindcast harm-priors engine-agreement scale-out test bench lint docs regression-update clean
 
 help:
 	@echo "make demo    compare baseline with eu_blocks_open; writes reports/demo/report.html"
 	@echo "make calibrate  the Bayesian posterior and its hindcast -> scenarios/posterior/ (~15 min)"
 	@echo "make sbc        the calibration's coverage check on 100 synthetic truths (~50 min)"
+	@echo "make sampler-coverage  the sampler's coverage on a problem with an exact posterior"
 	@echo "make findings   regenerate docs/findings.md and the README headline (FINDINGS_ARGS=...)"
 	@echo "make plausibility   the baseline against the fit-window patterns (docs/validation.md)"
 	@echo "make contributors   open shares against contributor productivity (docs/validation.md)"
@@ -69,6 +70,10 @@ calibrate: $(STAMP_BASE)
 # The coverage check on synthetic truths (scripts/sbc.py --help); results are committed.
 sbc: $(STAMP_BASE)
 	$(BIN)/python scripts/sbc.py $(SBC_ARGS)
+
+# The SMC sampler's coverage on a linear-Gaussian problem (scripts/sampler_coverage.py).
+sampler-coverage: $(STAMP_BASE)
+	$(BIN)/python scripts/sampler_coverage.py
 
 # Every shipped scenario vs the baseline, 20 paired replications (scripts/findings.py --help).
 findings: $(STAMP_BASE)

@@ -405,3 +405,16 @@ def test_the_committed_coverage_check_matches_its_rows():
         share = rows.loc[rows["path"] == p["path"], "inside_90"].mean()
         assert share == pytest.approx(p["coverage_90"])
         assert p["within_80_97"] == (0.80 <= share <= 0.97)
+
+
+def test_the_sampler_coverage_study_runs_small():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(
+        "sampler_coverage", Path(__file__).parents[1] / "scripts" / "sampler_coverage.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    share = module.coverage(particles=16, truths=3)
+    assert share.shape == (module.DIMS,)
+    assert ((share >= 0) & (share <= 1)).all()
+    assert np.array_equal(share, module.coverage(particles=16, truths=3))  # seeded
