@@ -51,6 +51,13 @@ NoReport = Annotated[bool, typer.Option("--no-report", help="Do not write report
 Engine = Annotated[str | None, typer.Option("--engine", metavar="exact|expected",
                                             help="Demand engine: exact draws or expected "
                                             "counts (default: exact).")]
+Posterior = Annotated[str | None, typer.Option(
+    "--posterior", metavar="NAME|FILE",
+    help="Run an ensemble over a calibrated posterior: a shipped name or a posterior.parquet "
+         "(default: the shipped baseline posterior; 'none' runs the scenarios' own values).")]
+Draws = Annotated[int | None, typer.Option("--draws", min=1, max=100_000,
+                                           help="Posterior draws (default 64); -r is then "
+                                           "replications per draw (default 2).")]
 Vary = Annotated[list[str], typer.Option("--vary", metavar="PATH=LOW:HIGH",
                                          help="Parameter range, or PATH=a,b,c (repeatable).")]
 

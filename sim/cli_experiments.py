@@ -16,12 +16,14 @@ import typer
 
 from sim.cli_app import app
 from sim.cli_common import (  # noqa: F401  (re-exported: earlier imports name this module)
+    Draws,
     Engine,
     Force,
     Jobs,
     Months,
     NoReport,
     Out,
+    Posterior,
     Replications,
     Resume,
     Scheduler,
@@ -89,21 +91,57 @@ def run_command(
     replications: Replications = None, seed: Seed = None, months: Months = None,
     set_: Sets = None, engine: Engine = None, out: Out = None, jobs: Jobs = None,
     scheduler: Scheduler = None, resume: Resume = False, force: Force = False,
-    no_report: NoReport = False,
+    no_report: NoReport = False, posterior: Posterior = None, draws: Draws = None,
 ) -> None:
-    """Run replications of scenarios with common random numbers and write results."""
+    """Run scenarios with common random numbers, over the calibrated posterior by default."""
     from sim.experiment.runner import assign_ids, run
 
     loaded, labels = load_with_sets(scenarios, set_)
     label = "_vs_".join(assign_ids(loaded, labels)[:3])
     options = _run_options(out, label, jobs, resume, force, engine)
+    chosen = _posterior_for(loaded, posterior, draws)
     with dask_executor(scheduler) as executor:
         results = run(dict(zip(assign_ids(loaded, labels), loaded, strict=True)), replications,
-                      seed, months=months, executor=executor, **options)
-    typer.echo(f"{len(results.ids)} scenario(s) x {results.replications} replications, "
-               f"seed {results.seed}, {results.engine} engine")
+                      seed, months=months, executor=executor, posterior=chosen, draws=draws,
+                      **options)
+    post = results.posterior
+    worlds = (f"{post['draws']} draws of the {post['name']} posterior x "
+              f"{post['replications_per_draw']} replications" if post
+              else f"{results.replications} replications (the scenarios' own values)")
+    typer.echo(f"{len(results.ids)} scenario(s) x {worlds}, seed {results.seed}, "
+               f"{results.engine} engine")
     _key_figures(results)
     _finish(results, no_report)
+
+
+def _posterior_for(scenarios: list[Scenario], asked: str | None, draws: int | None
+                   ) -> str | None:
+    """The posterior to run: the one asked for, none for ``none``, else the shipped default.
+
+    The default applies only where it fits: a scenario without one of its paths (another
+    world) runs its own values, and a ``note:`` says so; a posterior asked for by name must fit.
+    """
+    from sim.experiment.posterior import DEFAULT_POSTERIOR, NONE, load_posterior, own_paths
+    from sim.scenario.loader import load_scenario
+
+    if asked is not None and asked.strip().lower() == NONE:
+        if draws is not None:
+            raise ScenarioError("--draws needs a posterior; drop --posterior none")
+        return None
+    if asked is not None:
+        return asked
+    post = load_posterior(DEFAULT_POSTERIOR)
+    reference = load_scenario(post.reference)
+    try:
+        for scenario in scenarios:
+            own_paths(scenario, reference, post.paths)
+    except ScenarioError as exc:
+        if draws is not None:
+            raise
+        typer.echo(f"note: {str(exc).splitlines()[0].split(' (')[0]}; running the scenarios' "
+                   "own values (no posterior)", err=True)
+        return None
+    return DEFAULT_POSTERIOR
 
 
 def _one(scenario: str, sets: list[str] | None) -> tuple[Scenario, str]:

@@ -7,7 +7,7 @@ keyed by its replication number), so the experiment layer may batch them as it l
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -25,7 +25,9 @@ DEFAULT_ENGINE = "exact"
 
 def run_replications(scenario: Scenario | str, seed: int = 0,
                      replications: Sequence[int] = (0,), scenario_id: str = "scenario",
-                     months: int | None = None, engine: str = DEFAULT_ENGINE
+                     months: int | None = None, engine: str = DEFAULT_ENGINE, *,
+                     draws: Sequence[int] | None = None,
+                     overrides: Sequence[Mapping[str, float]] | None = None,
                      ) -> dict[str, pd.DataFrame]:
     """Run several replications of one scenario as one batch of worlds.
 
@@ -36,6 +38,9 @@ def run_replications(scenario: Scenario | str, seed: int = 0,
         scenario_id: Value of the ``scenario`` column.
         months: Override the horizon (a shorter run).
         engine: ``"exact"`` or ``"expected"``.
+        draws: Each world's posterior draw id (the ``draw`` column; default 0).
+        overrides: Each world's parameter values (dotted path -> value), e.g. its posterior
+            draw; the worlds then differ in their parameters and step as one batch.
 
     Returns:
         ``{"market", "vendors", "products", "events"}`` tidy DataFrames (INTERFACES.md).
@@ -44,17 +49,32 @@ def run_replications(scenario: Scenario | str, seed: int = 0,
         >>> tables = run_replications("baseline", seed=1, replications=[0, 1], months=2)
         >>> sorted(tables["market"]["replication"].unique().tolist())
         [0, 1]
+        >>> tables = run_replications("baseline", seed=1, replications=[0, 1], months=2,
+        ...                           draws=[7, 9], overrides=[{"world.network_effect": 0.1},
+        ...                                                    {"world.network_effect": 0.5}])
+        >>> sorted(tables["market"]["draw"].unique().tolist())
+        [7, 9]
     """
     from sim.engine.compile import compile_scenario
     from sim.engine.engine import Engine
+    from sim.engine.params import stack_worlds
+    from sim.scenario.overrides import apply_overrides
 
     scenario = load_scenario(scenario)
     if months is not None:
         scenario = with_horizon(scenario, int(months))
     reps = np.asarray(list(replications), dtype=np.int64)
-    params = compile_scenario(scenario).repeat(len(reps))
+    if overrides is not None and any(overrides):
+        if len(overrides) != len(reps):
+            raise ValueError("one set of overrides per replication")
+        params = stack_worlds([compile_scenario(apply_overrides(scenario, dict(o), quiet=True))
+                               for o in overrides])
+    else:
+        params = compile_scenario(scenario).repeat(len(reps))
+    labels = np.zeros(len(reps), dtype=np.int64) if draws is None else \
+        np.asarray(list(draws), dtype=np.int64)
     model = Engine(params, int(seed), reps, engine).run()
-    return model.recorder.frames(model.state, [scenario_id] * len(reps), reps)
+    return model.recorder.frames(model.state, [scenario_id] * len(reps), reps, labels)
 
 
 def run_replication(scenario: Scenario | str, seed: int = 0, replication: int = 0,

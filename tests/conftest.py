@@ -13,6 +13,10 @@ ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 BAD = FIXTURES / "bad"
 SCENARIOS = ROOT / "scenarios"
+#: ``marketsim run`` options for the scenarios' own values: the command runs over the shipped
+#: posterior by default (issue 19), which tests of other behaviour do not need
+#: (test_posterior_ensembles.py tests the default).
+OWN = ("--posterior", "none")
 
 
 @dataclass

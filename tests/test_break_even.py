@@ -20,6 +20,7 @@ from sim.experiment.summary import SUMMARY_COLUMNS
 from sim.mechanisms import welfare
 from sim.scenario.loader import load_scenario
 from sim.scenario.overrides import apply_overrides
+from tests.conftest import OWN
 
 MONTHS = 40  # the EU ban of eu_blocks_open starts in 2027-01 (month 36)
 
@@ -94,7 +95,7 @@ def test_the_run_command_prints_the_break_even(tmp_path) -> None:
 
     from sim.cli import app
 
-    result = CliRunner().invoke(app, ["run", "baseline", "eu_blocks_open", "-r", "1",
+    result = CliRunner().invoke(app, ["run", *OWN, "baseline", "eu_blocks_open", "-r", "1",
                                       "--months", str(MONTHS), "--seed", "2",
                                       "-o", str(tmp_path / "out"), "--no-report"])
     assert result.exit_code == 0, result.output

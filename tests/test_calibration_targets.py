@@ -21,7 +21,7 @@ import sim
 from sim.engine.metrics import POOLED_NAN
 from sim.experiment.calibration import fit_table, load_targets
 from sim.scenario.months import step_of
-from tests.conftest import SCENARIOS
+from tests.conftest import OWN, SCENARIOS
 
 TARGETS_FILE = SCENARIOS / "targets" / "fit.toml"
 FIT_WINDOW = ("2024-01", "2025-06")  # CALIBRATION.md: fit only to facts dated 2025-06 or earlier
@@ -113,7 +113,7 @@ def test_library_extends_the_baseline() -> None:
 def test_library_runs_with_a_short_horizon(cli, tmp_path) -> None:
     """``marketsim run`` of the whole library, 3 months, one replication."""
     out = tmp_path / "library"
-    result = cli("run", *LIBRARY, "-r", "1", "--months", "3", "-j", "1", "-o", out,
+    result = cli("run", *OWN, *LIBRARY, "-r", "1", "--months", "3", "-j", "1", "-o", out,
                  "--no-report", "--engine", "expected")
     assert result.exit_code == 0, result
     market = pd.read_parquet(out / "market.parquet")

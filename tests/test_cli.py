@@ -13,6 +13,7 @@ import sim
 import sim.cli
 from sim.cli import diff_data, format_changes
 from sim.scenario.overrides import scenario_data
+from tests.conftest import OWN
 
 from .conftest import ROOT, SCENARIOS
 
@@ -41,18 +42,18 @@ def test_usage_error_exits_2(cli) -> None:
 
 
 @pytest.mark.parametrize(("args", "expected"), [
-    (["run", "baseline", "-r", "0"],
+    (["run", *OWN, "baseline", "-r", "0"],
      "error: -r/--replications: invalid value '0': Input should be greater than or equal to 1 "
      "(try 'marketsim run --help')"),
-    (["run", "baseline", "-j", "0"], "error: -j/--jobs: invalid value '0'"),
-    (["run", "baseline", "--months", "0"], "error: --months: invalid value '0'"),
-    (["run", "baseline", "--months", "abc"], "error: --months: invalid value 'abc'"),
-    (["run", "baseline", "--seed", "-1"], "error: --seed: invalid value '-1'"),
-    (["run", "baseline", "--bogus"], "error: No such option: --bogus"),
+    (["run", *OWN, "baseline", "-j", "0"], "error: -j/--jobs: invalid value '0'"),
+    (["run", *OWN, "baseline", "--months", "0"], "error: --months: invalid value '0'"),
+    (["run", *OWN, "baseline", "--months", "abc"], "error: --months: invalid value 'abc'"),
+    (["run", *OWN, "baseline", "--seed", "-1"], "error: --seed: invalid value '-1'"),
+    (["run", *OWN, "baseline", "--bogus"], "error: No such option: --bogus"),
     (["--bogus"], "error: No such option: --bogus (try 'marketsim --help')"),
     (["valdate"], "error: No such command 'valdate'"),
     (["validate"], "error: Missing argument 'SCENARIO...' (try 'marketsim validate --help')"),
-    (["run", "baseline", "-o"], "error: Option '-o' requires an argument"),
+    (["run", *OWN, "baseline", "-o"], "error: Option '-o' requires an argument"),
     # click escapes the option itself (\\x0a); the line must stay one inert line either way
     (["validate", "baseline", "--bogus\n\x1b[2J"], "error: No such option: --bogus\\x"),
 ])
@@ -66,7 +67,7 @@ def test_usage_errors_are_one_line(cli, args: list[str], expected: str) -> None:
 
 
 def test_usage_error_in_a_real_process_is_one_line() -> None:
-    proc = subprocess.run([sys.executable, "-m", "sim", "run", "baseline", "-r", "0"],
+    proc = subprocess.run([sys.executable, "-m", "sim", "run", *OWN, "baseline", "-r", "0"],
                           capture_output=True, text=True, cwd=ROOT, timeout=60)
     assert proc.returncode == 2
     assert proc.stderr.startswith("error: -r/--replications: ")

@@ -18,6 +18,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from tests.conftest import OWN
+
 from .conftest import FIXTURES, ROOT
 
 TARGETS = FIXTURES / "targets"
@@ -25,7 +27,7 @@ DATA_FILES = ("market.parquet", "vendors.parquet", "products.parquet", "events.p
               "summary.csv")
 # enough work (40 replications of 60 months) that a signal sent when the first replication
 # is stored always arrives before the last one is
-RUN = ["run", "baseline", "eu_blocks_open", "-r", "20", "--seed", "9", "--months", "60",
+RUN = ["run", *OWN, "baseline", "eu_blocks_open", "-r", "20", "--seed", "9", "--months", "60",
        "--no-report"]
 
 
@@ -84,7 +86,8 @@ def test_ctrl_c_then_resume_equals_an_uninterrupted_run(uninterrupted: Path, tmp
     assert "Traceback" not in stderr
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["status"] == "interrupted"
-    assert manifest["command"].startswith("marketsim run baseline eu_blocks_open -r 20")
+    assert manifest["command"].startswith(
+        "marketsim run --posterior none baseline eu_blocks_open -r 20")
     done = sum(manifest["finished"].values())
     assert 1 <= done < 40
     assert len(list((out / "parts").glob("*/*.done"))) == done
@@ -133,7 +136,7 @@ def test_ctrl_c_on_a_terminal_with_workers_is_one_line(tmp_path: Path) -> None:
 
 def test_quiet_when_stderr_is_not_a_terminal(tmp_path: Path) -> None:
     # the whole horizon: a shorter run warns about the baseline's later launches and policies
-    process = marketsim("run", "baseline", "-r", "1", "-o", tmp_path / "q",
+    process = marketsim("run", *OWN, "baseline", "-r", "1", "-o", tmp_path / "q",
                         "--no-report", "-j", "1", "--engine", "expected")
     stdout, stderr = process.communicate(timeout=120)
     assert process.returncode == 0, stderr
@@ -151,7 +154,7 @@ def test_progress_bar_on_a_terminal(tmp_path: Path) -> None:
     leader, follower = pty.openpty()
     # a terminal 100 columns wide (a fresh pseudo-terminal has 0, and tqdm draws nothing)
     fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 30, 100, 0, 0))
-    process = marketsim("run", "baseline", "-r", "3", "--months", "2", "-o", tmp_path / "t",
+    process = marketsim("run", *OWN, "baseline", "-r", "3", "--months", "2", "-o", tmp_path / "t",
                         "--no-report", "-j", "1", stderr=follower)
     os.close(follower)
     chunks = []
@@ -204,7 +207,7 @@ def test_non_empty_folder_refused_then_forced(uninterrupted: Path, tmp_path: Pat
 
 def test_resume_on_a_folder_from_another_scenario_is_refused(uninterrupted: Path, cli) -> None:
     before = digests(uninterrupted)
-    result = cli("run", "baseline", "-r", "6", "--seed", "9", "--months", "36", "--no-report",
+    result = cli("run", *OWN, "baseline", "-r", "6", "--seed", "9", "--months", "36", "--no-report",
                  "-o", uninterrupted, "--resume")
     assert result.exit_code == 2
     assert result.stderr.count("\n") == 1
@@ -213,7 +216,7 @@ def test_resume_on_a_folder_from_another_scenario_is_refused(uninterrupted: Path
 
 
 def test_resume_on_a_missing_folder_starts_fresh(tmp_path: Path, cli) -> None:
-    result = cli("run", "baseline", "-r", "1", "--months", "2", "--no-report", "-j", "1",
+    result = cli("run", *OWN, "baseline", "-r", "1", "--months", "2", "--no-report", "-j", "1",
                  "-o", tmp_path / "new", "--resume")
     assert result.exit_code == 0, result
     assert json.loads((tmp_path / "new" / "manifest.json").read_text())["status"] == "complete"
@@ -223,14 +226,14 @@ def test_default_folder_is_new_under_reports(tmp_path: Path, cli,
                                              monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
     for _ in range(2):
-        result = cli("run", "baseline", "-r", "1", "--months", "1", "--no-report", "-j", "1")
+        result = cli("run", *OWN, "baseline", "-r", "1", "--months", "1", "--no-report", "-j", "1")
         assert result.exit_code == 0, result
     folders = sorted((tmp_path / "reports").iterdir())
     assert len(folders) == 2 and all(f.name.startswith("baseline-") for f in folders)
 
 
 def test_repeated_scenario_ids_on_the_command_line(tmp_path: Path, cli) -> None:
-    result = cli("run", "baseline", "baseline", "-r", "2", "--months", "2", "--no-report",
+    result = cli("run", *OWN, "baseline", "baseline", "-r", "2", "--months", "2", "--no-report",
                  "-j", "1", "-o", tmp_path)
     assert result.exit_code == 0, result
     summary = pd.read_csv(tmp_path / "summary.csv")
@@ -249,7 +252,7 @@ def test_key_figures_name_units_date_and_markets(tmp_path: Path, cli) -> None:
     comparison."""
     from sim.metric_names import METRIC_UNITS
 
-    result = cli("run", "baseline", "eu_blocks_open", "-r", "2", "--months", "3",
+    result = cli("run", *OWN, "baseline", "eu_blocks_open", "-r", "2", "--months", "3",
                  "--no-report", "-j", "1", "-o", tmp_path, "--engine", "expected")
     assert result.exit_code == 0, result
     lines = result.stdout.splitlines()
@@ -288,7 +291,7 @@ def test_key_figures_name_units_date_and_markets(tmp_path: Path, cli) -> None:
 
 
 def test_set_is_applied_and_recorded(tmp_path: Path, cli) -> None:
-    result = cli("run", "baseline", "-r", "1", "--months", "2", "--no-report", "-j", "1",
+    result = cli("run", *OWN, "baseline", "-r", "1", "--months", "2", "--no-report", "-j", "1",
                  "--set", "world.network_effect=1.25", "-o", tmp_path)
     assert result.exit_code == 0, result
     saved = tomllib.loads((tmp_path / "scenarios" / "baseline.toml").read_text())
@@ -388,9 +391,9 @@ FIT = ["--fit", "world.network_effect=0.1:1.5"]
 
 
 @pytest.mark.parametrize(("args", "message"), [
-    (["run", "baseline", "--set", "world.netwrk_effect=1"], "did you mean 'network_effect'"),
-    (["run", "baseline", "--set", "world.network_effect=-1"], "world.network_effect"),
-    (["run", "baselin"], "did you mean 'baseline'"),
+    (["run", *OWN, "baseline", "--set", "world.netwrk_effect=1"], "did you mean 'network_effect'"),
+    (["run", *OWN, "baseline", "--set", "world.network_effect=-1"], "world.network_effect"),
+    (["run", *OWN, "baselin"], "did you mean 'baseline'"),
     (["sweep", "baseline", "--vary", "world.netwrk_effect=0.1:1"],
      "did you mean 'network_effect'"),
     (["sweep", "baseline", "--vary", "world.network_effect=1.5:0.1"], "LOW must be below HIGH"),
@@ -399,7 +402,7 @@ FIT = ["--fit", "world.network_effect=0.1:1.5"]
     (["sweep", "baseline", "--vary", "vendors.Meta.products.Llama.openness=open,shut"],
      "'shut'"),
     (["sweep", "baseline", *VARY, "--engine", "exactly"], "unknown engine 'exactly'"),
-    (["run", "baseline", "--engine", "expectd"], "did you mean 'expected'"),
+    (["run", *OWN, "baseline", "--engine", "expectd"], "did you mean 'expected'"),
     (["sensitivity", "baseline", *VARY, "--method", "sobl"], "did you mean 'sobol'"),
     (["sensitivity", "baseline", *VARY, "--metric", "hhi_markt"], "did you mean 'hhi_market'"),
     (["sensitivity", "baseline", *VARY, "--metric", "open_share"], "calls it open_usage_share"),

@@ -32,6 +32,9 @@ MODULES = [
     "sim.experiment.studies",
     "sim.experiment.calibration",
     "sim.experiment.design",
+    "sim.experiment.posterior",
+    "sim.experiment.summary",
+    "sim.experiment.keyfigures",
 ]
 # sim.engine.engine has no docstring examples yet; add it here when it has (its owner's file).
 

@@ -77,7 +77,8 @@ def test_dask_local_cluster_matches(reference: Path, tmp_path: Path, cli) -> Non
         sim.run(SCENARIOS, replications=REPS, seed=SEED, months=MONTHS,
                 executor=client.get_executor(), out=tmp_path / "api")
         # the command line, given the scheduler's address
-        result = cli("run", *SCENARIOS, "-r", REPS, "--seed", SEED, "--months", MONTHS,
+        result = cli("run", *SCENARIOS, "--posterior", "none", "-r", REPS, "--seed", SEED,
+                     "--months", MONTHS,
                      "--scheduler", cluster.scheduler_address, "-o", tmp_path / "cli",
                      "--no-report")
         assert result.exit_code == 0, result
@@ -106,7 +107,7 @@ def test_saved_scenarios_rerun_to_the_same_results(reference: Path) -> None:
 
 
 class _Interrupt:
-    """Wraps run_replication: raises KeyboardInterrupt on call number ``at``."""
+    """Wraps run_replications (one batch of worlds a call): KeyboardInterrupt on call ``at``."""
 
     def __init__(self, real, at: int | None):
         self.real, self.at, self.calls = real, at, 0
@@ -122,9 +123,9 @@ def test_interrupted_in_process_then_resumed_equals_uninterrupted(
         reference: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import sim.replication
 
-    real = sim.replication.run_replication
+    real = sim.replication.run_replications
     interrupt = _Interrupt(real, at=3)
-    monkeypatch.setattr(sim.replication, "run_replication", interrupt)
+    monkeypatch.setattr(sim.replication, "run_replications", interrupt)
     with pytest.raises(KeyboardInterrupt):
         sim.run(SCENARIOS, replications=REPS, seed=SEED, months=MONTHS, jobs=1, out=tmp_path)
     manifest = json.loads((tmp_path / "manifest.json").read_text())
@@ -135,7 +136,7 @@ def test_interrupted_in_process_then_resumed_equals_uninterrupted(
     assert not (tmp_path / "market.parquet").exists()
 
     counting = _Interrupt(real, at=None)
-    monkeypatch.setattr(sim.replication, "run_replication", counting)
+    monkeypatch.setattr(sim.replication, "run_replications", counting)
     sim.run(SCENARIOS, replications=REPS, seed=SEED, months=MONTHS, jobs=1, out=tmp_path,
             resume=True)
     assert counting.calls == 2 * REPS - 2  # only what was missing
@@ -150,19 +151,19 @@ def test_a_failed_run_is_marked_and_resumable(reference: Path, tmp_path: Path,
                                               monkeypatch: pytest.MonkeyPatch) -> None:
     import sim.replication
 
-    real = sim.replication.run_replication
+    real = sim.replication.run_replications
 
     def broken(*args, **kwargs):
-        if args[2] == 1:  # replication 1 of each scenario
+        if 1 in args[2]:  # replication 1 of each scenario
             raise RuntimeError("boom")
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(sim.replication, "run_replication", broken)
+    monkeypatch.setattr(sim.replication, "run_replications", broken)
     with pytest.raises(RuntimeError, match="boom"):
         sim.run(SCENARIOS, replications=REPS, seed=SEED, months=MONTHS, jobs=1, out=tmp_path)
     manifest = json.loads((tmp_path / "manifest.json").read_text())
     assert manifest["status"] == "failed" and manifest["finished"]["baseline"] == 1
-    monkeypatch.setattr(sim.replication, "run_replication", real)
+    monkeypatch.setattr(sim.replication, "run_replications", real)
     sim.run(SCENARIOS, replications=REPS, seed=SEED, months=MONTHS, jobs=1, out=tmp_path,
             resume=True)
     assert_same_data(reference, tmp_path)
@@ -251,13 +252,13 @@ def test_the_engine_reaches_every_replication_and_the_manifest(
         reference: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import sim.replication
 
-    real, seen = sim.replication.run_replication, []
+    real, seen = sim.replication.run_replications, []
 
     def spy(*args, **kwargs):
         seen.append(kwargs.get("engine"))
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(sim.replication, "run_replication", spy)
+    monkeypatch.setattr(sim.replication, "run_replications", spy)
     res = sim.run(SCENARIOS, replications=2, seed=SEED, months=MONTHS, jobs=1,
                   out=tmp_path, engine="expected")
     assert seen == ["expected"] * 4

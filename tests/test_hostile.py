@@ -44,12 +44,14 @@ from typing import Any
 
 import pytest
 
+from tests.conftest import OWN
+
 from .conftest import FIXTURES, ROOT
 
 HOSTILE = FIXTURES / "hostile"
 TARGETS = FIXTURES / "targets" / "good.toml"
 QUICK = ("-r", "1", "--months", "1", "--no-report", "-j", "1")
-RUN = ("run", "baseline", *QUICK)
+RUN = ("run", *OWN, "baseline", *QUICK)
 MEMORY_LIMIT = 4 * 2**30
 SMALL_FILE = 2**20  # files up to this size are compared by content, larger ones by size+mtime
 CORES = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
@@ -431,15 +433,15 @@ SPECIAL_FILE_CASES = [
     Case("special-newline-in-path", ("validate", "bad\nerror: forged.toml"),
          setup=_newline_name),
     Case("special-ansi-in-name", ("validate", "\x1b[2J\x1b[31mnope")),
-    Case("special-run-ansi-in-name", ("run", "\x1b]0;owned\x07nope", *QUICK, "-o", "out")),
+    Case("special-run-ansi-in-name", ("run", *OWN, "\x1b]0;owned\x07nope", *QUICK, "-o", "out")),
     Case("special-typo", ("validate", "baselin"), expect=("baseline",)),
     # a file named "...toml" or "..toml" must not give a scenario id that leaves the folder
-    Case("special-id-dots3", ("run", "...toml", *QUICK, "-o", "out"), (0, 2), out="out",
+    Case("special-id-dots3", ("run", *OWN, "...toml", *QUICK, "-o", "out"), (0, 2), out="out",
          setup=_dots("...toml")),
-    Case("special-id-dots2", ("run", "..toml", *QUICK, "-o", "out"), (0, 2), out="out",
+    Case("special-id-dots2", ("run", *OWN, "..toml", *QUICK, "-o", "out"), (0, 2), out="out",
          setup=_dots("..toml")),
     # zero adopters: valid and runs, or refused at validation; never a crash
-    Case("special-zero-adopters", ("run", "hostile/zero_adopters_region.toml", *QUICK,
+    Case("special-zero-adopters", ("run", *OWN, "hostile/zero_adopters_region.toml", *QUICK,
                                    "-o", "out"), (0, 2), out="out"),
 ]
 if os.geteuid() != 0:  # root reads any file
@@ -457,44 +459,44 @@ def _clamped(box: Sandbox, stdout: str, stderr: str) -> None:
 
 
 FLAG_CASES = [
-    Case("flag-r-0", ("run", "baseline", "-r", "0"), expect=("-r",)),
-    Case("flag-r-negative", ("run", "baseline", "-r", "-1"), expect=("-r",)),
-    Case("flag-r-abc", ("run", "baseline", "-r", "abc"), expect=("-r",)),
-    Case("flag-r-fraction", ("run", "baseline", "-r", "1.5"), expect=("-r",)),
-    Case("flag-r-huge", ("run", "baseline", "-r", "10000000", "--months", "1", "--no-report",
+    Case("flag-r-0", ("run", *OWN, "baseline", "-r", "0"), expect=("-r",)),
+    Case("flag-r-negative", ("run", *OWN, "baseline", "-r", "-1"), expect=("-r",)),
+    Case("flag-r-abc", ("run", *OWN, "baseline", "-r", "abc"), expect=("-r",)),
+    Case("flag-r-fraction", ("run", *OWN, "baseline", "-r", "1.5"), expect=("-r",)),
+    Case("flag-r-huge", ("run", *OWN, "baseline", "-r", "10000000", "--months", "1", "--no-report",
                          "-j", "1", "-o", "out"), expect=("10000000",), timeout=30),
-    Case("flag-j-0", ("run", "baseline", "-j", "0"), expect=("-j",)),
-    Case("flag-j-negative", ("run", "baseline", "-j", "-3"), expect=("-j",)),
-    Case("flag-j-abc", ("run", "baseline", "-j", "abc"), expect=("-j",)),
-    Case("flag-j-1000", ("run", "baseline", "-r", "2", "--months", "2", "--no-report",
+    Case("flag-j-0", ("run", *OWN, "baseline", "-j", "0"), expect=("-j",)),
+    Case("flag-j-negative", ("run", *OWN, "baseline", "-j", "-3"), expect=("-j",)),
+    Case("flag-j-abc", ("run", *OWN, "baseline", "-j", "abc"), expect=("-j",)),
+    Case("flag-j-1000", ("run", *OWN, "baseline", "-r", "2", "--months", "2", "--no-report",
                          "-j", "1000", "-o", "out"), 0, out="out", check=_clamped,
          max_processes=CORES + 6, timeout=120),
-    Case("flag-months-0", ("run", "baseline", "--months", "0"), expect=("--months",)),
-    Case("flag-months-negative", ("run", "baseline", "--months", "-1"), expect=("--months",)),
-    Case("flag-months-huge", ("run", "baseline", "--months", "100000"), expect=("--months",)),
-    Case("flag-months-abc", ("run", "baseline", "--months", "abc"), expect=("--months",)),
-    Case("flag-seed-negative", ("run", "baseline", "--seed", "-1"), expect=("--seed",)),
-    Case("flag-seed-2-64", ("run", "baseline", "--seed", str(2**64), *QUICK, "-o", "out"),
+    Case("flag-months-0", ("run", *OWN, "baseline", "--months", "0"), expect=("--months",)),
+    Case("flag-months-negative", ("run", *OWN, "baseline", "--months", "-1"), expect=("--months",)),
+    Case("flag-months-huge", ("run", *OWN, "baseline", "--months", "100000"), expect=("--months",)),
+    Case("flag-months-abc", ("run", *OWN, "baseline", "--months", "abc"), expect=("--months",)),
+    Case("flag-seed-negative", ("run", *OWN, "baseline", "--seed", "-1"), expect=("--seed",)),
+    Case("flag-seed-2-64", ("run", *OWN, "baseline", "--seed", str(2**64), *QUICK, "-o", "out"),
          expect=("seed",)),
-    Case("flag-seed-2-63", ("run", "baseline", "--seed", str(2**63), *QUICK, "-o", "out"),
+    Case("flag-seed-2-63", ("run", *OWN, "baseline", "--seed", str(2**63), *QUICK, "-o", "out"),
          expect=("seed",)),
-    Case("flag-seed-abc", ("run", "baseline", "--seed", "abc"), expect=("--seed",)),
-    Case("flag-unknown-option", ("run", "baseline", "--bogus"), expect=("--bogus",)),
-    Case("flag-unknown-short", ("run", "baseline", "-Z"), expect=("-Z",)),
+    Case("flag-seed-abc", ("run", *OWN, "baseline", "--seed", "abc"), expect=("--seed",)),
+    Case("flag-unknown-option", ("run", *OWN, "baseline", "--bogus"), expect=("--bogus",)),
+    Case("flag-unknown-short", ("run", *OWN, "baseline", "-Z"), expect=("-Z",)),
     Case("flag-unknown-root-option", ("--bogus",), expect=("--bogus",)),
     Case("flag-ansi-option", ("validate", "baseline", "--\x1b[31mred",)),
-    Case("flag-missing-value", ("run", "baseline", "-o"), expect=("-o",)),
+    Case("flag-missing-value", ("run", *OWN, "baseline", "-o"), expect=("-o",)),
     Case("flag-unknown-command", ("valdate", "baseline"), expect=("valdate",)),
     Case("flag-missing-argument", ("run",)),
     Case("flag-validate-missing-argument", ("validate",)),
     Case("flag-report-extra-argument", ("report", "a", "b")),
-    Case("flag-unknown-scenario", ("run", "baselin", *QUICK, "-o", "out"),
+    Case("flag-unknown-scenario", ("run", *OWN, "baselin", *QUICK, "-o", "out"),
          expect=("baseline",)),
-    Case("flag-second-scenario-unknown", ("run", "baseline", "nope", *QUICK, "-o", "out"),
+    Case("flag-second-scenario-unknown", ("run", *OWN, "baseline", "nope", *QUICK, "-o", "out"),
          expect=("nope",)),
 ]
 
-SET_CASES = [Case(f"set-{name}", ("run", "baseline", "--set", value, *QUICK, "-o", "out"),
+SET_CASES = [Case(f"set-{name}", ("run", *OWN, "baseline", "--set", value, *QUICK, "-o", "out"),
                   expect=expect)
              for name, value, expect in [
                  ("no-equals", "x", ()),
@@ -902,11 +904,11 @@ def test_hostile(case: Case, outcomes: dict[str, Outcome]) -> None:
 
 # enough work that a signal sent when the first replication is stored arrives well before
 # the last one is
-LONG = ("run", "baseline", "-r", "12", "--seed", "3", "--months", "60", "--no-report",
+LONG = ("run", *OWN, "baseline", "-r", "12", "--seed", "3", "--months", "60", "--no-report",
         "-j", "1", "-o", "res")
 #: what an interrupted or terminated LONG prints after its status: the command to continue
-HINT = ("; continue with: marketsim run baseline -r 12 --seed 3 --months 60 --no-report -j 1 "
-        "-o res --resume")
+HINT = ("; continue with: marketsim run --posterior none baseline -r 12 --seed 3 --months 60 "
+        "--no-report -j 1 -o res --resume")
 
 
 @pytest.mark.slow

@@ -52,13 +52,14 @@ from sim.experiment.store import (
     safe_id,
     status_of,
 )
+from tests.conftest import OWN
 
 from .conftest import FIXTURES, ROOT
 
 MANIFESTS = FIXTURES / "manifests"
 TARGETS = FIXTURES / "targets" / "good.toml"
 QUICK = ["-r", "1", "--seed", "0", "--months", "1", "--no-report", "-j", "1"]
-RUN = ["run", "baseline", *QUICK]
+RUN = ["run", *OWN, "baseline", *QUICK]
 DATA_FILES = ("market.parquet", "vendors.parquet", "products.parquet", "events.parquet",
               "summary.csv")
 FIT = ["--targets", str(TARGETS), "--fit", "world.network_effect=0.1:1.5",
@@ -465,7 +466,7 @@ def test_odd_file_names_get_ids_inside_the_folder(name: str, box: Path, cli) -> 
     shutil.copy(ROOT / "scenarios" / "baseline.toml", box / "work" / "base.toml")
     (box / "work" / name).write_text('[scenario]\nname = "Odd"\nextends = "base.toml"\n')
     before = snapshot(box)
-    result = cli("run", name, *QUICK, "-o", "out")
+    result = cli("run", *OWN, name, *QUICK, "-o", "out")
     assert result.exit_code == 0, result
     assert changed(before, snapshot(box), allowed="work/out") == []
     [sid] = [s["id"] for s in json.loads((box / "work/out/manifest.json").read_text())
@@ -609,9 +610,9 @@ def _fast(seconds: float = 10.0):
 
 
 @pytest.mark.parametrize(("args", "expect"), [
-    (["run", "baseline", "-r", "10000000", "--months", "1", "--no-report"],
+    (["run", *OWN, "baseline", "-r", "10000000", "--months", "1", "--no-report"],
      ["10000000", "MARKETSIM_MAX_RUNS"]),
-    (["run", "baseline", "baseline", "-r", "60000", "--months", "1", "--no-report"],
+    (["run", *OWN, "baseline", "baseline", "-r", "60000", "--months", "1", "--no-report"],
      ["120,000", "MARKETSIM_MAX_RUNS=120000"]),
     (["sweep", "baseline", *VARY, "--vary", "world.kappa_open=0.1:0.5", "--design", "grid",
       "--samples", "10000000", "-r", "1"], ["10000000", "MARKETSIM_MAX_POINTS"]),
@@ -763,7 +764,7 @@ def test_worker_count(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFix
 
 
 def test_cli_notes_a_clamped_j(box: Path, cli) -> None:
-    result = cli("run", "baseline", "-r", "2", "--months", "1", "--no-report", "-j", "1000",
+    result = cli("run", *OWN, "baseline", "-r", "2", "--months", "1", "--no-report", "-j", "1000",
                  "-o", "out")
     assert result.exit_code == 0, result
     assert said(result.stderr).startswith("note: -j 1000")
@@ -894,7 +895,7 @@ def test_sigterm_in_process_marks_terminated_and_resumes(template: Path, tmp_pat
                                                          ) -> None:
     import sim.replication
 
-    real = sim.replication.run_replication
+    real = sim.replication.run_replications  # one call per block of worlds (1 world here)
     calls = []
 
     def terminated(*args: Any, **kwargs: Any) -> Any:
@@ -903,12 +904,12 @@ def test_sigterm_in_process_marks_terminated_and_resumes(template: Path, tmp_pat
             raise SystemExit(143)  # what sim.cli's SIGTERM handler raises
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(sim.replication, "run_replication", terminated)
+    monkeypatch.setattr(sim.replication, "run_replications", terminated)
     with pytest.raises(SystemExit):
         sim.run("baseline", replications=3, seed=0, months=1, jobs=1, out=tmp_path / "r")
     manifest = json.loads((tmp_path / "r" / "manifest.json").read_text())
     assert manifest["status"] == "terminated" and manifest["finished"] == {"baseline": 1}
-    monkeypatch.setattr(sim.replication, "run_replication", real)
+    monkeypatch.setattr(sim.replication, "run_replications", real)
     sim.run("baseline", replications=3, seed=0, months=1, jobs=1, out=tmp_path / "r",
             resume=True)
     assert json.loads((tmp_path / "r" / "manifest.json").read_text())["status"] == "complete"
@@ -941,7 +942,7 @@ def _default_signals() -> None:
 @pytest.mark.parametrize("jobs", ["1", "2"])
 def test_sigterm_exits_143_and_marks_the_run_terminated(jobs: str, tmp_path: Path) -> None:
     out = tmp_path / "run"
-    args = ["run", "baseline", "-r", "16", "--seed", "3", "--months", "60", "--no-report",
+    args = ["run", *OWN, "baseline", "-r", "16", "--seed", "3", "--months", "60", "--no-report",
             "-j", jobs, "-o", str(out)]
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     process = subprocess.Popen([sys.executable, "-m", "sim", *args], cwd=ROOT, env=env,

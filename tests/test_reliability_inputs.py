@@ -26,6 +26,7 @@ from sim.mechanisms.entry import entrant_name
 from sim.scenario import reading
 from sim.scenario.loader import MAX_FILE_BYTES, read_toml
 from sim.scenario.schema import ScenarioWarning
+from tests.conftest import OWN
 
 from .conftest import ROOT, invoke
 
@@ -348,7 +349,7 @@ def test_empty_market_runs_from_the_command_line(tmp_path: Path) -> None:
     path = tmp_path / "empty.toml"
     path.write_text(MINIMAL.replace("s = 1.0e6", "s = 0")
                     + "\n[world]\nentry_rate = 5.0\nentry_cost = 1.0\n", encoding="utf-8")
-    result = invoke("run", path, "-r", "2", "--months", "3", "-j", "1", "--no-report",
+    result = invoke("run", *OWN, path, "-r", "2", "--months", "3", "-j", "1", "--no-report",
                     "-o", tmp_path / "out")
     assert result.exit_code == 0, result
     assert "Warning" not in result.stderr and "Traceback" not in result.stderr
@@ -380,7 +381,7 @@ def test_guard_is_one_line_from_the_command_line(tmp_path: Path) -> None:
         "    _check(self, month)\n"
         "e.Engine._check_finite = _poisoned\n", encoding="utf-8")
     env = {**os.environ, "PYTHONPATH": f"{tmp_path}{os.pathsep}{ROOT}"}
-    proc = subprocess.run([sys.executable, "-m", "sim", "run", str(path), "-r", "1",
+    proc = subprocess.run([sys.executable, "-m", "sim", "run", *OWN, str(path), "-r", "1",
                            "--months", "3", "-j", "1", "--no-report", "-o",
                            str(tmp_path / "out")], capture_output=True, text=True, cwd=ROOT,
                           timeout=120, env=env)

@@ -20,8 +20,11 @@ if TYPE_CHECKING:
 
     from sim.experiment.results import Results
 
-__all__ = ["KEY_FIGURES", "BREAK_EVEN_REGIONS", "figure_text", "figure_texts",
-           "key_figure_lines"]
+__all__ = ["KEY_FIGURES", "BREAK_EVEN_REGIONS", "HEADLINE_METRIC", "figure_text",
+           "figure_texts", "key_figure_lines", "headline_cell", "headline_lines"]
+
+#: The headline's metric: the relevant-market HHI of the segment the policy targets.
+HEADLINE_METRIC = "hhi_market"
 
 #: The run command's key figures: (metric, region, segment), in print order. Concentration
 #: of each relevant market of the EU and the US, openness of their enterprise and developer
@@ -109,6 +112,68 @@ def figure_text(value: float, sign: bool = False) -> str:
     return figure_texts([value], sign)[0]
 
 
+def headline_cell(results: Results) -> tuple[str, str]:
+    """The (region, segment) the compared policies target: where a report opens.
+
+    The region of the first policy the second scenario has and the first does not (the
+    scenarios' own question), else ``World``; the segment is ``enterprise``, the market
+    whose concentration the EU ban is about (seed article).
+
+    Example:
+        >>> import sim
+        >>> res = sim.run(["baseline", "eu_blocks_open"], replications=1, months=1, jobs=1)
+        >>> headline_cell(res)
+        ('EU', 'enterprise')
+    """
+    if len(results.scenarios) >= 2:
+        before = {p.model_dump_json() for p in results.scenarios[0].policies}
+        for policy in results.scenarios[1].policies:
+            region = getattr(policy, "region", None)
+            if policy.model_dump_json() not in before and isinstance(region, str):
+                return region, "enterprise"
+    return "World", "enterprise"
+
+
+def headline_lines(results: Results, table: pd.DataFrame | None = None) -> list[str]:
+    """The headline: each policy's paired effect on :data:`HEADLINE_METRIC` where it targets.
+
+    Over a posterior ensemble it is the median and 90 % interval over draws of the
+    per-draw paired effect with the share of draws on each side of zero (MODEL.md 9);
+    without one, the mean paired effect and its 95 % CI over replications, said to be
+    stochastic only.
+    """
+    if len(results.ids) < 2:
+        return []
+    region, segment = headline_cell(results)
+    table = results.summary(metrics=[HEADLINE_METRIC]) if table is None else table
+    rows = table[(table["metric"] == HEADLINE_METRIC) & (table["region"] == region)
+                 & (table["segment"] == segment) & (table["scenario"] != results.ids[0])]
+    month = int(rows["month"].max()) if not rows.empty else None
+    if month is None:
+        return []
+    when = date_of(month, results.scenarios[0].scenario.start)
+    unit = METRIC_UNITS[HEADLINE_METRIC]
+    lines = []
+    for _, row in rows[rows["month"] == month].iterrows():
+        name = shown(row["scenario"])
+        if row["draws"] >= 2 and math.isfinite(row["diff_p50"]):
+            band = (row["diff_p05"], row["diff_p95"])
+            mid, low, high = figure_texts([row["diff_p50"], *band], sign=True, interval=band)
+            lines.append(f"headline: {name} vs {shown(results.ids[0])}, {HEADLINE_METRIC} "
+                         f"{region} {segment} in {when}: {mid} {unit} (median; 90 % interval "
+                         f"{low} to {high} over {int(row['draws'])} posterior draws); above "
+                         f"zero in {row['diff_share_positive']:.0%} of draws, below in "
+                         f"{row['diff_share_negative']:.0%}")
+        elif math.isfinite(row["diff_mean"]):
+            ci = (row["diff_ci_low"], row["diff_ci_high"])
+            mid, low, high = figure_texts([row["diff_mean"], *ci], sign=True, interval=ci)
+            lines.append(f"headline: {name} vs {shown(results.ids[0])}, {HEADLINE_METRIC} "
+                         f"{region} {segment} in {when}: {mid} {unit} (mean; 95 % CI {low} to "
+                         f"{high} over replications of one parameter set: luck only, no "
+                         "parameter uncertainty; add --posterior baseline)")
+    return lines
+
+
 def key_figure_lines(results: Results) -> list[str]:
     """The final month's key figures, with the paired difference vs the first scenario.
 
@@ -120,11 +185,14 @@ def key_figure_lines(results: Results) -> list[str]:
     table = results.summary(metrics=[*metrics, BREAK_EVEN_METRIC, BREAK_EVEN_HAZARD_METRIC])
     if table.empty:
         return []
-    lines = []
+    lines = headline_lines(results, table)
     first = results.scenarios[0].scenario
     month = int(table["month"].max())
+    over_draws = bool(results.posterior) and (table["draws"] >= 2).any()
     lines.append(f"key figures in {date_of(month, first.start)} (month {month}); paired "
-                 f"difference vs {results.ids[0]} [95 % CI]")
+                 f"difference vs {results.ids[0]} "
+                 + ("[median and 90 % interval over posterior draws; share of draws above "
+                    "zero]" if over_draws else "[95 % CI]"))
     cells = {key: rows for key, rows in table.groupby(["metric", "region", "segment"],
                                                       sort=False)}
     width = max(12, *(len(sid) for sid in results.ids))
@@ -136,7 +204,13 @@ def key_figure_lines(results: Results) -> list[str]:
         for region, segment in found:
             for _, row in cells[(metric, region, segment)].iterrows():
                 diff = ""
-                if row["scenario"] != results.ids[0] and row["diff_mean"] == row["diff_mean"]:
+                if (over_draws and row["scenario"] != results.ids[0]
+                        and math.isfinite(row["diff_p50"])):
+                    band = (row["diff_p05"], row["diff_p95"])
+                    mid, low, high = figure_texts([row["diff_p50"], *band], sign=True,
+                                                  interval=band)
+                    diff = f"  {mid} [{low}, {high}] {row['diff_share_positive']:.0%} > 0"
+                elif row["scenario"] != results.ids[0] and row["diff_mean"] == row["diff_mean"]:
                     ci = (row["diff_ci_low"], row["diff_ci_high"])
                     mean, low, high = figure_texts([row["diff_mean"], *ci], sign=True,
                                                    interval=ci)

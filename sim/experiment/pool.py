@@ -106,7 +106,8 @@ def _interrupts_ignored(active: bool) -> Iterator[None]:
 
 def execute_tasks(tasks: list[Any], work: Callable[[Any], Any], jobs: int | None,
                   executor: Executor | None, progress: bool | None,
-                  unit: str = "run", desc: str = "replications") -> Iterable[Any]:
+                  unit: str = "run", desc: str = "replications",
+                  size: Callable[[Any], int] | None = None) -> Iterable[Any]:
     """Run ``tasks`` with ``work`` here, on a local pool, or on ``executor``; yield results.
 
     Results come in completion order. The local pool starts its workers from a
@@ -122,19 +123,21 @@ def execute_tasks(tasks: list[Any], work: Callable[[Any], Any], jobs: int | None
         work: The function applied to each task (a module-level function: it is pickled).
         unit: The progress bar's unit.
         desc: The progress bar's label.
+        size: How many units a task is (default 1): the bar counts worlds, not batches.
     """
     from tqdm.auto import tqdm
 
     show = sys.stderr.isatty() if progress is None else progress
-    bar = tqdm(total=len(tasks), disable=not show or not tasks, unit=unit, desc=desc,
-               file=sys.stderr)
+    weigh = size or (lambda task: 1)
+    bar = tqdm(total=sum(weigh(t) for t in tasks), disable=not show or not tasks, unit=unit,
+               desc=desc, file=sys.stderr)
     try:
         workers = 1 if executor is not None or jobs == 1 or len(tasks) <= 1 else \
             worker_count(jobs, len(tasks))
         if executor is None and workers == 1:
             for task in tasks:
                 yield work(task)
-                bar.update()
+                bar.update(weigh(task))
             return
         own = executor is None
         with _interrupts_ignored(own):  # workers start ignoring Ctrl-C, even while importing
@@ -142,10 +145,11 @@ def execute_tasks(tasks: list[Any], work: Callable[[Any], Any], jobs: int | None
                                                    initializer=ignore_interrupts,
                                                    mp_context=pool_context())
             futures: list[Future[Any]] = [pool.submit(work, task) for task in tasks]
+            weights = {id(f): weigh(t) for f, t in zip(futures, tasks, strict=True)}
         try:
             for future in as_completed(futures):
                 yield future.result()
-                bar.update()
+                bar.update(weights[id(future)])
         except BaseException:
             for future in futures:
                 future.cancel()

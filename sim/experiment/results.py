@@ -26,7 +26,7 @@ class Results:
         ids: Scenario ids in run order (differences are against the first).
         scenarios: The resolved scenarios, in the same order.
         seed: Root seed; replication i of every scenario used the same streams.
-        replications: Replications per scenario.
+        replications: Worlds per scenario (with a posterior: draws x replications per draw).
         engine: The demand engine (``exact`` or ``expected``).
         folder: The results folder, when the run wrote one.
 
@@ -42,7 +42,7 @@ class Results:
                  events: pd.DataFrame | None, products: pd.DataFrame | None = None, *,
                  ids: list[str], scenarios: list[Scenario], seed: int, replications: int,
                  run_seconds: float | None = None, folder: Path | None = None,
-                 engine: str = DEFAULT_ENGINE):
+                 engine: str = DEFAULT_ENGINE, posterior: dict[str, Any] | None = None):
         self._tables: dict[str, pd.DataFrame | None] = {"market": market, "vendors": vendors,
                                                         "products": products,
                                                         "events": events}
@@ -53,6 +53,9 @@ class Results:
         self.run_seconds = run_seconds
         self.folder = folder
         self.engine = engine
+        #: The posterior ensemble's record (name, draws, replications per draw, kept paths),
+        #: or None when the run used the scenarios' own values.
+        self.posterior = posterior
 
     @classmethod
     def from_folder(cls, root: str | Path, **known: Any) -> Results:
@@ -90,7 +93,8 @@ class Results:
                    seed=known.get("seed", manifest["seed"]),
                    replications=known.get("replications", manifest["replications"]),
                    run_seconds=manifest.get("run_seconds"), folder=folder.root,
-                   engine=known.get("engine", manifest["engine"]))
+                   engine=known.get("engine", manifest["engine"]),
+                   posterior=manifest.get("posterior"))
 
     def _table(self, name: str) -> pd.DataFrame:
         table = self._tables[name]
@@ -311,6 +315,11 @@ class Results:
 
     def __repr__(self) -> str:
         engine = "" if self.engine == DEFAULT_ENGINE else f", {self.engine} engine"
+        if self.posterior:
+            post = self.posterior
+            return (f"Results({', '.join(self.ids)}; posterior {post['name']}: {post['draws']} "
+                    f"draws x {post['replications_per_draw']} replications, seed "
+                    f"{self.seed}{engine})")
         return (f"Results({', '.join(self.ids)}; {self.replications} replications, "
                 f"seed {self.seed}{engine})")
 

@@ -9,6 +9,7 @@ so they travel to spawned processes and remote workers alike.
 
 from __future__ import annotations
 
+import json
 import numbers
 import time
 import warnings
@@ -24,6 +25,13 @@ from sim.engine.engine import ENGINES
 from sim.errors import Problem, ScenarioError, suggest
 from sim.experiment.limits import check_jobs, check_runs, usable_cores
 from sim.experiment.pool import execute_tasks
+from sim.experiment.posterior import (
+    DEFAULT_DRAW_REPLICATIONS,
+    DEFAULT_DRAWS,
+    choose_draws,
+    draw_overrides,
+    load_posterior,
+)
 from sim.experiment.results import Results
 from sim.experiment.store import (
     MANIFEST_FORMAT,
@@ -40,6 +48,7 @@ from sim.experiment.store import (
     shown,
     status_of,
     versions,
+    write_frame,
 )
 from sim.scenario.loader import load_scenario, source_id
 from sim.scenario.overrides import with_horizon
@@ -54,38 +63,57 @@ import sim.mesa_compat  # noqa: E402,F401  (frees finished models in workers too
 
 @dataclass(frozen=True)
 class Task:
-    """One replication to run (plain data: picklable by any executor)."""
+    """Worlds of one scenario to run as one batch (plain data: picklable by any executor).
+
+    World ``i`` of the task is replication number ``replications[i]`` (its random streams)
+    of posterior draw ``draws[i]`` with that draw's ``overrides[i]`` (dotted path, value);
+    without a posterior every draw is 0 and there are no overrides.
+    """
 
     scenario_id: str
     scenario_toml: str
     seed: int
-    replication: int
+    replications: tuple[int, ...]
     out_dir: str | None = None
     engine: str = "exact"
+    draws: tuple[int, ...] = ()
+    overrides: tuple[tuple[tuple[str, float], ...], ...] = ()
 
 
-def execute_task(task: Task) -> tuple[str, int, float, dict[str, pd.DataFrame] | None]:
-    """Run one replication; store it when the task names a folder.
+def execute_task(task: Task) -> tuple[str, tuple[int, ...], float,
+                                      dict[str, pd.DataFrame] | None]:
+    """Run a task's worlds in one batched engine; store each world when the task names a folder.
+
+    A world's tables do not depend on the batch it ran in (its draws are keyed by its
+    replication number; docs/performance.md), so chunking changes speed, never results.
 
     Returns:
-        ``(scenario_id, replication, seconds, tables or None if stored)``.
+        ``(scenario_id, replications, seconds, tables or None if stored)``.
     """
     import tomllib
 
-    from sim.replication import run_replication
+    import sim.replication  # looked up at call time: tests wrap it to interrupt a run
     from sim.scenario.loader import validate_data
 
     start = time.perf_counter()
     with warnings.catch_warnings():  # the caller validated (and warned about) it already
         warnings.simplefilter("ignore", ScenarioWarning)
         scenario = validate_data(tomllib.loads(task.scenario_toml), quiet=True)
-    tables = run_replication(scenario, task.seed, task.replication, task.scenario_id,
-                             engine=task.engine)
+        tables = sim.replication.run_replications(
+            scenario, task.seed, task.replications, task.scenario_id, engine=task.engine,
+            draws=task.draws or None,
+            overrides=[dict(o) for o in task.overrides] if task.overrides else None)
     seconds = time.perf_counter() - start
     if task.out_dir is None:
-        return task.scenario_id, task.replication, seconds, tables
-    ResultsFolder(task.out_dir).write_replication(task.scenario_id, task.replication, tables)
-    return task.scenario_id, task.replication, seconds, None
+        return task.scenario_id, task.replications, seconds, tables
+    folder = ResultsFolder(task.out_dir)
+    by_world = {t: dict(iter(frame.groupby("replication", sort=False)))
+                for t, frame in tables.items()}
+    for rep in task.replications:
+        folder.write_replication(task.scenario_id, rep, {
+            t: (parts[rep].reset_index(drop=True) if rep in parts
+                else tables[t].iloc[:0]) for t, parts in by_world.items()})
+    return task.scenario_id, task.replications, seconds, None
 
 
 def check_engine(engine: Any) -> str:
@@ -166,15 +194,17 @@ def run(scenarios: Any, replications: int | None = None, seed: int | None = None
         months: int | None = None, jobs: int | None = None, executor: Executor | None = None,
         out: str | Path | None = None, resume: bool = False, force: bool = False,
         progress: bool | None = None, command: str | None = None,
-        engine: str | None = None) -> Results:
+        engine: str | None = None, posterior: str | Path | None = None,
+        draws: int | None = None) -> Results:
     """Run replications of one or more scenarios with common random numbers.
 
     Args:
         scenarios: A scenario, a list of scenarios (objects, shipped names or paths), or
             ``{id: scenario}`` to choose the ids (letters, digits, ``_``, ``-``). With two
             or more, each is compared with the first.
-        replications: Replications per scenario (default: the first scenario's
-            ``[experiment].replications``).
+        replications: Replications per scenario, or per draw with a posterior (default: the
+            first scenario's ``[experiment].replications``; with a posterior
+            :data:`~sim.experiment.posterior.DEFAULT_DRAW_REPLICATIONS`).
         seed: Root seed (default: the first scenario's ``[experiment].seed``).
         months: Override every scenario's horizon.
         jobs: Worker processes (default all cores; 1 runs in this process); never more
@@ -192,9 +222,18 @@ def run(scenarios: Any, replications: int | None = None, seed: int | None = None
         engine: ``"exact"`` (binomial/multinomial draws) or ``"expected"`` (expected
             counts); default :data:`sim.replication.DEFAULT_ENGINE`. Recorded in the
             manifest; ``resume`` refuses a folder run with another engine.
+        posterior: Run an ensemble over a calibrated posterior (shipped name such as
+            ``"baseline"`` or a ``posterior.parquet``); None (default) runs the scenarios'
+            own values. Each draw sets only the paths a scenario leaves at the posterior's
+            reference values (:mod:`sim.experiment.posterior`).
+        draws: Posterior draws (default
+            :data:`~sim.experiment.posterior.DEFAULT_DRAWS`); needs ``posterior``.
 
     Returns:
-        A :class:`Results`.
+        A :class:`Results`. With a posterior, world ``j * replications + r`` is replication
+        ``r`` of the ``j``-th chosen draw: the tables' ``replication`` column is the world
+        number (its random streams, the same in every scenario) and ``draw`` the
+        posterior's draw id.
 
     Raises:
         ScenarioError: Bad input, an unusable ``out`` (``.``, the home folder, a folder
@@ -205,33 +244,48 @@ def run(scenarios: Any, replications: int | None = None, seed: int | None = None
         >>> res = sim.run(["baseline", "eu_blocks_open"], replications=2, seed=7, months=6, jobs=1)
         >>> sorted(res.market["scenario"].unique())
         ['baseline', 'eu_blocks_open']
+        >>> ens = sim.run(["baseline", "eu_blocks_open"], replications=1, seed=7, months=3,
+        ...               jobs=1, posterior="baseline", draws=3)
+        >>> int(ens.market["draw"].nunique()), ens.posterior["draws"]
+        (3, 3)
     """
     loaded, labels = normalise_scenarios(scenarios)
     if months is not None:
         months = check_count(months, "months", 1)
         loaded = [with_horizon(s, months) for s in loaded]
     first = loaded[0].experiment
-    replications = check_count(first.replications if replications is None else replications,
-                               "replications", 1)
+    if posterior is None and draws is not None:
+        raise ScenarioError("draws needs a posterior (--posterior NAME|FILE)")
+    if replications is None:
+        replications = first.replications if posterior is None else DEFAULT_DRAW_REPLICATIONS
+    replications = check_count(replications, "replications", 1)
     seed = check_count(first.seed if seed is None else seed, "seed", 0)
     if seed >= 2 ** 63:
         raise ScenarioError(f"seed must be below 2^63, got {seed}")
     check_jobs(jobs)
     engine = check_engine(engine)
     ids = assign_ids(loaded, labels)
-    check_runs(len(ids) * replications, f"{len(ids)} scenario{'s' if len(ids) != 1 else ''} x "
-               f"{replications} replication{'s' if replications != 1 else ''}",
+    ensemble = (_posterior_plan(posterior, draws, seed, ids, loaded)
+                if posterior is not None else None)
+    per_draw = replications
+    worlds = per_draw * (ensemble["draws"] if ensemble else 1)
+    if ensemble is not None:
+        ensemble["replications_per_draw"] = per_draw
+    what = (f"{ensemble['draws']} draws x {per_draw} replication{'s' if per_draw != 1 else ''}"
+            if ensemble else f"{replications} replication{'s' if replications != 1 else ''}")
+    check_runs(len(ids) * worlds,
+               f"{len(ids)} scenario{'s' if len(ids) != 1 else ''} x {what}",
                in_memory=out is None)
+    replications = worlds  # the store counts worlds: (draw, replication) pairs
     texts = [s.to_toml() for s in loaded]
     folder, earlier = (_prepare_folder(out, ids, texts, seed, replications, engine, resume,
-                                       force) if out is not None else (None, None))
-    # an absolute path: remote (Dask) workers resolve it in their own working directory
-    tasks = [Task(sid, text, seed, rep, str(folder.root.resolve()) if folder else None, engine)
-             for sid, text in zip(ids, texts, strict=True) for rep in range(replications)
-             if folder is None or not folder.is_done(sid, rep)]
+                                       force, _public(ensemble))
+                       if out is not None else (None, None))
+    root = str(folder.root.resolve()) if folder else None  # remote workers resolve it too
+    tasks = _tasks(ids, texts, seed, replications, engine, root, ensemble, folder)
     started = time.perf_counter()
-    manifest = (_manifest(ids, loaded, texts, seed, replications, engine, command)
-                if folder else None)
+    manifest = (_manifest(ids, loaded, texts, seed, replications, engine, command,
+                          _public(ensemble)) if folder else None)
     timings: dict[str, float] = {}
     if folder is not None:
         if earlier:  # keep the timings of replications an earlier attempt finished
@@ -241,15 +295,21 @@ def run(scenarios: Any, replications: int | None = None, seed: int | None = None
         folder.write_manifest({**manifest, "status": "running"})
         for sid, text in zip(ids, texts, strict=True):
             folder.write_scenario(sid, text)
+        if ensemble is not None:
+            write_frame(folder.root / DRAWS_FILE, ensemble["table"])
     collected: dict[tuple[str, int], dict[str, pd.DataFrame]] = {}
     order = [(sid, rep) for sid in ids for rep in range(replications)]
     try:
-        for sid, rep, seconds, tables in execute_tasks(tasks, execute_task, jobs, executor,
-                                                        progress):
-            timings[f"{sid}/{rep}"] = round(seconds, 4)
+        for sid, reps, seconds, tables in execute_tasks(
+                tasks, execute_task, jobs, executor, progress, unit="world",
+                desc="worlds" if ensemble else "replications",
+                size=lambda task: len(task.replications)):
+            for rep in reps:
+                timings[f"{sid}/{rep}"] = round(seconds / len(reps), 4)
             if tables is not None:
-                collected[(sid, rep)] = tables
+                collected[(sid, reps[0])] = tables
         elapsed = time.perf_counter() - started
+        info = _public(ensemble)
         if folder is not None:
             folder.combine(order)
             results = Results.from_folder(folder.root, ids=ids, scenarios=loaded, seed=seed,
@@ -265,11 +325,86 @@ def run(scenarios: Any, replications: int | None = None, seed: int | None = None
             folder.write_manifest({**manifest, "status": status_of(exc), "timings": timings,
                                    "finished": _finished(folder, ids, replications)})
         raise
-    tables = {t: pd.concat([collected[key][t] for key in order], ignore_index=True)
+    starts = sorted(collected, key=lambda key: (ids.index(key[0]), key[1]))
+    tables = {t: pd.concat([collected[key][t] for key in starts], ignore_index=True)
               for t in TABLES}
     return Results(tables["market"], tables["vendors"], tables["events"], tables["products"],
                    ids=ids, scenarios=loaded, seed=seed, replications=replications,
-                   run_seconds=elapsed, engine=engine)
+                   run_seconds=elapsed, engine=engine, posterior=info)
+
+
+#: Worlds per task at most: a batch's monthly tables stay in the tens of MB.
+MAX_BATCH = 16
+#: The ensemble's chosen draws and their parameter values, beside the tables.
+DRAWS_FILE = "draws.parquet"
+
+
+def _batch_size(worlds: int) -> int:
+    """Worlds per task: about eight tasks per scenario, at most :data:`MAX_BATCH`.
+
+    It depends on the number of worlds only, never on the worker count or on what an earlier
+    attempt finished: a world alone (a batch of one) can differ from the same world in a
+    batch in the last bit of a funding round (docs/performance.md), so every run, resume and
+    executor must cut the same blocks to give identical files.
+    """
+    return max(1, min(MAX_BATCH, -(-worlds // 8)))
+
+
+def _tasks(ids: list[str], texts: list[str], seed: int, worlds: int, engine: str,
+           root: str | None, ensemble: dict[str, Any] | None,
+           folder: ResultsFolder | None) -> list[Task]:
+    """The blocks of consecutive world numbers still to run.
+
+    A block with any world missing runs whole, so it is cut as in an uninterrupted run.
+    """
+    size = _batch_size(worlds)
+    per_draw = ensemble["replications_per_draw"] if ensemble else worlds
+    tasks = []
+    for sid, text in zip(ids, texts, strict=True):
+        for first in range(0, worlds, size):
+            reps = tuple(range(first, min(first + size, worlds)))
+            if folder is not None and all(folder.is_done(sid, w) for w in reps):
+                continue
+            if ensemble is None:
+                tasks.append(Task(sid, text, seed, reps, root, engine))
+                continue
+            draws = tuple(int(ensemble["draw_ids"][w // per_draw]) for w in reps)
+            overrides = tuple(tuple(sorted(ensemble["overrides"][sid][w // per_draw].items()))
+                              for w in reps)
+            tasks.append(Task(sid, text, seed, reps, root, engine, draws, overrides))
+    return tasks
+
+
+def _posterior_plan(posterior: str | Path, draws: int | None, seed: int, ids: list[str],
+                    scenarios: list[Scenario]) -> dict[str, Any]:
+    """The chosen draws, each scenario's overrides per draw (checked here, not mid-run)."""
+    from sim.experiment.store import file_hash
+    from sim.scenario.loader import load_scenario
+    from sim.scenario.overrides import apply_overrides
+
+    post = load_posterior(posterior)
+    k = check_count(DEFAULT_DRAWS if draws is None else draws, "draws", 1)
+    rows = choose_draws(post, k, seed)
+    reference = load_scenario(post.reference)
+    overrides, kept = {}, {}
+    for sid, scenario in zip(ids, scenarios, strict=True):
+        per_draw, own = draw_overrides(scenario, post, rows, reference)
+        for values in {tuple(sorted(d.items())) for d in per_draw}:  # bounds, before any run
+            apply_overrides(scenario, dict(values), quiet=True)
+        overrides[sid], kept[sid] = per_draw, sorted(own)
+    table = post.frame.iloc[rows].reset_index(drop=True)
+    table.insert(0, "position", range(k))
+    return {"name": post.name, "file": shown(post.path), "sha256": file_hash(post.path),
+            "reference": post.reference, "draws": k,
+            "draw_ids": [int(d) for d in table["draw"]], "kept": kept,
+            "overrides": overrides, "table": table}
+
+
+def _public(ensemble: dict[str, Any] | None) -> dict[str, Any] | None:
+    """What the manifest and :class:`Results` record of an ensemble (no per-draw values)."""
+    if ensemble is None:
+        return None
+    return {k: v for k, v in ensemble.items() if k not in ("overrides", "table")}
 
 
 def _split_key(key: str) -> tuple[str, int]:
@@ -283,7 +418,8 @@ def _finished(folder: ResultsFolder, ids: list[str], replications: int) -> dict[
 
 
 def _manifest(ids: list[str], scenarios: list[Scenario], texts: list[str], seed: int,
-              replications: int, engine: str, command: str | None) -> dict[str, Any]:
+              replications: int, engine: str, command: str | None,
+              ensemble: dict[str, Any] | None) -> dict[str, Any]:
     return {
         "tool": TOOL,
         "format": MANIFEST_FORMAT,
@@ -295,6 +431,7 @@ def _manifest(ids: list[str], scenarios: list[Scenario], texts: list[str], seed:
         "seed": seed,
         "replications": replications,
         "engine": engine,
+        "posterior": ensemble,
         "scenarios": [{"id": sid, "name": sc.scenario.name, "months": sc.scenario.months,
                        "sha256": scenario_hash(text)}
                       for sid, sc, text in zip(ids, scenarios, texts, strict=True)],
@@ -302,8 +439,8 @@ def _manifest(ids: list[str], scenarios: list[Scenario], texts: list[str], seed:
 
 
 def _prepare_folder(out: str | Path, ids: list[str], texts: list[str], seed: int,
-                    replications: int, engine: str, resume: bool, force: bool
-                    ) -> tuple[ResultsFolder, dict[str, Any] | None]:
+                    replications: int, engine: str, resume: bool, force: bool,
+                    ensemble: dict[str, Any] | None) -> tuple[ResultsFolder, dict[str, Any] | None]:
     """Open ``out`` by the one rule of :func:`sim.experiment.store.open_output`.
 
     Returns the folder and, when resuming, its (checked) manifest.
@@ -329,4 +466,7 @@ def _prepare_folder(out: str | Path, ids: list[str], texts: list[str], seed: int
         raise ScenarioError(f"{where}: --resume with a different engine (folder: "
                             f"{manifest['engine']}, now: {engine}); use --engine "
                             f"{manifest['engine']} or --force to start over")
+    if manifest.get("posterior") != json.loads(json.dumps(ensemble)):
+        raise ScenarioError(f"{where}: --resume with a different posterior or number of "
+                            "draws than the folder's run; use --force to start over")
     return folder, manifest

@@ -73,7 +73,7 @@ OWNED_FILES = ("manifest.json", *(f"{table}.parquet" for table in TABLES), "summ
                "report.html", "design.parquet", "sensitivity.csv", "calibrated.toml",
                "calibration.csv", "evaluations.csv", "posterior.parquet", "diagnostics.json",
                "predictive.csv", "hindcast.csv", "bands.csv", "bands_facts.csv",
-               "calibration.html")
+               "calibration.html", "draws.parquet")
 SCENARIOS_DIR = "scenarios"
 PARTS_DIR = "parts"
 #: an ensemble's per-world shards: ``shards/<id>/<first>-<stop>.parquet`` and ``.done``
@@ -846,6 +846,11 @@ def open_output(out: str | Path, *, force: bool = False, resume: bool = False
         raise ScenarioError(f"{shown(path)}: cannot prepare the results folder "
                             f"({shown(exc.strerror or exc)})") from None
     return folder, action, manifest
+
+
+def file_hash(path: str | Path) -> str:
+    """SHA-256 of a file's bytes (a posterior's identity in a manifest)."""
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
 def scenario_hash(toml_text: str) -> str:

@@ -16,10 +16,16 @@ from scipy import stats
 from sim.experiment.breakeven import BREAK_EVEN_METRICS, break_even_rows
 from sim.metric_names import MARKET_METRICS
 
-__all__ = ["summarise", "SUMMARY_COLUMNS", "t_interval", "nan_percentile"]
+__all__ = ["summarise", "SUMMARY_COLUMNS", "SPREAD_COLUMNS", "t_interval", "nan_percentile",
+           "draw_spread"]
 
 SUMMARY_COLUMNS = ("scenario", "region", "segment", "metric", "month", "mean", "sd", "ci_low",
-                   "ci_high", "p05", "p95", "diff_mean", "diff_ci_low", "diff_ci_high", "note")
+                   "ci_high", "p05", "p95", "diff_mean", "diff_ci_low", "diff_ci_high",
+                   *("draws", "sd_stochastic", "sd_parametric", "sd_structural", "diff_p05",
+                     "diff_p50", "diff_p95", "diff_share_positive", "diff_share_negative"),
+                   "note")
+#: The columns that keep the kinds of spread apart (MODEL.md 9; :func:`draw_spread`).
+SPREAD_COLUMNS = SUMMARY_COLUMNS[14:-1]
 
 
 def t_interval(values: np.ndarray, axis: int = 0, level: float = 0.95
@@ -133,8 +139,10 @@ def summarise(market: pd.DataFrame, scenario_ids: list[str], month: int | list[i
     diff[paired] = values[paired] - values[match[paired].astype(int)]
     dmean, _, dlo, dhi = t_interval(diff, axis=1)
     m = len(metrics)
+    labels = units["draw"].to_numpy() if "draw" in units else np.zeros(len(units), dtype=int)
     block = {"mean": mean, "sd": sd, "ci_low": lo, "ci_high": hi, "p05": p05, "p95": p95,
-             "diff_mean": dmean, "diff_ci_low": dlo, "diff_ci_high": dhi}
+             "diff_mean": dmean, "diff_ci_low": dlo, "diff_ci_high": dhi,
+             **draw_spread(values, diff, labels)}
     out = pd.DataFrame({
         "scenario": np.repeat(np.asarray(scenario_ids, dtype=object)[cells["_order"]], m),
         "region": np.repeat(cells["region"].to_numpy(dtype=object), m),
@@ -153,6 +161,72 @@ def summarise(market: pd.DataFrame, scenario_ids: list[str], month: int | list[i
     both = both.assign(_rank=rank).sort_values(["_rank", "month", "region", "segment"],
                                                kind="stable")
     return both.drop(columns="_rank").reset_index(drop=True)
+
+
+def draw_spread(values: np.ndarray, diff: np.ndarray, draws: np.ndarray
+                ) -> dict[str, np.ndarray]:
+    """The stochastic, parametric and structural spread, and the paired effect over draws.
+
+    ``values`` and ``diff`` are ``[cell, world, metric]``; ``draws`` labels each world with
+    its posterior draw (sorted, so a draw's worlds are adjacent). A one-way random-effects
+    decomposition (law of total variance) keeps the kinds apart:
+
+    - ``sd_stochastic``: the pooled sd of worlds within a draw (the luck of one world; NaN
+      when no draw has two replications);
+    - ``sd_parametric``: the sd of the draw means with their own stochastic share removed,
+      ``sqrt(max(var(draw means) - sd_stochastic**2 * mean(1 / n_draw), 0))`` (NaN with
+      fewer than two draws);
+    - ``sd_structural``: NaN here: one run has one set of structural rules; ``marketsim
+      robustness`` runs the alternatives (MODEL.md 9);
+    - ``diff_p05``, ``diff_p50``, ``diff_p95``, ``diff_share_positive``,
+      ``diff_share_negative``: the paired effect averaged within each draw, then its 5th,
+      50th and 95th percentile over draws and the share of draws where it is above and below
+      zero (NaN with fewer than two draws: one parameter set says nothing of the others).
+
+    Example:
+        >>> values = np.array([[[1.0], [3.0], [5.0], [7.0]]])  # one cell, 4 worlds, 1 metric
+        >>> out = draw_spread(values, values - 4.0, np.array([0, 0, 1, 1]))
+        >>> float(out["sd_stochastic"][0, 0]), int(out["draws"][0, 0])
+        (1.4142135623730951, 2)
+        >>> float(out["diff_share_positive"][0, 0]), float(out["diff_p50"][0, 0])
+        (0.5, 0.0)
+    """
+    starts = np.flatnonzero(np.r_[True, draws[1:] != draws[:-1]])
+    shape = (values.shape[0], len(starts), values.shape[2])
+
+    def per_draw(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        ok = ~np.isnan(a)
+        n = np.add.reduceat(ok, starts, axis=1)
+        total = np.add.reduceat(np.where(ok, a, 0.0), starts, axis=1)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return total / n, n
+
+    means, n = per_draw(values)
+    dmeans, _ = per_draw(diff)
+    sizes = np.diff(np.r_[starts, len(draws)])
+    centred = values - np.repeat(means, sizes, axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"), _quiet():
+        within = (np.nansum(centred ** 2, axis=1)
+                  / np.sum(np.maximum(n - 1, 0), axis=1))  # pooled within-draw variance
+        between = np.nanvar(means, axis=1, ddof=1)
+        parametric = np.sqrt(np.maximum(between - np.nan_to_num(within)
+                                        * np.nanmean(1.0 / n, axis=1), 0.0))
+        finite = ~np.isnan(dmeans)
+        count = finite.sum(axis=1)
+        positive = np.sum(dmeans > 0, axis=1) / count
+        negative = np.sum(dmeans < 0, axis=1) / count
+    many = shape[1] >= 2
+    nothing = np.full(shape[::2], np.nan)
+    return {
+        "draws": np.full(shape[::2], float(shape[1])),
+        "sd_stochastic": np.sqrt(within),
+        "sd_parametric": parametric if many else nothing,
+        "sd_structural": nothing,
+        **{f"diff_p{q:02d}": nan_percentile(dmeans, q, axis=1) if many else nothing
+           for q in (5, 50, 95)},
+        "diff_share_positive": np.where(count > 0, positive, np.nan) if many else nothing,
+        "diff_share_negative": np.where(count > 0, negative, np.nan) if many else nothing,
+    }
 
 
 _TEXT = ("scenario", "region", "segment", "metric", "note")

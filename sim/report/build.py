@@ -62,7 +62,14 @@ def _facts(data: ReportData) -> list[tuple[str, str]]:
     res, man = data.results, data.manifest or {}
     facts: list[tuple[str, str]] = []
     facts.append(("Seed", f"{res.seed}, common random numbers"))
-    facts.append(("Replications", f"{res.replications} per scenario"))
+    post = getattr(res, "posterior", None)
+    if post:
+        facts.append(("Posterior", f"{post['name']}: {post['draws']} draws x "
+                                   f"{post['replications_per_draw']} replications = "
+                                   f"{res.replications} worlds per scenario"))
+    else:
+        facts.append(("Replications", f"{res.replications} per scenario (the scenarios' own "
+                                      "values, no posterior)"))
     facts.append(("Demand engine", f"{res.engine} ({ENGINE_TEXT.get(res.engine, '')})"))
     first, last = data.dates[min(data.dates)], data.dates[data.final_month]
     facts.append(("Horizon", f"{data.final_month} months, {first} to {last}"))
@@ -149,7 +156,19 @@ def _run_header(data: ReportData) -> str:
     for i, (sid, sc) in enumerate(zip(data.ids, data.results.scenarios, strict=True)):
         changes = None if i == 0 else changes_vs(first, sc)
         cards.append(_card(data, i, sid, sc, changes, F.PALETTE[i % len(F.PALETTE)]))
-    return _facts_html(_facts(data)) + f"<div class='cards'>{''.join(cards)}</div>"
+    return (_headline_html(data) + _facts_html(_facts(data))
+            + f"<div class='cards'>{''.join(cards)}</div>")
+
+
+def _headline_html(data: ReportData) -> str:
+    """The headline card: the line ``marketsim run`` prints, word for word."""
+    from sim.experiment.keyfigures import headline_lines
+
+    lines = headline_lines(data.results)
+    if not lines:
+        return ""
+    items = "".join(f"<p>{esc(line.removeprefix('headline: '))}</p>" for line in lines)
+    return f"<section class='headline' id='headline'><h2>Headline</h2>{items}</section>"
 
 
 def _study_header(data: ReportData) -> str:

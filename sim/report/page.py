@@ -59,6 +59,10 @@ h1 { font-size: 22px; margin: 0 0 2px; }
 h1 .sub { display: block; font-size: 15px; font-weight: 400; color: var(--muted); }
 h2 { font-size: 18px; margin: 28px 0 10px; }
 h3 { font-size: 15px; margin: 0 0 4px; }
+.headline { background: var(--card); border: 1px solid var(--line); border-radius: 8px;
+            border-left: 6px solid var(--accent); padding: 4px 16px; margin-top: 14px; }
+.headline h2 { margin: 8px 0 4px; font-size: 16px; }
+.headline p { margin: 4px 0 8px; font-size: 15px; }
 .facts { display: flex; flex-wrap: wrap; gap: 2px 26px; margin: 10px 0 0; font-size: 13px; }
 .facts div { display: flex; gap: 6px; min-width: 0; }
 .facts div.wide { flex-basis: 100%; }
