@@ -26,7 +26,8 @@ from sim.scenario import Scenario, load_scenario, shipped_scenarios
 #: Studies for notebooks, by the module that defines each (imported on first use).
 _STUDIES = {"sweep": "sim.experiment.studies", "sensitivity": "sim.experiment.studies",
             "calibrate": "sim.experiment.calibration", "load_targets": "sim.experiment.calibration",
-            "parse_range": "sim.experiment.design", "load_priors": "sim.experiment.priors"}
+            "parse_range": "sim.experiment.design", "load_priors": "sim.experiment.priors",
+            "robustness": "sim.experiment.robustness"}
 
 
 def __getattr__(name: str):  # lazy: keep `import sim` (and the CLI's --help) light
@@ -75,4 +76,5 @@ __all__ = [
     "load_targets",
     "load_priors",
     "parse_range",
+    "robustness",
 ]

@@ -319,6 +319,15 @@ def report_command(
     from sim.experiment.store import ResultsFolder
     from sim.report import write_report
 
+    manifest = ResultsFolder(folder).read_manifest() if Path(folder).is_dir() else None
+    if manifest is not None and manifest.get("kind") == "robustness":
+        from sim.report.robustness import write_robustness_report
+
+        if manifest.get("status") != "complete":
+            raise ScenarioError(f"{shown(folder)}: the robustness study did not finish "
+                                f"(status {manifest.get('status')}); run it again")
+        typer.echo(f"report: {shown(write_robustness_report(folder))}")
+        return
     Results.from_folder(folder)  # a marketsim results folder, its manifest checked
     ResultsFolder(folder).check_report_inputs()  # a run that finished, nothing linked in
     typer.echo(f"report: {shown(write_report(folder))}")

@@ -35,6 +35,8 @@ MODULES = [
     "sim.experiment.posterior",
     "sim.experiment.summary",
     "sim.experiment.keyfigures",
+    "sim.experiment.discovery",
+    "sim.experiment.robustness",
 ]
 # sim.engine.engine has no docstring examples yet; add it here when it has (its owner's file).
 

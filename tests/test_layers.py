@@ -26,7 +26,7 @@ LAYERS = {
     "experiment": 4,
     "report": 5,
     "docgen": 6, "cli_app": 6, "cli_common": 6, "cli": 6, "cli_experiments": 6,
-    "cli_ensemble": 6, "cli_bayes": 6,
+    "cli_ensemble": 6, "cli_bayes": 6, "cli_robustness": 6,
     "__main__": 6, "__init__": 6,
 }
 

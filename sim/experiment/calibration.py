@@ -390,13 +390,10 @@ def _search(scenario: Scenario, short: Scenario, targets: TargetsFile,
 
 
 def current_value(scenario: Scenario, path: str) -> Any:
-    import copy
+    """The value at a dotted path (:func:`sim.scenario.overrides.value_at`)."""
+    from sim.scenario.overrides import value_at
 
-    from sim.scenario.overrides import scenario_data
-    from sim.scenario.paths import locate
-
-    target = locate(copy.deepcopy(scenario_data(scenario)), path, type(scenario))
-    return target.container.get(target.key)
+    return value_at(scenario, path)
 
 
 def _unit_of(p: Parameter, value: Any) -> float:

@@ -7,7 +7,7 @@ points, shares, USD per M tokens, USD per month), each block headed by its metri
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sim.experiment.breakeven import BREAK_EVEN_HAZARD_METRIC, BREAK_EVEN_METRIC
 from sim.experiment.store import shown
@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from sim.experiment.results import Results
 
 __all__ = ["KEY_FIGURES", "BREAK_EVEN_REGIONS", "HEADLINE_METRIC", "figure_text",
-           "figure_texts", "key_figure_lines", "headline_cell", "headline_lines"]
+           "figure_texts", "key_figure_lines", "headline_cell", "headline_lines", "policy_region"]
 
 #: The headline's metric: the relevant-market HHI of the segment the policy targets.
 HEADLINE_METRIC = "hhi_market"
@@ -112,12 +112,26 @@ def figure_text(value: float, sign: bool = False) -> str:
     return figure_texts([value], sign)[0]
 
 
+def policy_region(base: Any, policy: Any) -> str:
+    """The region of the first policy ``policy`` has and ``base`` does not, else ``World``.
+
+    Scenarios inherit the baseline's history (the AI Act is a policy of the baseline), so
+    the policies a compared scenario adds are its own question.
+    """
+    before = {p.model_dump_json() for p in base.policies}
+    for item in policy.policies:
+        region = getattr(item, "region", None)
+        if item.model_dump_json() not in before and isinstance(region, str):
+            return region
+    return "World"
+
+
 def headline_cell(results: Results) -> tuple[str, str]:
     """The (region, segment) the compared policies target: where a report opens.
 
-    The region of the first policy the second scenario has and the first does not (the
-    scenarios' own question), else ``World``; the segment is ``enterprise``, the market
-    whose concentration the EU ban is about (seed article).
+    The region of the first policy the second scenario adds (:func:`policy_region`); the
+    segment is ``enterprise``, the market whose concentration the EU ban is about (seed
+    article).
 
     Example:
         >>> import sim
@@ -126,11 +140,7 @@ def headline_cell(results: Results) -> tuple[str, str]:
         ('EU', 'enterprise')
     """
     if len(results.scenarios) >= 2:
-        before = {p.model_dump_json() for p in results.scenarios[0].policies}
-        for policy in results.scenarios[1].policies:
-            region = getattr(policy, "region", None)
-            if policy.model_dump_json() not in before and isinstance(region, str):
-                return region, "enterprise"
+        return policy_region(results.scenarios[0], results.scenarios[1]), "enterprise"
     return "World", "enterprise"
 
 

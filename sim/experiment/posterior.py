@@ -140,7 +140,7 @@ def own_paths(scenario: Scenario, reference: Scenario, paths: list[str]) -> set[
     Raises:
         ScenarioError: A path the scenario does not have (a posterior of another world).
     """
-    from sim.experiment.calibration import current_value
+    from sim.scenario.overrides import value_at as current_value
 
     own = set()
     for path in paths:

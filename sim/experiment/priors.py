@@ -141,7 +141,7 @@ def load_priors(path: str | Path, scenario: Scenario | None = None) -> PriorsFil
 
 
 def _check_against(priors: PriorsFile, scenario: Scenario, file: str) -> None:
-    from sim.experiment.calibration import current_value
+    from sim.scenario.overrides import value_at as current_value
 
     problems = []
     for i, prior in enumerate(priors.prior):

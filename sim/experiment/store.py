@@ -59,7 +59,7 @@ TOOL = "marketsim"
 MANIFEST_FORMAT = 1
 #: what a manifest's ``kind`` may be: replications of scenarios, a calibration, or an
 #: ensemble (per-world values in shards, ``sim.experiment.ensemble``)
-KINDS = ("run", "calibration", "ensemble")
+KINDS = ("run", "calibration", "ensemble", "robustness")
 #: a run's status: ``running`` until it ends; SIGINT gives ``interrupted``, SIGTERM
 #: ``terminated``, any other exception ``failed``
 STATUSES = ("running", "complete", "interrupted", "terminated", "failed")
@@ -73,7 +73,8 @@ OWNED_FILES = ("manifest.json", *(f"{table}.parquet" for table in TABLES), "summ
                "report.html", "design.parquet", "sensitivity.csv", "calibrated.toml",
                "calibration.csv", "evaluations.csv", "posterior.parquet", "diagnostics.json",
                "predictive.csv", "hindcast.csv", "bands.csv", "bands_facts.csv",
-               "calibration.html", "draws.parquet")
+               "calibration.html", "draws.parquet", "robustness.parquet", "effects.csv",
+               "feature_scores.csv", "rules.json")
 SCENARIOS_DIR = "scenarios"
 PARTS_DIR = "parts"
 #: an ensemble's per-world shards: ``shards/<id>/<first>-<stop>.parquet`` and ``.done``

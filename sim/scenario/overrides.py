@@ -16,7 +16,7 @@ from sim.scenario.validate import validate_model
 if TYPE_CHECKING:
     from sim.scenario.schema import Scenario
 
-__all__ = ["apply_overrides", "parse_assignment", "parse_value", "scenario_data"]
+__all__ = ["apply_overrides", "parse_assignment", "parse_value", "scenario_data", "value_at"]
 
 
 def scenario_data(scenario: Scenario) -> dict[str, Any]:
@@ -121,3 +121,20 @@ def with_horizon(scenario: Scenario, months: int) -> Scenario:
     are for scenario files, where a policy that never acts is probably a mistake.
     """
     return apply_overrides(scenario, {"scenario.months": int(months)}, quiet=True)
+
+
+def value_at(scenario: Scenario, path: str) -> Any:
+    """The value at a dotted path of ``scenario`` (None where the path is unset).
+
+    Raises:
+        ScenarioError: The path does not exist (with a suggestion).
+
+    Example:
+        >>> from sim.scenario.loader import load_scenario
+        >>> value_at(load_scenario("strong_network_effects"), "world.network_effect")
+        1.2
+    """
+    from sim.scenario.paths import locate
+
+    target = locate(copy.deepcopy(scenario_data(scenario)), path, type(scenario))
+    return target.container.get(target.key)
