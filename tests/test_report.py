@@ -116,7 +116,7 @@ def test_header_facts_come_from_the_manifest(evil_run: Results, evil_html: str) 
     for key in ("created_at", "finished_at"):  # the run's times, not the build's
         shown = manifest[key].replace("T", " ").removesuffix("Z") + " UTC"
         assert shown in evil_html
-    assert "<dd>2 per scenario</dd>" in evil_html
+    assert "<dd>2 per scenario (the scenarios&#x27; own values, no posterior)</dd>" in evil_html
     assert f"<dd>{manifest['seed']}, common random numbers</dd>" in evil_html
     assert f"<dt>Demand engine</dt><dd>{manifest['engine']} (" in evil_html  # which engine ran
     # what the second scenario changes from the first, as dotted paths
