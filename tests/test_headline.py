@@ -123,3 +123,19 @@ def test_readme_and_findings_come_from_one_run() -> None:
     # every effect the README quotes is in the findings' headline table
     for effect in re.findall(r"[+-][\d,.]+[kMBT]?(?: pp)? \[[^\]]+\]", readme):
         assert effect in headline
+
+
+def test_make_demo_runs_the_findings_headline_settings() -> None:
+    """`make demo` prints the same headline as docs/findings.md: same seed, draws, replications."""
+    script = (ROOT / "scripts" / "findings.py").read_text(encoding="utf-8")
+    demo = (ROOT / "scripts" / "demo.sh").read_text(encoding="utf-8")
+
+    def default(option: str) -> str:
+        found = re.search(rf'"--{option}", type=int, default=(\d+)', script)
+        assert found, option
+        return found.group(1)
+
+    assert re.search(r"DEMO_SEED:-(\d+)", demo).group(1) == default("seed")
+    assert re.search(r"DEMO_DRAWS:-(\d+)", demo).group(1) == default("draws")
+    assert re.search(r"DEMO_REPLICATIONS:-(\d+)", demo).group(1) == default("replications")
+    assert "--posterior baseline" in demo
