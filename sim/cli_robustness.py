@@ -68,7 +68,7 @@ def robustness_command(
         None if posterior.strip().lower() == NONE else posterior)
     ranges = [parse_range(t, loaded[0], "--vary") for t in (vary or [])]
     with dask_executor(scheduler) as executor:
-        found = robustness(loaded[0], dict(zip(ids[1:], loaded[1:], strict=True)),
+        found = robustness(loaded[0], dict(zip(ids[1:], loaded[1:], strict=True)), base_id=ids[0],
                            posterior=chosen, draws=draws, vary=ranges, month=month,
                            seed=loaded[0].experiment.seed if seed is None else seed,
                            engine=engine or "expected", jobs=jobs, executor=executor,

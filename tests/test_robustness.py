@@ -102,6 +102,15 @@ def test_a_study_is_reproducible(study, tmp_path: Path) -> None:
     pd.testing.assert_frame_equal(study.table, again.table, check_exact=True)
 
 
+def test_policies_given_by_id_keep_their_values_and_names() -> None:
+    """{id: scenario} (what the command passes, --set applied) is run as given."""
+    ban = load_scenario("eu_blocks_open").with_overrides({"harm.misuse_premium": 3.0})
+    found = sim.robustness(load_scenario("baseline"), {"ban": ban}, base_id="ref", draws=2,
+                           month=2, jobs=1, progress=False)
+    assert found.meta["ids"] == ["ref", "ban"]
+    assert set(found.effects["policy"]) == {"ban"}
+
+
 def test_a_study_needs_a_policy_and_an_uncertainty() -> None:
     with pytest.raises(ScenarioError, match="at least one policy"):
         sim.robustness("baseline", [], draws=4)

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -103,12 +104,14 @@ def robustness(base: Any, policies: Any, *, posterior: str | Path | None = DEFAU
                outcomes: tuple[Outcome, ...] | None = None, month: int | None = None,
                seed: int = 0, engine: str | None = "expected", jobs: int | None = None,
                executor: Any = None, out: str | Path | None = None, force: bool = False,
-               progress: bool | None = None, command: str | None = None) -> Robustness:
+               progress: bool | None = None, command: str | None = None,
+               base_id: str | None = None) -> Robustness:
     """Each policy's paired effect over posterior draws x ranges x structural alternatives.
 
     Args:
         base: The reference scenario (object, shipped name or path).
-        policies: One or more policy scenarios, each compared with ``base``.
+        policies: One or more policy scenarios, each compared with ``base``, or
+            ``{id: scenario}`` to choose their ids.
         posterior: Posterior to draw from (default the shipped ``baseline``); None: no
             posterior (then give ``vary``).
         draws: Posterior draws, or samples of ``vary`` without a posterior (default 128).
@@ -125,6 +128,7 @@ def robustness(base: Any, policies: Any, *, posterior: str | Path | None = DEFAU
         force: Replace a folder marketsim wrote (only its own files).
         progress: Show a progress bar (default: when on a terminal).
         command: The command line, for the manifest.
+        base_id: The reference's id (default: its shipped name or file stem).
 
     Example:
         >>> import sim
@@ -134,11 +138,16 @@ def robustness(base: Any, policies: Any, *, posterior: str | Path | None = DEFAU
     """
     from sim.experiment.keyfigures import policy_region
 
-    loaded, labels = normalise_scenarios([base, *(
-        [policies] if isinstance(policies, str | Path) or hasattr(policies, "scenario")
-        else list(policies))])
-    if len(loaded) < 2:
+    if isinstance(policies, Mapping):  # {id: scenario}: the ids are chosen
+        named = [(None, base), *((str(k), v) for k, v in policies.items())]
+    else:
+        single = isinstance(policies, str | Path) or hasattr(policies, "scenario")
+        named = [(None, base), *((None, p) for p in ([policies] if single else policies))]
+    if len(named) < 2:
         raise ScenarioError("give a reference scenario and at least one policy")
+    loaded, found = normalise_scenarios([scenario for _, scenario in named])
+    labels = [name or (base_id if i == 0 and base_id else label)
+              for i, ((name, _), label) in enumerate(zip(named, found, strict=True))]
     ids = assign_ids(loaded, labels)
     engine = check_engine(engine)
     seed = check_count(seed, "seed", 0)
