@@ -26,8 +26,8 @@ from sim.cli_common import (
     Vary,
     command_line,
     dask_executor,
+    default_out,
     load_with_sets,
-    results_folder,
     shown,
 )
 
@@ -62,7 +62,10 @@ def robustness_command(
         raise ScenarioError("give the reference scenario and at least one policy scenario")
     loaded, labels = load_with_sets(scenarios, set_)
     ids = assign_ids(loaded, labels)
-    folder = results_folder(out, f"{ids[0]}_robustness_{'_'.join(ids[1:3])}")
+    # not results_folder(): that arms the interrupt's "--resume" hint, and a study is short
+    # enough to run again rather than resume
+    folder = out if out is not None else default_out(
+        f"{ids[0]}_robustness_{'_'.join(ids[1:3])}")
     inspect_output(folder, force=force, resume=False)
     chosen = DEFAULT_POSTERIOR if posterior is None else (
         None if posterior.strip().lower() == NONE else posterior)

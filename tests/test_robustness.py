@@ -142,3 +142,15 @@ def test_bad_input_is_one_clear_line(cli, tmp_path: Path, args, message) -> None
     errors = [line for line in result.stderr.splitlines() if line.strip()]
     assert any(message in line for line in errors), result
     assert "Traceback" not in result.stderr + result.stdout
+
+
+def test_an_interrupted_study_offers_no_resume(cli, tmp_path: Path,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """A study runs again rather than resumes, so the interrupt names no --resume command."""
+    import sim.cli_app
+
+    monkeypatch.setattr(sim.cli_app, "_FOLDER", [])
+    result = cli("robustness", "baseline", "eu_blocks_open", "--draws", 2, "--month", 1,
+                 "-j", 1, "-o", tmp_path / "r", "--no-report")
+    assert result.exit_code == 0, result
+    assert sim.cli_app.resume_hint(["robustness", "baseline", "eu_blocks_open"]) == ""
