@@ -8,6 +8,7 @@ keyed by its replication number), so the experiment layer may batch them as it l
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -16,7 +17,10 @@ from sim.scenario.loader import load_scenario
 from sim.scenario.overrides import with_horizon
 from sim.scenario.schema import Scenario
 
-__all__ = ["run_replication", "run_replications", "DEFAULT_ENGINE"]
+if TYPE_CHECKING:
+    from sim.engine.params import Params
+
+__all__ = ["run_replication", "run_replications", "compile_worlds", "DEFAULT_ENGINE"]
 
 #: The demand engine when none is named: exact binomial/multinomial draws, the model as
 #: specified; ``"expected"`` (expected counts) is the fast alternative for large ensembles.
@@ -55,26 +59,41 @@ def run_replications(scenario: Scenario | str, seed: int = 0,
         >>> sorted(tables["market"]["draw"].unique().tolist())
         [7, 9]
     """
-    from sim.engine.compile import compile_scenario
     from sim.engine.engine import Engine
-    from sim.engine.params import stack_worlds
-    from sim.scenario.overrides import apply_overrides
 
     scenario = load_scenario(scenario)
     if months is not None:
         scenario = with_horizon(scenario, int(months))
     reps = np.asarray(list(replications), dtype=np.int64)
-    if overrides is not None and any(overrides):
-        if len(overrides) != len(reps):
-            raise ValueError("one set of overrides per replication")
-        params = stack_worlds([compile_scenario(apply_overrides(scenario, dict(o), quiet=True))
-                               for o in overrides])
-    else:
-        params = compile_scenario(scenario).repeat(len(reps))
+    if overrides is not None and len(overrides) != len(reps):
+        raise ValueError("one set of overrides per replication")
+    params = compile_worlds(scenario, overrides, len(reps))
     labels = np.zeros(len(reps), dtype=np.int64) if draws is None else \
         np.asarray(list(draws), dtype=np.int64)
     model = Engine(params, int(seed), reps, engine).run()
     return model.recorder.frames(model.state, [scenario_id] * len(reps), reps, labels)
+
+
+def compile_worlds(scenario: Scenario, overrides: Sequence[Mapping[str, Any]] | None,
+                   count: int) -> Params:
+    """``count`` worlds of ``scenario`` as one :class:`~sim.engine.params.Params` batch.
+
+    Each world has its own overrides (a posterior draw), or all are copies when there are
+    none.
+
+    Example:
+        >>> from sim.scenario.loader import load_scenario
+        >>> compile_worlds(load_scenario("baseline"), None, 3).worlds
+        3
+    """
+    from sim.engine.compile import compile_scenario
+    from sim.engine.params import stack_worlds
+    from sim.scenario.overrides import apply_overrides
+
+    if overrides is not None and any(overrides):
+        return stack_worlds([compile_scenario(apply_overrides(scenario, dict(o), quiet=True))
+                             for o in overrides])
+    return compile_scenario(scenario).repeat(count)
 
 
 def run_replication(scenario: Scenario | str, seed: int = 0, replication: int = 0,

@@ -97,17 +97,13 @@ def run_draws(task: DrawTask) -> np.ndarray:
         >>> run_draws(task).shape
         (2, 1)
     """
-    from sim.engine.compile import compile_scenario
     from sim.engine.engine import Engine
-    from sim.engine.params import stack_worlds
+    from sim.replication import compile_worlds
     from sim.scenario.loader import validate_data
-    from sim.scenario.overrides import apply_overrides
 
     # the caller validated (and warned about) the scenario and its ranges already
     scenario = validate_data(tomllib.loads(task.scenario_toml), quiet=True)
-    batches = [compile_scenario(apply_overrides(scenario, dict(draw), quiet=True))
-               for draw in task.draws]
-    params = stack_worlds(batches)
+    params = compile_worlds(scenario, [dict(draw) for draw in task.draws], len(task.draws))
     steps = tuple(sorted({c.step for c in task.cells} | {q.last for q in task.events}))
     reps = np.asarray(task.replications, dtype=np.int64)
     engine = Engine(params, task.seed, reps, task.engine, keep_months=steps)

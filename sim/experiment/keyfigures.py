@@ -112,16 +112,18 @@ def figure_text(value: float, sign: bool = False) -> str:
     return figure_texts([value], sign)[0]
 
 
-def policy_region(base: Any, policy: Any) -> str:
+def policy_region(base: Any, policy: Any, regions: list[str] | None = None) -> str:
     """The region of the first policy ``policy`` has and ``base`` does not, else ``World``.
 
     Scenarios inherit the baseline's history (the AI Act is a policy of the baseline), so
-    the policies a compared scenario adds are its own question.
+    the policies a compared scenario adds are its own question. With ``regions``, only a
+    region among them counts.
     """
-    before = {p.model_dump_json() for p in base.policies}
+    reference = list(base.policies)
     for item in policy.policies:
         region = getattr(item, "region", None)
-        if item.model_dump_json() not in before and isinstance(region, str):
+        if item not in reference and isinstance(region, str) and (
+                regions is None or region in regions):
             return region
     return "World"
 

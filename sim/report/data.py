@@ -282,14 +282,13 @@ class ReportData:
         """
         if self.is_study or len(self.ids) < 2:
             return WORLD
-        reference = list(self.results.scenarios[0].policies)
+        from sim.experiment.keyfigures import policy_region
+
+        first = self.results.scenarios[0]
         for scenario in self.results.scenarios[1:]:
-            for policy in scenario.policies:
-                if policy in reference:
-                    continue
-                region = str(getattr(policy, "region", ""))
-                if region in self.regions:
-                    return region
+            region = policy_region(first, scenario, self.regions)
+            if region != WORLD:
+                return region
         return WORLD
 
     @cached_property
