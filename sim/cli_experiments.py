@@ -70,9 +70,11 @@ def _finish(results: Results, no_report: bool, kind: str = "run") -> None:
     folder = Path(results.folder)
     typer.echo(f"results: {shown(folder)}")
     if not no_report:
+        from sim.experiment.pool import phase
         from sim.report import write_report
 
-        path = write_report(folder)
+        with phase("writing report", None):
+            path = write_report(folder)
         typer.echo(f"report:  {shown(path)}")
 
 

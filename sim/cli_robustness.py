@@ -96,6 +96,9 @@ def robustness_command(
         typer.echo(f"  {first}")
     typer.echo(f"results: {shown(folder)}")
     if not no_report:
+        from sim.experiment.pool import phase
         from sim.report.robustness import write_robustness_report
 
-        typer.echo(f"report:  {shown(write_robustness_report(folder))}")
+        with phase("writing report", None):
+            path = write_robustness_report(folder)
+        typer.echo(f"report:  {shown(path)}")

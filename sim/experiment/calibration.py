@@ -245,7 +245,10 @@ def calibrate(scenario: Scenario, targets: TargetsFile, parameters: list[Paramet
         max_evaluations: Objective evaluations of the Powell search.
         jobs: Worker processes (clamped to the usable cores and the replications).
         executor: Any ``concurrent.futures.Executor``; overrides ``jobs``.
-        progress: Unused (evaluations are quiet); kept for symmetry with :func:`sim.run`.
+        progress: Show a bar over the evaluations with the best objective so far and an
+            ETA (every evaluation runs the same worlds, so the ETA holds after the first;
+            it is an upper bound, as the search may stop early). Default: when stderr is
+            a terminal.
         out: Results folder: ``manifest.json`` (kind ``calibration``), ``calibrated.toml``,
             ``calibration.csv`` and ``evaluations.csv``. The same rule as
             :func:`sim.run`'s ``out`` applies (see
@@ -275,7 +278,6 @@ def calibrate(scenario: Scenario, targets: TargetsFile, parameters: list[Paramet
         >>> sorted(fit.values), len(fit.fit)
         (['world.network_effect'], 13)
     """
-    del progress
     if not parameters or any(not p.numeric for p in parameters):
         raise ScenarioError("calibrate needs numeric ranges: --fit PATH=LOW:HIGH")
     for p in parameters:
@@ -304,7 +306,7 @@ def calibrate(scenario: Scenario, targets: TargetsFile, parameters: list[Paramet
     started = time.perf_counter()
     try:
         result = _search(scenario, short, targets, parameters, replications, seed,
-                         max_evaluations, jobs, executor, start, horizon, engine)
+                         max_evaluations, jobs, executor, start, horizon, engine, progress)
         if folder is not None:
             write_calibration(folder.root, result, extends, name or scenario.scenario.name,
                               fixed)
@@ -345,14 +347,22 @@ def _manifest(seed: int, replications: int, max_evaluations: int,
 def _search(scenario: Scenario, short: Scenario, targets: TargetsFile,
             parameters: list[Parameter], replications: int, seed: int, max_evaluations: int,
             jobs: int | None, executor: Executor | None, start: str, horizon: int,
-            engine: str) -> Calibration:
+            engine: str, progress: bool | None = None) -> Calibration:
     """The bounded Powell search and the fit at its best point."""
+    import sys
+
+    from tqdm.auto import tqdm
+
+    from sim.experiment.pool import shows_progress
+
     own_pool = None
     if executor is None:
         workers = worker_count(jobs, replications)
         if workers > 1:
             own_pool = executor = process_pool(workers, replications)
     history: list[dict[str, Any]] = []
+    bar = tqdm(total=max_evaluations + 1, unit="evaluation", desc="calibrate",
+               file=sys.stderr, disable=not shows_progress(progress))
 
     def values_of(unit: np.ndarray) -> dict[str, Any]:
         return {p.path: p.scale(np.clip(np.array([u]), 0.0, 1.0 - 1e-12))[0]
@@ -369,6 +379,8 @@ def _search(scenario: Scenario, short: Scenario, targets: TargetsFile,
         if not math.isfinite(score):
             score = 1e12
         history.append({**values, "objective": score})
+        bar.set_postfix_str(f"best objective {min(h['objective'] for h in history):.4g}")
+        bar.update(1)
         return score
 
     from scipy.optimize import minimize
@@ -377,14 +389,17 @@ def _search(scenario: Scenario, short: Scenario, targets: TargetsFile,
     try:
         minimize(objective, x0, method="Powell", bounds=[(0.0, 1.0)] * len(parameters),
                  options={"maxfev": max_evaluations, "xtol": 1e-3, "ftol": 1e-4})
+        best = min(history, key=lambda h: h["objective"])
+        values = {p.path: best[p.path] for p in parameters}
+        fitted = scenario.with_overrides(values)
+        bar.set_description_str("calibrate: the fit at the best point")
+        res = run({"fit": with_horizon(fitted, max(horizon, 1))},
+                  replications, seed, jobs=1, progress=False, engine=engine)
+        bar.update(max(0, bar.total - bar.n))
     finally:
+        bar.close()
         if own_pool is not None:
             own_pool.shutdown(wait=True, cancel_futures=True)
-    best = min(history, key=lambda h: h["objective"])
-    values = {p.path: best[p.path] for p in parameters}
-    fitted = scenario.with_overrides(values)
-    res = run({"fit": with_horizon(fitted, max(horizon, 1))},
-              replications, seed, jobs=1, progress=False, engine=engine)
     return Calibration(values, best["objective"], pd.DataFrame(history),
                        fit_table(res.market, targets, start), fitted)
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import multiprocessing
 import sys
+import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Executor, Future, ProcessPoolExecutor, as_completed
 from contextlib import contextmanager
@@ -20,7 +21,7 @@ from typing import Any
 from sim.experiment.limits import usable_cores, worker_count
 
 __all__ = ["PRELOAD", "pool_context", "process_pool", "ignore_interrupts", "execute_tasks",
-           "lasting_pool"]
+           "lasting_pool", "phase", "shows_progress"]
 
 
 def ignore_interrupts() -> None:
@@ -159,3 +160,35 @@ def execute_tasks(tasks: list[Any], work: Callable[[Any], Any], jobs: int | None
                 pool.shutdown(wait=True, cancel_futures=True)
     finally:
         bar.close()
+
+
+def shows_progress(progress: bool | None) -> bool:
+    """Whether progress is shown: as asked, else when stderr is a terminal."""
+    return sys.stderr.isatty() if progress is None else bool(progress)
+
+
+@contextmanager
+def phase(name: str, progress: bool | None) -> Iterator[None]:
+    """Name a step that has no bar of its own on stderr: ``combining ... 3.2 s``.
+
+    After the worlds' bar a run still combines their tables, summarises them and writes
+    its report, which take seconds to a minute; a line per phase says what is happening
+    (on stderr, where the bars are, only when they are shown).
+
+    Example:
+        >>> with phase("combining", progress=False):
+        ...     pass
+    """
+    if not shows_progress(progress):
+        yield
+        return
+    started = time.perf_counter()
+    sys.stderr.write(f"{name} ...")
+    sys.stderr.flush()
+    try:
+        yield
+    except BaseException:
+        sys.stderr.write(" stopped\n")
+        raise
+    sys.stderr.write(f" {time.perf_counter() - started:,.1f} s\n")
+    sys.stderr.flush()

@@ -30,7 +30,7 @@ from sim.errors import ScenarioError
 from sim.experiment.design import Parameter
 from sim.experiment.discovery import Rule, cart_rules, describe_bounds, feature_scores, prim_rule
 from sim.experiment.draws import Cell, DrawTask, run_draw_task
-from sim.experiment.pool import execute_tasks
+from sim.experiment.pool import execute_tasks, phase
 from sim.experiment.posterior import DEFAULT_POSTERIOR, choose_draws, draw_overrides, load_posterior
 from sim.experiment.runner import assign_ids, check_count, check_engine, normalise_scenarios
 from sim.experiment.store import (
@@ -175,7 +175,8 @@ def robustness(base: Any, policies: Any, *, posterior: str | Path | None = DEFAU
         values[first:first + len(block)] = block
     values = values.reshape(len(ids), worlds, len(cells))
     table = _table(ids, inputs, values, outcomes)
-    found = _analyse(table, ids[1:], inputs, outcomes, seed, structural)
+    with phase("scenario discovery (PRIM, CART, feature scores)", progress):
+        found = _analyse(table, ids[1:], inputs, outcomes, seed, structural)
     found.meta = {"seconds": round(time.perf_counter() - started, 1), "worlds": worlds,
                   "draws": k, "month": horizon, "engine": engine, "ids": ids,
                   "posterior": None if posterior is None else str(posterior)}

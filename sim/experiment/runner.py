@@ -24,7 +24,7 @@ import pandas as pd
 from sim.engine.engine import ENGINES
 from sim.errors import Problem, ScenarioError, suggest
 from sim.experiment.limits import check_jobs, check_runs, usable_cores
-from sim.experiment.pool import execute_tasks
+from sim.experiment.pool import execute_tasks, phase
 from sim.experiment.posterior import (
     DEFAULT_DRAW_REPLICATIONS,
     DEFAULT_DRAWS,
@@ -311,10 +311,12 @@ def run(scenarios: Any, replications: int | None = None, seed: int | None = None
         elapsed = time.perf_counter() - started
         info = _public(ensemble)
         if folder is not None:
-            folder.combine(order)
+            with phase(f"combining {len(order):,} worlds' tables", progress):
+                folder.combine(order)
             results = Results.from_folder(folder.root, ids=ids, scenarios=loaded, seed=seed,
                                           replications=replications, engine=engine)
-            results.write_summary()
+            with phase("summarising (summary.csv)", progress):
+                results.write_summary()
             folder.write_manifest({**manifest, "status": "complete",
                                    "run_seconds": round(elapsed, 3), "finished_at": now_iso(),
                                    "timings": timings,
