@@ -9,6 +9,9 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+#: The browser fixtures (``browser``, ``open_report``) of the report and explorer tests.
+pytest_plugins = ["tests.browser_support"]
+
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 BAD = FIXTURES / "bad"

@@ -37,6 +37,12 @@ MODULES = [
     "sim.experiment.keyfigures",
     "sim.experiment.discovery",
     "sim.experiment.robustness",
+    "sim.experiment.pool",
+    "sim.report.plotly_js",
+    "sim.report.keytable",
+    "sim.report.styles",
+    "sim.report.labels",
+    "sim.report.tables",
 ]
 # sim.engine.engine has no docstring examples yet; add it here when it has (its owner's file).
 

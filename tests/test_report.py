@@ -12,12 +12,12 @@ import re
 import pandas as pd
 import plotly.graph_objects as go
 import pytest
-from plotly.offline import get_plotlyjs
 
 import sim
 from sim.errors import ScenarioError
 from sim.experiment.results import Results
 from sim.report import build_html, write_report
+from sim.report.compact import expand
 from sim.report.data import ReportData
 from sim.report.labels import UNITS, plot_text, spec
 from sim.report.selector import matches
@@ -53,12 +53,22 @@ def evil_run(tmp_path_factory: pytest.TempPathFactory) -> Results:
 
 
 @pytest.fixture(scope="module")
-def evil_html(evil_run: Results) -> str:
+def evil_raw(evil_run: Results) -> str:
+    """The report file as written (its tables, figures and CSV packed)."""
     return write_report(evil_run.folder).read_text(encoding="utf-8")
 
 
+@pytest.fixture(scope="module")
+def evil_html(evil_raw: str) -> str:
+    """What the browser holds: the tables written out, the figures' JSON after the page."""
+    return expand(evil_raw)
+
+
+PLOTLYJS = re.compile(r"<script type='text/javascript'>/\*\*\n\* plotly\.js.*?</script>", re.S)
+
+
 def _without_plotlyjs(html: str) -> str:
-    return html.replace(get_plotlyjs(), "")
+    return PLOTLYJS.sub("", html, count=1)
 
 
 def test_scenario_text_shows_literally(evil_html: str) -> None:
@@ -71,13 +81,22 @@ def test_scenario_text_shows_literally(evil_html: str) -> None:
         assert raw not in page
 
 
-def test_no_script_but_ours(evil_html: str) -> None:
-    page = _without_plotlyjs(evil_html)
-    n = int(re.search(r"<body data-figures='(\d+)'", page).group(1))
-    # plotly.js, one inline script per figure, the selector
-    assert page.count("<script") == n + 2
-    assert page.count("</script>") == n + 2
+def test_no_script_but_ours(evil_raw: str) -> None:
+    page = _without_plotlyjs(evil_raw)
+    # plotly.js (removed here); the key figures' CSV, their tables and the figures, each
+    # packed (gzip + base64); the figures' loader and the selector: nothing else runs
+    assert re.findall(r"<script[^>]*>", page) == [
+        "<script type='application/octet-stream' id='key-figures-csv' "
+        "data-encoding='gzip+base64'>",
+        "<script type='application/octet-stream' id='key-tables' data-encoding='gzip+base64'>",
+        "<script type='application/octet-stream' id='marketsim-figures' "
+        "data-encoding='gzip+base64'>",
+        "<script type='text/javascript'>", "<script type='text/javascript'>"]
+    assert page.count("</script>") == 5
     assert "<script src" not in page and "cdn.plot.ly" not in page
+    for block in re.findall(r"<script type='application/octet-stream'[^>]*>(.*?)</script>",
+                            page, re.S):
+        assert re.fullmatch(r"[A-Za-z0-9+/=]+", block)  # base64 only: nothing can close it
 
 
 def test_plotly_data_is_json_escaped(evil_html: str) -> None:
@@ -90,22 +109,27 @@ def test_plotly_data_is_json_escaped(evil_html: str) -> None:
     assert plot_text("<b>x</b> {y}") == "&lt;b&gt;x&lt;/b&gt; &#123;y&#125;"
 
 
-def test_plotlyjs_inlined_once(evil_html: str) -> None:
-    assert evil_html.count(get_plotlyjs()) == 1
-    assert evil_html.count("plotly.js v") == 1
+def test_plotlyjs_inlined_once(evil_raw: str) -> None:
+    from sim.report.plotly_js import partial_bundle, plotly_js
+
+    # a run report draws only scatter traces: the basic partial bundle, once
+    assert partial_bundle(frozenset({"scatter"})).name == "plotly-basic.min.js"
+    assert evil_raw.count(plotly_js(frozenset({"scatter"}))) == 1
+    assert evil_raw.count("plotly.js (basic - minified) v") == 1
+    assert evil_raw.count("* plotly.js") == 1
 
 
-def test_rebuild_is_identical(evil_run: Results, evil_html: str) -> None:
+def test_rebuild_is_identical(evil_run: Results, evil_raw: str) -> None:
     again = write_report(evil_run.folder).read_bytes()
-    assert again == evil_html.encode("utf-8")
+    assert again == evil_raw.encode("utf-8")
     fresh, _ = build_html(ReportData.from_folder(evil_run.folder))
-    assert fresh == evil_html
+    assert fresh == evil_raw
 
 
 def test_run_has_six_figures_and_fixed_ids(evil_html: str) -> None:
     n = int(re.search(r"data-figures='(\d+)'", evil_html).group(1))
     assert n >= 6
-    ids = re.findall(r'<div id="(fig-\d+)" class="plotly-graph-div"', evil_html)
+    ids = re.findall(r"<div id='(fig-\d+)' class='plotly-graph-div'", evil_html)
     assert ids == [f"fig-{i}" for i in range(1, n + 1)]
 
 
@@ -277,7 +301,7 @@ def test_sensitivity_and_calibration_reports(tmp_path) -> None:
               parse_range("segments.enterprise.switching_cost=0:3", base)]
     res, _, _ = sensitivity(base, params, method="morris", samples=2, replications=1, seed=1,
                             months=3, jobs=1, out=tmp_path / "morris", progress=False)
-    html = write_report(res.folder).read_text(encoding="utf-8")
+    html = expand(write_report(res.folder).read_text(encoding="utf-8"))
     assert "Morris screening" in html and "Outcomes vs parameters" in html
     assert int(re.search(r"data-figures='(\d+)'", html).group(1)) >= 6
 
@@ -297,7 +321,8 @@ def test_sensitivity_and_calibration_reports(tmp_path) -> None:
                          base.with_overrides({"world.network_effect": 1.1}))
     out = tmp_path / "cal"
     out.mkdir()
-    page = _without_plotlyjs(write_calibration_report(out, result, targets).read_text())
+    page = expand(_without_plotlyjs(write_calibration_report(out, result, targets)
+                                    .read_text()))
     assert "&lt;script&gt;alert(4)&lt;/script&gt;" in page and "<script>alert" not in page
     assert "t &lt;i&gt;x&lt;/i&gt;" in page
     assert int(re.search(r"data-figures='(\d+)'", page).group(1)) == 3

@@ -4,14 +4,13 @@ Opens each report from disk with every non-file request blocked, waits for the p
 and checks that every figure drew, that nothing logged an error, that a comparison opens on
 the region and segment its policy targets, and that the region, segment and per-figure
 selectors change what is shown. Without /usr/bin/chromium the tests skip, unless
-REQUIRE_BROWSER=1 (as in CI), when they fail.
+REQUIRE_BROWSER=1 (as in CI), when they fail. The fixtures ``browser`` and
+``open_report`` are tests/browser_support.py's; test_report_kinds_browser.py checks every
+other kind of report.
 """
 
 from __future__ import annotations
 
-import os
-import re
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,32 +18,7 @@ import pytest
 
 import sim
 from sim.report import write_report
-
-CHROMIUM = Path("/usr/bin/chromium")
-REQUIRED = os.environ.get("REQUIRE_BROWSER") == "1"
-
-
-def _unavailable(reason: str) -> None:
-    if REQUIRED:
-        pytest.fail(f"REQUIRE_BROWSER=1 but {reason}")
-    pytest.skip(f"{reason} (install with: apt-get install chromium; REQUIRE_BROWSER=1 makes "
-                "this a failure)")
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    if not CHROMIUM.exists():
-        _unavailable(f"Chromium is not installed at {CHROMIUM}")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        _unavailable("the playwright package is not installed")
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
-        yield chromium
-        chromium.close()
+from tests.browser_support import Page
 
 
 @pytest.fixture(scope="module")
@@ -63,72 +37,6 @@ def reports(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
                      out=root / "sweep", **small)
     return {name: write_report(res.folder) for name, res in
             (("one", one), ("two", two), ("sweep", swept))}
-
-
-class Page:
-    """A report opened offline, with its console errors, page errors and blocked requests."""
-
-    def __init__(self, browser: Any, path: Path):
-        self.errors: list[str] = []
-        self.blocked: list[str] = []
-        self.page = browser.new_page(viewport={"width": 1280, "height": 900})
-        self.page.on("console", lambda m: self.errors.append(f"console: {m.text}")
-                     if m.type == "error" else None)
-        self.page.on("pageerror", lambda e: self.errors.append(f"pageerror: {e}"))
-        self.page.route("**/*", self._route)
-        self.expected = int(re.search(r"data-figures='(\d+)'",
-                                      path.read_text(encoding="utf-8")).group(1))
-        self.page.goto(path.as_uri())
-        self.page.wait_for_function(
-            "n => Array.from(document.querySelectorAll('.js-plotly-plot')).filter("
-            "d => d.data && d.data.length > 0 && d.querySelector('.main-svg')).length === n",
-            arg=self.expected, timeout=30_000)
-
-    def _route(self, route: Any) -> None:
-        if route.request.url.startswith("file://"):
-            route.continue_()
-        else:
-            self.blocked.append(route.request.url)
-            route.abort()
-
-    def drawn(self) -> int:
-        return self.page.evaluate(
-            "Array.from(document.querySelectorAll('.js-plotly-plot'))"
-            ".filter(d => d.data && d.data.length > 0).length")
-
-    def shown(self, index: int) -> dict[str, Any]:
-        """Title and the meta of the visible, cell-specific traces of figure ``index``."""
-        return self.page.evaluate(
-            """i => { const d = document.querySelectorAll('.js-plotly-plot')[i];
-                 return {title: d.layout.title.text,
-                         visible: d._fullData.filter(t => t.visible === true)
-                                             .map(t => t.index),
-                         metas: d.data.filter(t => t.visible !== false && t.meta
-                                                && t.meta.region !== undefined)
-                                      .map(t => t.meta),
-                         firstY: Array.from(d._fullData.find(t => t.visible === true
-                                   && t.meta && t.meta.region !== undefined).y || [])}; }""",
-            index)
-
-    def settle(self) -> None:
-        self.page.wait_for_timeout(150)
-
-    def close(self) -> None:
-        self.page.close()
-
-
-@pytest.fixture
-def open_report(browser: Any) -> Iterator[Any]:
-    pages: list[Page] = []
-
-    def _open(path: Path) -> Page:
-        page = Page(browser, path)
-        pages.append(page)
-        return page
-
-    yield _open
-    for page in pages:
-        page.close()
 
 
 @pytest.mark.parametrize("name", ["one", "two", "sweep"])

@@ -7,13 +7,17 @@ same figures in a notebook.
 Modules: :mod:`~sim.report.data` (what a report reads), :mod:`~sim.report.figures` (plotly
 figure builders), :mod:`~sim.report.selector` (region / segment choice), :mod:`~sim.report.
 tables` (key figures and their reading), :mod:`~sim.report.page` (HTML assembly and
-escaping), :mod:`~sim.report.build` (the reports).
+escaping), :mod:`~sim.report.compact` (the figures' data, packed),
+:mod:`~sim.report.keytable` (the key-figures table), :mod:`~sim.report.build` (the reports),
+:mod:`~sim.report.notebook` (one figure for a notebook).
 """
 
 from __future__ import annotations
 
-from sim.report.build import build_html, figure, to_html, write_calibration_report, write_report
+from sim.report.build import build_html, to_html, write_report
+from sim.report.calibration_page import write_calibration_report
 from sim.report.data import ReportData
+from sim.report.notebook import figure
 
 __all__ = ["write_report", "write_calibration_report", "build_html", "figure", "to_html",
            "ReportData"]

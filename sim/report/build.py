@@ -1,11 +1,9 @@
-"""Assembling reports: a run, a sweep or sensitivity study, a calibration."""
+"""Assembling reports: a run, a sweep or a sensitivity study."""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-
-import plotly.graph_objects as go
 
 import sim.report.figures as F
 import sim.report.firm_figures as FF
@@ -13,30 +11,23 @@ import sim.report.study_figures as SF
 from sim._version import __version__
 from sim.experiment.store import atomic_write_text
 from sim.report.breakeven import break_even_html
-from sim.report.data import ALL, ReportData
-from sim.report.labels import MARKET_METRICS, esc, fmt_number, is_region_level, spec
+from sim.report.compact import packed_html
+from sim.report.data import ReportData
+from sim.report.keytable import csv_block, ensemble, key_figures_html
+from sim.report.labels import esc, fmt_number, spec
 from sim.report.page import FigureItem, Section, render_page
-from sim.report.selector import add_menu
 from sim.report.tables import (
     HHI_NOTE,
     KEY_METRICS,
     WELFARE_NOTE,
-    calibration_table_html,
     changes_vs,
     design_table_html,
-    key_figures_html,
-    param_text,
 )
 
 if TYPE_CHECKING:
-    from sim.experiment.calibration import Calibration, TargetsFile
     from sim.experiment.results import Results
 
-__all__ = ["build_html", "write_report", "write_calibration_report", "figure", "to_html",
-           "FIGURE_KINDS"]
-
-#: Figures :func:`figure` draws besides the market metrics.
-FIGURE_KINDS = ("capability", "firm_shares", "product_lines")
+__all__ = ["build_html", "write_report", "to_html", "facts_html"]
 
 STUDY_OUTCOMES = (*KEY_METRICS, "adoption")
 
@@ -106,7 +97,8 @@ def _when(stamp: Any) -> str:
     return text.replace("T", " ").removesuffix("Z") + (" UTC" if text.endswith("Z") else "")
 
 
-def _facts_html(facts: list[tuple[str, str]]) -> str:
+def facts_html(facts: list[tuple[str, str]]) -> str:
+    """The header's facts as a definition list (keys and values escaped)."""
     wide = ("Versions", "Command")
     items = "".join(f"<div{' class=wide' if k in wide else ''}><dt>{esc(k)}</dt>"
                     f"<dd>{esc(v)}</dd></div>" for k, v in facts)
@@ -156,7 +148,7 @@ def _run_header(data: ReportData) -> str:
     for i, (sid, sc) in enumerate(zip(data.ids, data.results.scenarios, strict=True)):
         changes = None if i == 0 else changes_vs(first, sc)
         cards.append(_card(data, i, sid, sc, changes, F.PALETTE[i % len(F.PALETTE)]))
-    return (_headline_html(data) + _facts_html(_facts(data))
+    return (_headline_html(data) + facts_html(_facts(data))
             + f"<div class='cards'>{''.join(cards)}</div>")
 
 
@@ -188,7 +180,7 @@ def _study_header(data: ReportData) -> str:
             f"<p><strong>{esc(what)}</strong>: {len(data.ids)} design points &times; "
             f"{data.results.replications} replications; varied:</p>"
             f"<ul class='changes'>{''.join(rows)}</ul></div>")
-    return _facts_html(_facts(data)) + f"<div class='cards'>{card}</div>"
+    return facts_html(_facts(data)) + f"<div class='cards'>{card}</div>"
 
 
 # ---------------------------------------------------------------------- bodies
@@ -215,12 +207,21 @@ def _product_item(data: ReportData) -> FigureItem | None:
 
 def _run_sections(data: ReportData) -> list[Section]:
     compare = len(data.ids) > 1
+    if ensemble(data):
+        how = ("Each scenario: mean over the worlds with the 5-95 % range across them. "
+               "Effects: the paired effect (same draw, same luck) averaged within each "
+               "posterior draw, then its median and 90 % interval over draws, and the share "
+               "of draws on each side of zero.")
+    else:
+        how = ("Mean over replications with its 95 % CI" + (
+            "; differences are paired by replication (common random numbers), so their CIs "
+            "exclude the luck the scenarios share" if compare else "") + ".")
     key = Section("key", "Key figures", [
-        "<p class='note'>Final month; mean over replications with its 95 % CI"
-        + ("; differences are paired by replication (common random numbers), so their CIs "
-           "exclude the luck the scenarios share" if compare else "")
-        + ". The region and segment selectors above choose the table; money is USD per "
-        "month.</p>", key_figures_html(data)])
+        f"<p class='note'>{esc(how)} Levels are at the final month, effects at months 12, 36 "
+        "and 72 and the final month; the region and segment selectors above choose the "
+        "table; money is USD per month.</p>",
+        f"<div class='table-controls'>{csv_block(data)}</div>",
+        packed_html("key-tables", key_figures_html(data))])
     sections = [key]
     sections.append(Section("concentration", "Concentration", [
         _timeseries_item(data, "hhi_market", "HHI over firms in the segment's relevant market "
@@ -228,7 +229,9 @@ def _run_sections(data: ReportData) -> list[Section]:
                          "lines: merger-guideline thresholds (US 2023 Merger Guidelines 1,800, "
                          "highly concentrated; EU 2004 Horizontal Merger Guidelines 1,000 / "
                          "2,000). Triangles and dotted lines: policy switches (hover for "
-                         "detail); diamonds: other events."),
+                         "detail); diamonds: launches, withdrawals, exits and acquisitions (in an "
+                         "ensemble, named firms' that happen in at least 5 % of its worlds; "
+                         "funding rounds are under Firms and entry)."),
         _timeseries_item(data, OTHER_HHI, title="Other concentration measures",
                          caption="Other measures over firms (no thresholds: only the "
                          "relevant-market HHI compares with merger guidelines).",
@@ -299,18 +302,33 @@ def _study_sections(data: ReportData) -> list[Section]:
 
 
 def _notes(data: ReportData) -> str:
-    notes = [F.STUDY_BAND_NOTE if data.is_study else F.BAND_NOTE, HHI_NOTE]
+    notes = [F.band_note(data), HHI_NOTE]
     if not data.is_study and len(data.ids) > 1:
         notes.append(WELFARE_NOTE)
     notes.append("Units are the metric table's (marketsim's metric names and units, "
                  "INTERFACES.md): shares shown in %, money in USD per month, prices in USD per "
                  "M tokens, capability in ECI points. Region-level metrics (capability, firms "
-                 "and entry, firms' shares) ignore the segment choice. Every figure's data are "
-                 "in the results folder (market.parquet, vendors.parquet, products.parquet, "
-                 "events.parquet, summary.csv).")
+                 "and entry, firms' shares) ignore the segment choice. " + _data_files(data))
     items = "".join(f"<li>{esc(n)}</li>" for n in notes)
     return (f"<h2 id='notes'>Notes</h2><ul class='notes'>{items}</ul>"
             f"<p>Made by marketsim {esc(__version__)}.</p>")
+
+
+#: The tables a results folder may hold, as the notes name them.
+DATA_FILES = ("market.parquet", "vendors.parquet", "products.parquet", "events.parquet",
+              "draws.parquet", "summary.csv", "design.parquet", "sensitivity.csv")
+
+
+def _data_files(data: ReportData) -> str:
+    """Where the figures' data are: the folder's files that exist, or the Results object."""
+    folder = data.results.folder
+    present = [name for name in DATA_FILES
+               if folder is not None and (Path(folder) / name).is_file()]
+    if not present:
+        return ("The figures' data are in the Results object this report was made from "
+                "(its tables: market, vendors, products, events); this run wrote no folder.")
+    return "Every figure's data are in the results folder beside this report (" + ", ".join(
+        present) + ")."
 
 
 def build_html(data: ReportData) -> tuple[str, int]:
@@ -352,95 +370,3 @@ def to_html(results: Results, path: str | Path) -> Path:
     atomic_write_text(path, html)
     return path
 
-
-def figure(results: Results, metric: str, region: str | None = None,
-           segment: str | None = None, **options: Any) -> go.Figure:
-    """One report figure with a region dropdown (for notebooks).
-
-    Args:
-        results: The results.
-        metric: A market metric (``hhi_market``, ``open_usage_share``, ...) or one of
-            ``capability``, ``firm_shares``, ``product_lines``.
-        region: Region shown first (the dropdown switches); default: where the compared
-            scenario's policies act, as in the report.
-        segment: Segment (default: ``enterprise``); region-level metrics ignore it.
-        **options: Passed to the builder (e.g. ``events=False``; ``firm=`` for
-            ``product_lines``).
-    """
-    from sim.errors import Problem, ScenarioError, suggest
-
-    data = ReportData.from_results(results)
-    region = data.default_region if region is None else region
-    segment = data.default_segment if segment is None else segment
-    if region not in data.regions:
-        raise ScenarioError(Problem(f"unknown region {region!r}",
-                                    suggestion=suggest(region, data.regions)))
-    if segment not in data.segments:
-        raise ScenarioError(Problem(f"unknown segment {segment!r}",
-                                    suggestion=suggest(segment, data.segments)))
-    regions = [region, *[r for r in data.regions if r != region]]
-    choice = {"region": region, "segment": segment}
-    if metric in MARKET_METRICS:
-        cells = F.cells_for(data, metric, regions, [segment])
-        fig = F.timeseries(data, metric, cells=cells, choice=choice, **options)
-        if is_region_level(metric):
-            choice["segment"] = ALL
-    elif metric == "capability":
-        fig = F.capability(data, regions)
-    elif metric == "firm_shares":
-        fig = FF.firm_shares(data, regions, **options)
-        choice["measure"] = "revenue"
-    elif metric == "product_lines":
-        firms = data.mixed_firms or data.vendor_order
-        firm = options.pop("firm", firms[0] if firms else "")
-        fig = FF.product_lines(data, firm, regions, **options)
-        choice["firm"] = firm
-    else:
-        choices = [*MARKET_METRICS, *FIGURE_KINDS]
-        raise ScenarioError(Problem(f"unknown metric {metric!r}",
-                                    suggestion=suggest(metric, choices)))
-    return add_menu(fig, "region", data.regions, choice)
-
-
-# ---------------------------------------------------------------------- calibration
-
-
-def write_calibration_report(folder: str | Path, result: Calibration,
-                             targets: TargetsFile) -> Path:
-    """Write ``report.html`` of a calibration into ``folder``; returns its path."""
-    folder = Path(folder)
-    fit = result.fit
-    meta = targets.targets
-    facts = [("Targets", meta.name), ("Objective", f"{result.objective:.6g}"),
-             ("Evaluations", str(len(result.evaluations))),
-             ("Within tolerance", f"{int(fit['within'].sum())} of {len(fit)}"),
-             ("marketsim", __version__)]
-    fitted = "".join(f"<li><code>{esc(p)}</code> = {esc(param_text(v))}</li>"
-                     for p, v in result.values.items())
-    scenario = result.scenario.scenario
-    card = (f"<div class='card'><h3>{esc(scenario.name)}</h3>"
-            f"<p>{esc(scenario.description.strip())}</p>"
-            f"<p><strong>Fitted values</strong></p><ul class='changes'>{fitted}</ul></div>")
-    if meta.description:
-        card += (f"<div class='card'><h3>{esc(meta.name)}</h3>"
-                 f"<p>{esc(meta.description.strip())}</p></div>")
-    header = _facts_html(facts) + f"<div class='cards'>{card}</div>"
-    sections = [
-        Section("fit", "Fit", [calibration_table_html(fit),
-                               FigureItem(SF.calibration_misses(fit)),
-                               FigureItem(SF.calibration_values(fit))]),
-        Section("search", "Search",
-                [FigureItem(SF.calibration_evaluations(result.evaluations))]),
-    ]
-    footer = ("<h2 id='notes'>Notes</h2><ul class='notes'><li>The objective is the weighted "
-              "sum of squared misses in tolerances of the mean over replications; every "
-              "evaluation used the same seed and replications (common random numbers).</li>"
-              "<li>calibrated.toml extends the input scenario with the fitted values; "
-              "calibration.csv and evaluations.csv hold these tables.</li></ul>"
-              f"<p>Made by marketsim {esc(__version__)}.</p>")
-    html, _ = render_page(title=f"Calibration: {scenario.name}",
-                          subtitle=f"fitted to {meta.name}", header_html=header,
-                          sections=sections, regions=[], segments=[], footer_html=footer)
-    path = folder / "report.html"
-    atomic_write_text(path, html)
-    return path

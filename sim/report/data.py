@@ -18,10 +18,12 @@ import pandas as pd
 if TYPE_CHECKING:
     from sim.experiment.results import Results
 
-__all__ = ["ReportData", "WORLD", "ALL"]
+__all__ = ["ReportData", "WORLD", "ALL", "ENTRANTS"]
 
 WORLD = "World"
 ALL = "all"
+#: The firm-share charts' one series for every entrant (entrants differ from world to world).
+ENTRANTS = "Entrants (all)"
 
 
 @dataclass
@@ -190,8 +192,17 @@ class ReportData:
                            observed=True)[measure].transform("sum")
         share = np.divide(v[measure].to_numpy(dtype=float), totals.to_numpy(dtype=float),
                           out=np.full(len(v), np.nan), where=totals.to_numpy() > 0)
-        out = _mean_over_replications(v.assign(share=share),
-                                      ["scenario", "region", "vendor", "month"])
+        # An entrant's name is its world's ("Entrant#3-EU" in one world is not the firm of
+        # that name in another), so entrants are one firm here: their shares add up in
+        # each world before the mean over worlds.
+        known = set(self.results.scenarios[0].vendor_names)
+        firm = v["vendor"].astype(str)
+        firm = firm.where(firm.isin(known), ENTRANTS)
+        per_world = (v.assign(share=share, vendor=firm)
+                     .groupby(["scenario", "replication", "region", "vendor", "month"],
+                              sort=True, observed=True)["share"].sum(min_count=1)
+                     .reset_index())
+        out = _mean_over_replications(per_world, ["scenario", "region", "vendor", "month"])
         self._cache[key] = out
         return out
 

@@ -12,22 +12,17 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from sim.report.data import ALL, WORLD, ReportData
+from sim.report.data import ALL, ReportData
+from sim.report.events import add_events
 from sim.report.labels import is_region_level, plot_text, spec
 from sim.report.selector import finish
+from sim.report.styles import DASHES, PALETTE, VENDOR_PALETTE, rgba, scenario_style
 
 __all__ = ["timeseries", "capability", "PALETTE", "VENDOR_PALETTE", "HHI_REFERENCES",
-           "BAND_NOTE", "STUDY_BAND_NOTE", "cells_for", "initial_choice", "outcome_labels",
+           "BAND_NOTE", "POSTERIOR_BAND_NOTE", "STUDY_BAND_NOTE", "DASHES", "band_note",
+           "scenario_style", "cells_for", "initial_choice", "outcome_labels",
            "layout", "rgba", "x_dates", "region_cells", "subtitle"]
 
-#: One colour per scenario (first = reference).
-PALETTE = ("#1f5aa6", "#d1495b", "#2e933c", "#edae49", "#6c4f9e", "#00798c", "#8d6a5b",
-           "#e07a5f", "#5c7080", "#b5179e")
-#: Vendor colours (stacked areas).
-VENDOR_PALETTE = ("#4c78a8", "#f58518", "#54a24b", "#e45756", "#72b7b2", "#eeca3b",
-                  "#b279a2", "#ff9da6", "#9d755d", "#bab0ac", "#1f5aa6", "#7f3c8d")
-
-#: Horizontal HHI reference lines: (value, label, side, dash).
 #: Horizontal HHI reference lines (CALIBRATION.md "Concentration conventions"): the US 2023
 #: Merger Guidelines' highly-concentrated level and the EU 2004 Horizontal Merger Guidelines'
 #: 1,000 / 2,000 screens, as (value, label, which end of the line is labelled, dash).
@@ -39,21 +34,18 @@ HHI_REFERENCES = (
 
 BAND_NOTE = ("Line: mean over replications. Band: 5-95 % spread across replications at fixed "
              "parameters, not parameter uncertainty.")
+POSTERIOR_BAND_NOTE = (
+    "Line: mean over the worlds (posterior draws x replications). Band: 5-95 % across those "
+    "worlds, parameter and stochastic uncertainty together; summary.csv keeps them apart "
+    "(sd_parametric, sd_stochastic) and gives each paired effect over draws (diff_p05 .. "
+    "diff_p95).")
 STUDY_BAND_NOTE = ("Line: mean over design points. Band: 5-95 % across design points "
                    "(each averaged over its replications): the effect of the varied parameters.")
 #: Short forms shown under figure titles (Plotly does not wrap them).
 BAND_SUBTITLE = "Band: 5-95 % across replications at fixed parameters (not parameter uncertainty)"
+POSTERIOR_BAND_SUBTITLE = ("Band: 5-95 % across {draws} posterior draws x {reps} replications "
+                           "(parameter and stochastic uncertainty)")
 STUDY_BAND_SUBTITLE = "Band: 5-95 % across design points (parameter variation)"
-
-POLICY_KINDS = ("policy_on", "policy_off", "trigger")
-
-
-def rgba(colour: str, alpha: float) -> str:
-    """A ``#rrggbb`` colour as CSS ``rgba`` with opacity ``alpha``."""
-    colour = colour.lstrip("#")
-    r, g, b = (int(colour[i:i + 2], 16) for i in (0, 2, 4))
-    return f"rgba({r},{g},{b},{alpha})"
-
 
 def layout(fig: go.Figure, height: int = 470, legend_below: bool = True,
             legend_y: float = -0.12) -> go.Figure:
@@ -109,6 +101,7 @@ def x_dates(data: ReportData, months: np.ndarray) -> list[str]:
 
 def _band_traces(fig: go.Figure, data: ReportData, metric: str, group: str, colour: str,
                  cell: pd.DataFrame, meta: dict[str, str], *, band: bool = True,
+                 dash: str = "solid",
                  name_suffix: str = "", row: int | None = None, col: int | None = None,
                  showlegend: bool = True) -> None:
     s = spec(metric)
@@ -126,7 +119,8 @@ def _band_traces(fig: go.Figure, data: ReportData, metric: str, group: str, colo
                                  name=f"{label}: 5-95 %", legendgroup=group,
                                  showlegend=showlegend, meta=meta), **where)
     fig.add_trace(go.Scatter(
-        x=x, y=mean, mode="lines", line={"color": colour, "width": 2.2}, name=label,
+        x=x, y=mean, mode="lines", line={"color": colour, "width": 2.2, "dash": dash},
+        name=label,
         legendgroup=group, showlegend=showlegend, meta=meta,
         customdata=np.column_stack([lo, hi]),
         hovertemplate=f"%{{y:{s.d3}}} (5-95 %: %{{customdata[0]:{s.d3}}} to "
@@ -135,7 +129,20 @@ def _band_traces(fig: go.Figure, data: ReportData, metric: str, group: str, colo
 
 def subtitle(data: ReportData) -> str:
     """What the bands mean, under a figure's title."""
-    return STUDY_BAND_SUBTITLE if data.is_study else BAND_SUBTITLE
+    if data.is_study:
+        return STUDY_BAND_SUBTITLE
+    post = getattr(data.results, "posterior", None)
+    if post:
+        return POSTERIOR_BAND_SUBTITLE.format(draws=post["draws"],
+                                              reps=post["replications_per_draw"])
+    return BAND_SUBTITLE
+
+
+def band_note(data: ReportData) -> str:
+    """What the lines and bands mean, for the report's notes."""
+    if data.is_study:
+        return STUDY_BAND_NOTE
+    return POSTERIOR_BAND_NOTE if getattr(data.results, "posterior", None) else BAND_NOTE
 
 
 def _value_axis(metric: str, **extra: object) -> dict[str, object]:
@@ -178,7 +185,7 @@ def timeseries(data: ReportData, metric: str | list[str], *,
         stats = _stats(data, m)
         have = set(stats.index.droplevel(3))
         for gi, group in enumerate(data.groups):
-            colour = PALETTE[gi % len(PALETTE)]
+            colour, dash = scenario_style(gi)
             for region, segment in cells:
                 key = (group, region, segment or ALL)
                 if key not in have:
@@ -186,9 +193,9 @@ def timeseries(data: ReportData, metric: str | list[str], *,
                 meta = _meta(region, segment)
                 if len(metrics) > 1:
                     meta["metric"] = m
-                _band_traces(fig, data, m, group, colour, stats.loc[key], meta)
+                _band_traces(fig, data, m, group, colour, stats.loc[key], meta, dash=dash)
     if events:
-        _add_events(fig, data, {r for r, _ in cells})
+        add_events(fig, data, {r for r, _ in cells})
     if references:
         _add_references(fig, data)
     if "hhi_market" in metrics and any(s == ALL for s in data.segments):
@@ -247,76 +254,6 @@ def _add_references(fig: go.Figure, data: ReportData) -> None:
     # keep every reference line inside the autoscaled range, whatever cell is shown
     fig.add_trace(go.Scatter(x=[first], y=[2300], mode="markers", marker={"opacity": 0},
                              hoverinfo="skip", showlegend=False, meta=meta))
-
-
-def _event_rows(data: ReportData, regions: set[str]) -> pd.DataFrame:
-    events = data.events
-    if events is None or len(events) == 0:
-        return pd.DataFrame()
-    ev = events[events["region"].isin(regions | {WORLD})].copy()
-    ev["detail"] = ev["detail"].fillna("").astype(str)
-    ev["vendor"] = ev["vendor"].fillna("").astype(str)
-    if data.is_study:  # policies only, pooled over design points
-        ev = ev[ev["kind"].isin(POLICY_KINDS)]
-        ev["scenario"] = "design points"
-    keys = ["scenario", "region", "month", "kind", "vendor", "detail"]
-    counts = ev.groupby(keys, sort=True, observed=True)["replication"].size()
-    return counts.rename("n").reset_index()
-
-
-def _add_events(fig: go.Figure, data: ReportData, regions: set[str]) -> None:
-    rows = _event_rows(data, regions)
-    if rows.empty:
-        return
-    runs = data.results.replications * (len(data.ids) if data.is_study else 1)
-    fig.update_layout(yaxis2={"overlaying": "y", "range": [0, 1], "visible": False,
-                              "fixedrange": True})
-    for gi, group in enumerate(data.groups):
-        colour = PALETTE[gi % len(PALETTE)]
-        mine = rows[rows["scenario"] == group]
-        for region, block in mine.groupby("region", sort=True, observed=True):
-            meta = {} if region == WORLD else {"region": [str(region), WORLD]}
-            for policy in (True, False):
-                part = block[block["kind"].isin(POLICY_KINDS) == policy]
-                if part.empty:
-                    continue
-                _event_trace(fig, data, part, colour, meta, policy, str(region), runs,
-                             data.group_label(group))
-
-
-def _event_trace(fig: go.Figure, data: ReportData, part: pd.DataFrame, colour: str,
-                 meta: dict[str, object], policy: bool, region: str, runs: int,
-                 label: str) -> None:
-    xs, texts, symbols = [], [], []
-    for month, at in part.groupby("month", sort=True):
-        lines = []
-        for row in at.head(6).itertuples():
-            who = f" {row.vendor}" if row.vendor else ""
-            what = row.kind.replace("_", " ")
-            lines.append(f"{plot_text(what)}{plot_text(who)}: {plot_text(row.detail)} "
-                         f"({row.n} of {runs} runs)")
-        if len(at) > 6:
-            lines.append(f"and {len(at) - 6} more")
-        xs.append(data.dates.get(int(month), str(month)))
-        texts.append(f"<b>{plot_text(label)}, {plot_text(region)}</b><br>" + "<br>".join(lines))
-        kinds = set(at["kind"])
-        symbols.append("triangle-down-open" if kinds == {"policy_off"} else "triangle-down")
-    y = 1.0 if policy else 0.965
-    if policy:
-        lx, ly = [], []
-        for x in xs:
-            lx += [x, x, None]
-            ly += [0, 1, None]
-        fig.add_trace(go.Scatter(x=lx, y=ly, yaxis="y2", mode="lines", hoverinfo="skip",
-                                 line={"color": colour, "width": 1.2, "dash": "dot"},
-                                 showlegend=False, meta=meta))
-    fig.add_trace(go.Scatter(
-        x=xs, y=[y] * len(xs), yaxis="y2", mode="markers", hovertext=texts,
-        hovertemplate="%{hovertext}<extra></extra>",
-        marker={"color": colour, "size": 11 if policy else 7,
-                "symbol": symbols if policy else "diamond"},
-        name=f"{plot_text(label)}: {'policy' if policy else 'other'} events",
-        legendgroup=f"events-{policy}", showlegend=False, meta=meta))
 
 
 def region_cells(data: ReportData, regions: list[str] | None) -> list[str]:

@@ -12,7 +12,7 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from sim.report.data import ALL, ReportData
+from sim.report.data import ALL, ENTRANTS, ReportData
 from sim.report.figures import (
     PALETTE,
     VENDOR_PALETTE,
@@ -37,7 +37,8 @@ def firm_shares(data: ReportData, regions: list[str] | None = None,
     """Stacked shares of the region's spend (or tokens) by firm, one panel per scenario.
 
     Firms, not product lines: concentration is over firms (a firm's open and closed lines
-    add up). Read from the firm table, which has ``World`` rows of its own.
+    add up). Read from the firm table, which has ``World`` rows of its own. Entrants are
+    one series (:data:`~sim.report.data.ENTRANTS`): each world has its own.
     """
     regions = region_cells(data, regions)
     groups = data.ids[:max_panels]
@@ -52,7 +53,8 @@ def firm_shares(data: ReportData, regions: list[str] | None = None,
     fig = make_subplots(rows=rows, cols=cols, shared_yaxes=True, horizontal_spacing=0.07,
                         vertical_spacing=0.14,
                         subplot_titles=[plot_text(data.group_label(g)) for g in groups])
-    vendors = data.vendor_order
+    known = list(data.results.scenarios[0].vendor_names)
+    vendors = [*known, ENTRANTS]
     for measure, shares in tables.items():
         index = set(shares.index.droplevel("month"))
         for gi, group in enumerate(groups):

@@ -153,6 +153,9 @@ def fmt_money(value: float, cap: int | None = None) -> str:
     Example:
         >>> fmt_money(-1.234e9), fmt_money(-1.234e9, cap=-8)
         ('-1.23B USD', '-1.2B USD')
+        >>> fmt_money(3_200.0, cap=-6)
+        '0 USD'
+
     """
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "\u2013"
@@ -160,5 +163,7 @@ def fmt_money(value: float, cap: int | None = None) -> str:
     for power, suffix in ((12, "T"), (9, "B"), (6, "M"), (3, "k")):
         if size >= 10 ** power:
             scaled_cap = None if cap is None else cap + power
-            return f"{fmt_number(value / 10 ** power, cap=scaled_cap)}{suffix} USD"
+            text = fmt_number(value / 10 ** power, cap=scaled_cap)
+            # rounded away by its interval: zero has no scale
+            return "0 USD" if text in ("0", "-0") else f"{text}{suffix} USD"
     return f"{fmt_number(value, cap=cap)} USD"

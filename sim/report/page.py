@@ -1,5 +1,8 @@
 """HTML assembly: one self-contained page, plotly.js inlined once, fixed figure ids.
 
+The figures are one compact JSON block drawn by one loader (:mod:`sim.report.compact`),
+and plotly.js is the partial bundle when it can draw them (:mod:`sim.report.plotly_js`).
+
 Text from scenario files is escaped before it gets here (headers, tables) or is Plotly
 data (JSON, in which plotly escapes ``<``, ``>`` and ``/``), so nothing in a scenario can
 close a tag or a script. The page holds no timestamp of its own: the dates shown are the
@@ -11,15 +14,18 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import plotly.graph_objects as go
-import plotly.io as pio
-from plotly.offline import get_plotlyjs
 
+from sim.report.compact import LOADER_JS, compact_figures, figures_json, pack, trace_types
 from sim.report.labels import esc
+from sim.report.plotly_js import plotly_js
 from sim.report.selector import SELECTOR_JS
 
 __all__ = ["FigureItem", "Section", "render_page", "figure_html", "PLOT_CONFIG"]
 
-PLOT_CONFIG = {"responsive": True, "displaylogo": False,
+#: Plotly's options for every figure: no logo, no link or upload to Plotly's cloud (a
+#: report stays on the reader's machine), a PNG download at twice the screen's resolution.
+PLOT_CONFIG = {"responsive": True, "displaylogo": False, "showLink": False,
+               "showSendToCloud": False, "showEditInChartStudio": False,
                "modeBarButtonsToRemove": ["select2d", "lasso2d"],
                "toImageButtonOptions": {"format": "png", "scale": 2}}
 
@@ -108,15 +114,47 @@ table.key .source { font-size: 12px; color: var(--muted); }
 .note, .notes li { font-size: 13px; color: var(--muted); }
 .notes { padding-left: 18px; }
 footer { font-size: 12px; color: var(--muted); margin-top: 24px; }
+.unpack-error { background: #fdecea; border: 1px solid #d55e00; padding: 8px 12px;
+                border-radius: 6px; }
+.table-controls { display: flex; flex-wrap: wrap; align-items: center; gap: 8px 14px;
+                  margin: 0 0 8px; font-size: 14px; }
+.table-controls label { font-weight: 600; }
+.table-controls select { font: inherit; padding: 2px 6px; border-radius: 5px;
+                         border: 1px solid #b8c0ca; background: #fff; }
+button.download { font: inherit; font-size: 13px; padding: 3px 10px; border-radius: 5px;
+                  border: 1px solid var(--accent); color: var(--accent); background: #fff;
+                  cursor: pointer; margin-left: auto; }
+/* the first column stays in view when a table with many scenarios scrolls sideways */
+table.key tbody th, table.key thead th:first-child { position: sticky; left: 0; z-index: 1;
+                                                      background: var(--card); }
+table.key thead th { min-width: 110px; }
+table.key tbody tr:not(.first) td { border-top-color: #eef1f4; }
+table.key tbody tr.first td, table.key tbody tr.first th { border-top: 2px solid var(--line); }
+table.key td.scenario { min-width: 140px; font-size: 13px; }
+@media print {
+  body { background: #fff; font-size: 11pt; }
+  nav.toolbar, .table-controls, .modebar-container, details summary { display: none; }
+  details > *:not(summary) { display: block; }
+  header.top, .headline, .card, .figure, .table-wrap { border-color: #999;
+                                                         break-inside: avoid; }
+  main, header.top .inner { max-width: none; padding: 0; }
+  .table-wrap { overflow: visible; }
+  table.key tbody th, table.key thead th:first-child { position: static; }
+  a { color: inherit; text-decoration: none; }
+  section { break-before: auto; }
+  h2 { break-after: avoid; }
+}
 """
 
 
 def figure_html(item: FigureItem, div_id: str) -> str:
-    """A figure's block: its own selects, the Plotly div (no plotly.js), the caption."""
+    """A figure's block: its own selects, the empty Plotly div, the caption.
+
+    The figure itself is drawn from the page's JSON block (:mod:`sim.report.compact`).
+    """
     height = item.fig.layout.height or 450
-    plot = pio.to_html(item.fig, include_plotlyjs=False, full_html=False, div_id=div_id,
-                       config=PLOT_CONFIG, default_width="100%",
-                       default_height=f"{height}px", validate=False)
+    plot = (f"<div id='{div_id}' class='plotly-graph-div' "
+            f"style='height:{int(height)}px; width:100%;'></div>")
     controls = ""
     if item.selects:
         parts = []
@@ -145,10 +183,10 @@ def _toolbar(regions: list[str], segments: list[str], sections: list[Section],
     selects = ""
     if regions:
         selects += (f"<label for='region-select'>Region</label><select id='region-select' "
-                    f"autocomplete='off'>{region_opts}</select>")
+                    f"data-dim='region' autocomplete='off'>{region_opts}</select>")
     if segments:
         selects += (f"<label for='segment-select'>Segment</label><select id='segment-select' "
-                    f"autocomplete='off'>{segment_opts}</select>")
+                    f"data-dim='segment' autocomplete='off'>{segment_opts}</select>")
     return (f"<nav class='toolbar'><div class='inner'>{selects}<span class='links'>{links}"
             "</span></div></nav>")
 
@@ -168,16 +206,18 @@ def render_page(*, title: str, subtitle: str, header_html: str, sections: list[S
         footer_html: Closing notes (already escaped HTML).
         choice: Region and segment the toolbar starts on (default: the first of each).
     """
-    body, n = [], 0
+    body, figures = [], []
     for section in sections:
         body.append(f"<section id='{esc(section.anchor)}'><h2>{esc(section.title)}</h2>")
         for item in section.items:
             if isinstance(item, FigureItem):
-                n += 1
-                body.append(figure_html(item, f"fig-{n}"))
+                figures.append((f"fig-{len(figures) + 1}", item.fig))
+                body.append(figure_html(item, figures[-1][0]))
             else:
                 body.append(item)
         body.append("</section>")
+    n = len(figures)
+    block = pack(figures_json(compact_figures(figures, PLOT_CONFIG)))
     toolbar = _toolbar(regions, segments, sections, choice or {}) if (
         regions or segments or sections) else ""
     start = ""
@@ -196,7 +236,8 @@ def render_page(*, title: str, subtitle: str, header_html: str, sections: list[S
         "<meta name='generator' content='marketsim'>",
         f"<title>{esc(title)}</title>",
         f"<style>{CSS}</style>",
-        f"<script type='text/javascript'>{get_plotlyjs()}</script>",
+        f"<script type='text/javascript'>{plotly_js(trace_types([f for _, f in figures]))}"
+        "</script>",
         "</head>",
         f"<body data-figures='{n}'{start}>",
         f"<header class='top'><div class='inner'><h1>{esc(title)}"
@@ -206,6 +247,9 @@ def render_page(*, title: str, subtitle: str, header_html: str, sections: list[S
         *body,
         f"<footer>{footer_html}</footer>",
         "</main>",
+        f"<script type='application/octet-stream' id='marketsim-figures' "
+        f"data-encoding='gzip+base64'>{block}</script>",
+        f"<script type='text/javascript'>{LOADER_JS}</script>",
         f"<script type='text/javascript'>{SELECTOR_JS}</script>",
         "</body>",
         "</html>",

@@ -8,8 +8,11 @@ a list value matches any of its items (an EU policy marker shows for EU and Worl
 * In the HTML report, a toolbar with a Region and a Segment ``<select>`` (and per-figure
   selects for other dimensions) runs :data:`SELECTOR_JS`, which calls
   ``Plotly.restyle`` on every figure and shows the matching key-figures table. The page
-  opens on the region and segment in ``<body data-region data-segment>`` (where the
-  compared scenario's policies act), the same choice the figures were built showing.
+  opens on the region and segment
+  in ``<body data-region data-segment>`` (where the compared scenario's policies act), the
+  same choice the figures were built showing, unless its address says otherwise: a deep
+  link ``report.html#region=EU&segment=enterprise`` restores those selects, and
+  every change writes the address, so it can be copied and shared.
 * A figure on its own (``Results.figure``) gets a Plotly dropdown instead
   (:func:`add_menu`), so it works in a notebook.
 """
@@ -184,19 +187,58 @@ SELECTOR_JS = r"""
       el.textContent = page.region;
     });
   }
+  // the page's state in its address: #region=EU&segment=enterprise
+  var PAGE_SELECTS = {region: "region-select", segment: "segment-select"};
+  function writeHash() {
+    var parts = [];
+    Object.keys(PAGE_SELECTS).forEach(function (dim) {
+      if (document.getElementById(PAGE_SELECTS[dim]) && page[dim] !== undefined) {
+        parts.push(dim + "=" + encodeURIComponent(page[dim]));
+      }
+    });
+    if (window.history && history.replaceState) {
+      history.replaceState(null, "", "#" + parts.join("&"));
+    }
+  }
+  function readHash() {
+    var hash = window.location.hash.replace(/^#/, "");
+    if (hash.indexOf("=") < 0) return false;  // a section link, not a state
+    var changed = false;
+    hash.split("&").forEach(function (part) {
+      var pair = part.split("="), dim = pair[0], value;
+      try { value = decodeURIComponent(pair[1] || ""); } catch (e) { return; }
+      var sel = document.getElementById(PAGE_SELECTS[dim] || "");
+      if (!sel || !Array.prototype.some.call(sel.options,
+                                             function (o) { return o.value === value; })) {
+        return;  // an unknown dimension or value keeps the page's own choice
+      }
+      sel.value = value;
+      page[dim] = value;
+      changed = true;
+    });
+    return changed;
+  }
+  function download(button) {
+    window.marketsimUnpack(button.getAttribute("data-download")).then(function (text) {
+      var link = document.createElement("a");
+      link.href = URL.createObjectURL(new Blob([text], {type: "text/csv"}));
+      link.download = button.getAttribute("data-filename");
+      document.body.appendChild(link);
+      link.click();
+      link.remove();
+      setTimeout(function () { URL.revokeObjectURL(link.href); }, 1000);
+    });
+  }
   function init() {
-    var region = document.getElementById("region-select");
-    var segment = document.getElementById("segment-select");
-    if (region) {
-      region.value = page.region;
-      region.addEventListener("change", function () { page.region = region.value; updateAll(); });
-    }
-    if (segment) {
-      segment.value = page.segment;
-      segment.addEventListener("change", function () {
-        page.segment = segment.value; updateAll();
+    Object.keys(PAGE_SELECTS).forEach(function (dim) {
+      var sel = document.getElementById(PAGE_SELECTS[dim]);
+      if (!sel) return;
+      if (page[dim] === undefined) page[dim] = sel.value;
+      sel.value = page[dim];
+      sel.addEventListener("change", function () {
+        page[dim] = sel.value; updateAll(); writeHash();
       });
-    }
+    });
     document.querySelectorAll(".figure select[data-dim]").forEach(function (sel) {
       sel.value = sel.getAttribute("data-initial");
       sel.addEventListener("change", function () {
@@ -204,6 +246,15 @@ SELECTOR_JS = r"""
         if (div) update(div);
       });
     });
+    document.querySelectorAll("button[data-download]").forEach(function (button) {
+      button.addEventListener("click", function () { download(button); });
+    });
+    readHash();
+    updateAll();
+    // the tables once they are unpacked, the figures once they are drawn
+    document.addEventListener("marketsim:unpacked", updateAll);
+    document.addEventListener("marketsim:drawn", updateAll);
+    window.addEventListener("hashchange", function () { if (readHash()) updateAll(); });
   }
   if (document.readyState === "loading") {
     document.addEventListener("DOMContentLoaded", init);

@@ -1,4 +1,6 @@
-"""Key figures: final-month means with CIs, paired differences and how to read them.
+"""Report tables: how numbers and HHI changes read, design points, calibration fits.
+
+The key-figures table itself is :mod:`sim.report.keytable`.
 
 Every text that comes from a scenario or targets file passes through :func:`esc`.
 """
@@ -11,16 +13,16 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from sim.numbers import round_to_interval, supported_decimals
-from sim.report.data import ALL, ReportData
+from sim.numbers import round_to_interval
+from sim.report.data import ReportData
 from sim.report.labels import esc, fmt_money, fmt_number, spec
 
 if TYPE_CHECKING:
     from sim.scenario.schema import Scenario
 
-__all__ = ["KEY_METRICS", "hhi_reading", "segment_key_metrics", "key_figures_html",
-           "design_table_html", "calibration_table_html", "changes_vs", "WELFARE_NOTE",
-           "HHI_NOTE"]
+__all__ = ["KEY_METRICS", "hhi_reading", "segment_key_metrics", "value_text", "diff_text",
+           "is_finite", "design_table_html", "calibration_table_html", "changes_vs",
+           "WELFARE_NOTE", "HHI_NOTE"]
 
 #: Rows of the key-figures tables (per region and segment), in order.
 KEY_METRICS = ("hhi_market", "open_usage_share", "open_user_share", "price_paid",
@@ -62,38 +64,41 @@ def segment_key_metrics(segment: str) -> tuple[str, ...]:
     return tuple(m for m in KEY_METRICS if m != drop)
 
 
-def _fin(x: float) -> bool:
+def is_finite(x: float) -> bool:
+    """Whether ``x`` is a number (not None, not NaN)."""
     return x is not None and not (isinstance(x, float) and math.isnan(x))
 
 
 def hhi_reading(level: float, diff: float, lo: float = math.nan,
-                hi: float = math.nan) -> str:
+                hi: float = math.nan, interval: str = "95 % CI") -> str:
     """Read an HHI change against the US 2023 and EU 2004 merger screens.
 
     Args:
         level: HHI after the change (the compared scenario's mean).
         diff: Mean change vs the reference scenario (points).
-        lo: Lower end of the 95 % CI of the change.
+        lo: Lower end of the interval of the change.
         hi: Upper end.
+        interval: What the interval is (``95 % CI`` of a mean, ``90 % interval`` over
+            posterior draws).
 
     Example:
         >>> hhi_reading(2600, 180, 120, 240).startswith("US 2023: above")
         True
     """
-    if not (_fin(level) and _fin(diff)):
+    if not (is_finite(level) and is_finite(diff)):
         return "HHI undefined (empty market) in at least one scenario."
     if diff <= 0:
         return (f"HHI falls by {-diff:,.0f}: no concentration concern under the US 2023 or "
                 "EU 2004 screens.")
 
     def ci_side(threshold: float) -> str:
-        if not (_fin(lo) and _fin(hi)):
+        if not (is_finite(lo) and is_finite(hi)):
             return ""
         if lo > threshold:
-            return " (whole 95 % CI above)"
+            return f" (whole {interval} above)"
         if hi < threshold:
-            return " (whole 95 % CI below)"
-        return " (95 % CI straddles it)"
+            return f" (whole {interval} below)"
+        return f" ({interval} straddles it)"
 
     if level > 1800:
         us = (f"US 2023: {'above' if diff > 100 else 'below'} the +100 screen in a highly "
@@ -110,10 +115,10 @@ def hhi_reading(level: float, diff: float, lo: float = math.nan,
     return f"{us} {eu}"
 
 
-def _value(metric: str, value: float, cap: int | None = None) -> str:
+def value_text(metric: str, value: float, cap: int | None = None) -> str:
     """A level in display units; ``cap``: decimals its interval supports (in metric units)."""
     s = spec(metric)
-    if not _fin(value):
+    if not is_finite(value):
         return "\u2013"
     v = value * s.scale
     cap = None if cap is None else cap - round(math.log10(s.scale))
@@ -126,108 +131,26 @@ def _value(metric: str, value: float, cap: int | None = None) -> str:
     return fmt_number(v, cap=cap)
 
 
-def _diff(metric: str, value: float, cap: int | None = None) -> str:
-    """A paired difference in display units, signed (``cap`` as in :func:`_value`)."""
+def diff_text(metric: str, value: float, cap: int | None = None) -> str:
+    """A paired difference in display units, signed (``cap`` as in :func:`value_text`).
+
+    A difference its interval rounds to zero has no sign.
+
+    Example:
+        >>> diff_text("hhi_market", 31.6, 0), diff_text("hhi_market", -0.2, 0)
+        ('+32', '0')
+    """
     s = spec(metric)
-    if not _fin(value):
+    if not is_finite(value):
         return "\u2013"
     if s.scale == 100:
         v, c = value * s.scale, None if cap is None else min(1, cap - 2)
-        text = fmt_number(v, 3, 1 if c is None else c)
-        return (text if text.startswith("-") else "+" + text) + " pp"
-    text = _value(metric, value, cap)
-    return text if text.startswith("-") else "+" + text
-
-
-def _ci(metric: str, lo: float, hi: float, diff: bool = False) -> str:
-    if not (_fin(lo) and _fin(hi)):
-        return ""
-    f = _diff if diff else _value
-    cap = supported_decimals(lo, hi)
-    return f' <span class="ci">[{f(metric, lo, cap)}, {f(metric, hi, cap)}]</span>'
-
-
-def _significance(lo: float, hi: float) -> str:
-    if not (_fin(lo) and _fin(hi)):
-        return ""
-    if lo > 0 or hi < 0:
-        return "95 % CI excludes zero."
-    return "Not distinguishable from zero at 95 %."
-
-
-def _reading(metric: str, row: pd.Series, base: pd.Series, segment: str) -> str:
-    dm, lo, hi = row["diff_mean"], row["diff_ci_low"], row["diff_ci_high"]
-    if metric == "hhi_market" and segment == ALL:
-        return ("No relevant-market HHI for all segments together: choose a segment "
-                "(enterprise, developer or consumer).")
-    if not (_fin(row["mean"]) and _fin(base["mean"])):
-        return ("Undefined in at least one scenario: the metric is NaN there (an empty market, "
-                "or no open model available).")
-    parts = []
-    if metric == "hhi_market":
-        parts.append(hhi_reading(row["mean"], dm, lo, hi))
-    elif (metric == "price_paid" or metric.endswith("_usd")) and _fin(dm) and base["mean"]:
-        parts.append(f"{100 * dm / abs(base['mean']):+.1f} % of the reference's level.")
-    parts.append(_significance(lo, hi))
-    return " ".join(p for p in parts if p)
-
-
-def key_figures_html(data: ReportData, choice: dict[str, str] | None = None) -> str:
-    """Final-month means, CIs and paired differences, each metric with its unit.
-
-    One table per region and segment; the page's selector shows the chosen one.
-    """
-    choice = choice or data.default_choice
-    summary = data.results.summary(metrics=list(KEY_METRICS))
-    ids = data.ids
-    out = []
-    head = ["<th>Metric</th>"]
-    head += [f"<th>{esc(data.labels[sid])}<br><span class='ci'>mean [95 % CI]</span></th>"
-             for sid in ids]
-    for sid in ids[1:]:
-        head.append(f"<th>Difference<br><span class='ci'>{esc(data.labels[sid])} minus "
-                    f"{esc(data.labels[ids[0]])}, paired</span></th><th>Reading</th>")
-    for region in data.regions:
-        for segment in data.segments:
-            sub = summary[(summary["region"] == region) & (summary["segment"] == segment)]
-            rows = _key_rows(data, sub.set_index(["metric", "scenario"]), segment)
-            shown = region == choice["region"] and segment == choice["segment"]
-            where = "all segments" if segment == ALL else segment
-            out.append(
-                f"<div class='table-wrap' data-region-table='{esc(region)}' "
-                f"data-segment-table='{esc(segment)}'{'' if shown else ' hidden'}>"
-                f"<table class='key'><caption>{esc(region)}, {esc(where)}, month "
-                f"{data.final_month} ({esc(data.dates.get(data.final_month, ''))}); "
-                f"{data.results.replications} replications per scenario</caption>"
-                f"<thead><tr>{''.join(head)}</tr></thead><tbody>{''.join(rows)}</tbody>"
-                "</table></div>")
-    return "\n".join(out)
-
-
-def _key_rows(data: ReportData, sub: pd.DataFrame, segment: str) -> list[str]:
-    ids = data.ids
-    rows = []
-    for metric in segment_key_metrics(segment):
-        if (metric, ids[0]) not in sub.index:
-            continue
-        base = sub.loc[(metric, ids[0])]
-        if metric != "hhi_market" and not _fin(base["mean"]):
-            continue  # e.g. no token price in a subscription segment
-        cells = [f"<th scope='row'>{esc(spec(metric).label)}"
-                 f"<br><span class='ci'>{esc(spec(metric).unit)}</span></th>"]
-        for sid in ids:
-            r = sub.loc[(metric, sid)]
-            cap = supported_decimals(r["ci_low"], r["ci_high"])
-            cells.append(f"<td class='num'>{_value(metric, r['mean'], cap)}"
-                         f"{_ci(metric, r['ci_low'], r['ci_high'])}</td>")
-        for sid in ids[1:]:
-            r = sub.loc[(metric, sid)]
-            cap = supported_decimals(r["diff_ci_low"], r["diff_ci_high"])
-            cells.append(f"<td class='num'>{_diff(metric, r['diff_mean'], cap)}"
-                         f"{_ci(metric, r['diff_ci_low'], r['diff_ci_high'], True)}</td>")
-            cells.append(f"<td class='reading'>{esc(_reading(metric, r, base, segment))}</td>")
-        rows.append("<tr>" + "".join(cells) + "</tr>")
-    return rows
+        text, unit = fmt_number(v, 3, 1 if c is None else c), " pp"
+    else:
+        text, unit = value_text(metric, value, cap), ""
+    if not any(ch in "123456789" for ch in text.split(" ")[0]):
+        return text.lstrip("+-") + unit
+    return (text if text.startswith("-") else "+" + text) + unit
 
 
 def design_table_html(data: ReportData, max_rows: int = 200) -> str:
@@ -246,7 +169,7 @@ def design_table_html(data: ReportData, max_rows: int = 200) -> str:
     for point, row in world.head(max_rows).iterrows():
         cells = [f"<td class='point'>{esc(point)}</td>"]
         cells += [f"<td class='num'>{esc(param_text(row.get(p)))}</td>" for p in params]
-        cells += [f"<td class='num'>{_value(m, row[m])}</td>" for m in KEY_METRICS]
+        cells += [f"<td class='num'>{value_text(m, row[m])}</td>" for m in KEY_METRICS]
         rows.append("<tr>" + "".join(cells) + "</tr>")
     more = ""
     if len(world) > max_rows:
