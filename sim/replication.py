@@ -32,6 +32,7 @@ def run_replications(scenario: Scenario | str, seed: int = 0,
                      months: int | None = None, engine: str = DEFAULT_ENGINE, *,
                      draws: Sequence[int] | None = None,
                      overrides: Sequence[Mapping[str, float]] | None = None,
+                     group_cuts: tuple[tuple[str, str, float], ...] = (),
                      ) -> dict[str, pd.DataFrame]:
     """Run several replications of one scenario as one batch of worlds.
 
@@ -45,6 +46,8 @@ def run_replications(scenario: Scenario | str, seed: int = 0,
         draws: Each world's posterior draw id (the ``draw`` column; default 0).
         overrides: Each world's parameter values (dotted path -> value), e.g. its posterior
             draw; the worlds then differ in their parameters and step as one batch.
+        group_cuts: Access-group cuts shared with the scenarios this one is paired with
+            (:func:`sim.engine.compile.shared_cuts`; ``sim.run`` passes them).
 
     Returns:
         ``{"market", "vendors", "products", "events"}`` tidy DataFrames (INTERFACES.md).
@@ -67,7 +70,7 @@ def run_replications(scenario: Scenario | str, seed: int = 0,
     reps = np.asarray(list(replications), dtype=np.int64)
     if overrides is not None and len(overrides) != len(reps):
         raise ValueError("one set of overrides per replication")
-    params = compile_worlds(scenario, overrides, len(reps))
+    params = compile_worlds(scenario, overrides, len(reps), group_cuts)
     labels = np.zeros(len(reps), dtype=np.int64) if draws is None else \
         np.asarray(list(draws), dtype=np.int64)
     model = Engine(params, int(seed), reps, engine).run()
@@ -75,11 +78,11 @@ def run_replications(scenario: Scenario | str, seed: int = 0,
 
 
 def compile_worlds(scenario: Scenario, overrides: Sequence[Mapping[str, Any]] | None,
-                   count: int) -> Params:
+                   count: int, group_cuts: tuple[tuple[str, str, float], ...] = ()) -> Params:
     """``count`` worlds of ``scenario`` as one :class:`~sim.engine.params.Params` batch.
 
     Each world has its own overrides (a posterior draw), or all are copies when there are
-    none.
+    none; ``group_cuts`` are the access groups of the scenarios it is paired with.
 
     Example:
         >>> from sim.scenario.loader import load_scenario
@@ -91,9 +94,9 @@ def compile_worlds(scenario: Scenario, overrides: Sequence[Mapping[str, Any]] | 
     from sim.scenario.overrides import apply_overrides
 
     if overrides is not None and any(overrides):
-        return stack_worlds([compile_scenario(apply_overrides(scenario, dict(o), quiet=True))
-                             for o in overrides])
-    return compile_scenario(scenario).repeat(count)
+        return stack_worlds([compile_scenario(apply_overrides(scenario, dict(o), quiet=True),
+                                              group_cuts) for o in overrides])
+    return compile_scenario(scenario, group_cuts).repeat(count)
 
 
 def run_replication(scenario: Scenario | str, seed: int = 0, replication: int = 0,

@@ -39,6 +39,7 @@ MODULES = [
     "sim.experiment.robustness",
     "sim.experiment.pool",
     "sim.report.plotly_js",
+    "sim.engine.compile",
     "sim.report.keytable",
     "sim.report.styles",
     "sim.report.labels",

@@ -24,7 +24,8 @@ import numpy as np
 from sim.engine.params import PARENT, VENTURE, CompiledPolicy, Params, Structure
 from sim.scenario.months import step_of
 
-__all__ = ["compile_scenario", "ENTRANT_SLOTS", "access_groups"]
+__all__ = ["compile_scenario", "ENTRANT_SLOTS", "access_groups", "ban_cuts", "shared_cuts",
+           "GroupCuts"]
 
 #: Free firm and product rows for entrants (at most one entry a world a month; the 2023-25
 #: pace of a few frontier-class entrants a year fills far fewer over 84 months).
@@ -60,29 +61,65 @@ def _enforcement(value: Any, segments: list[str]) -> np.ndarray:
     return np.full(len(segments), float(value))
 
 
-def access_groups(scenario: Any) -> tuple[np.ndarray, np.ndarray]:
+#: Where bans split cells into access groups: (region, segment, cut) triples, a cut being
+#: the share of the cell's adopters more evasive than a ban with enforcement ``1 - cut``.
+GroupCuts = tuple[tuple[str, str, float], ...]
+
+
+def ban_cuts(scenario: Any) -> GroupCuts:
+    """The access-group cuts a scenario's bans make (those with enforcement below 1).
+
+    Example:
+        >>> from sim.scenario.loader import load_scenario
+        >>> cuts = ban_cuts(load_scenario("eu_blocks_open"))
+        >>> [(region, round(cut, 2)) for region, segment, cut in cuts if segment == "developer"]
+        [('CN', 0.1), ('EU', 0.3), ('EU', 0.87)]
+    """
+    regions = [r.name for r in scenario.regions]
+    segments = [s.name for s in scenario.segments]
+    cuts: set[tuple[str, str, float]] = set()
+    for policy in scenario.policies:
+        inner = getattr(policy, "policy", None) if policy.kind == "trigger" else policy
+        if inner is None or inner.kind not in ("ban_open_weights", "ban_vendors"):
+            continue
+        region = inner.region if inner.region != "*" else policy.region
+        levels = _enforcement(inner.enforcement, segments)
+        for name in regions:
+            if region not in ("*", name):
+                continue
+            cuts.update((name, seg, float(1.0 - e))
+                        for seg, e in zip(segments, levels, strict=True) if e < 1.0)
+    return tuple(sorted(cuts))
+
+
+def shared_cuts(scenarios: Any) -> GroupCuts:
+    """Every cut any of ``scenarios`` makes: the access groups of a paired run.
+
+    Paired worlds must be the same arithmetic until a policy acts. A partially enforced ban
+    splits each cell's adopters into access groups from month 0; were only the scenario with
+    the ban split, its worlds would round, sum and (exact engine) draw per group while its
+    partner does not, and would drift apart from month 1, long before the ban (the demo's EU
+    enterprise HHI differed by +-30 points per world in 2025). Compiled with the same groups
+    (an unbound group behaves as the whole cell does), paired worlds are identical, bit for
+    bit, until the first policy that one of them has and the other has not
+    (tests/test_pairing.py).
+    """
+    return tuple(sorted({cut for scenario in scenarios for cut in ban_cuts(scenario)}))
+
+
+def access_groups(scenario: Any, extra: GroupCuts = ()) -> tuple[np.ndarray, np.ndarray]:
     """``(fractions[R, S, G], evasion[R, S, G])``: cells split by how far adopters evade bans.
 
     A ban with enforcement ``e`` in a cell binds every group except the most evasive
     ``1 - e`` of its adopters; groups are fixed for the run (the same adopters keep evading).
+    ``extra`` adds the cuts of the scenarios this one is paired with (:func:`shared_cuts`).
     """
     regions = [r.name for r in scenario.regions]
     segments = [s.name for s in scenario.segments]
     cuts: list[list[set[float]]] = [[set() for _ in segments] for _ in regions]
-    bans = []
-    for policy in scenario.policies:
-        inner = getattr(policy, "policy", None) if policy.kind == "trigger" else policy
-        if inner is not None and inner.kind in ("ban_open_weights", "ban_vendors"):
-            region = inner.region if inner.kind != "trigger" else policy.region
-            bans.append((inner, region if region != "*" else policy.region))
-    for ban, region in bans:
-        levels = _enforcement(ban.enforcement, segments)
-        for r, name in enumerate(regions):
-            if region not in ("*", name):
-                continue
-            for s, e in enumerate(levels):
-                if e < 1.0:
-                    cuts[r][s].add(1.0 - e)
+    for region, segment, cut in (*ban_cuts(scenario), *extra):
+        if region in regions and segment in segments:
+            cuts[regions.index(region)][segments.index(segment)].add(cut)
     n_groups = 1 + max((len(c) for row in cuts for c in row), default=0)
     fractions = np.zeros((len(regions), len(segments), n_groups))
     evasion = np.full((len(regions), len(segments), n_groups), np.inf)
@@ -115,11 +152,13 @@ def _communities(scenario: Any, n_regions: int) -> tuple[np.ndarray, np.ndarray]
         assigned[r] += 1
     return region, sizes[::-1].copy()
 
-def compile_scenario(scenario: Any) -> Params:
+def compile_scenario(scenario: Any, group_cuts: GroupCuts = ()) -> Params:
     """Compile a validated format-2 scenario into a single-world ``Params``.
 
     Args:
         scenario: A ``sim.scenario.schema.Scenario``.
+        group_cuts: Access-group cuts of the scenarios it is paired with
+            (:func:`shared_cuts`), so that paired worlds have the same groups.
 
     Returns:
         ``Params`` with W = 1 (``.repeat(W)`` for a batch).
@@ -131,7 +170,7 @@ def compile_scenario(scenario: Any) -> Params:
     lines = [(fi, p) for fi, f in enumerate(scenario.vendors) for p in f.products]
     products = [p.name for _, p in lines]
     k_cap, f_cap = len(lines) + ENTRANT_SLOTS, len(firms) + ENTRANT_SLOTS
-    fractions, evasion = access_groups(scenario)
+    fractions, evasion = access_groups(scenario, group_cuts)
     c_region, c_size = _communities(scenario, len(regions))
     structure = Structure(
         start=start, months=scenario.scenario.months, regions=tuple(regions),

@@ -77,6 +77,8 @@ class DrawTask:
     cells: tuple[Cell, ...]
     first: int = 0  #: position of the task's first world in the caller's population
     events: tuple[EventQuery, ...] = ()  #: one 0/1 column each, after the cells
+    #: access groups shared with the scenarios paired with this one (shared_cuts)
+    group_cuts: tuple[tuple[str, str, float], ...] = ()
 
 
 def run_draws(task: DrawTask) -> np.ndarray:
@@ -103,7 +105,8 @@ def run_draws(task: DrawTask) -> np.ndarray:
 
     # the caller validated (and warned about) the scenario and its ranges already
     scenario = validate_data(tomllib.loads(task.scenario_toml), quiet=True)
-    params = compile_worlds(scenario, [dict(draw) for draw in task.draws], len(task.draws))
+    params = compile_worlds(scenario, [dict(draw) for draw in task.draws], len(task.draws),
+                            task.group_cuts)
     steps = tuple(sorted({c.step for c in task.cells} | {q.last for q in task.events}))
     reps = np.asarray(task.replications, dtype=np.int64)
     engine = Engine(params, task.seed, reps, task.engine, keep_months=steps)

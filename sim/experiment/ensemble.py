@@ -29,6 +29,7 @@ import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 
+from sim.engine.compile import shared_cuts
 from sim.engine.metrics import INDEX
 from sim.errors import Problem, ScenarioError, suggest
 from sim.experiment.pool import execute_tasks
@@ -85,6 +86,8 @@ class Chunk:
     months: tuple[int, ...]
     metrics: tuple[str, ...]
     out_dir: str
+    #: access groups shared with the scenarios paired with this one (shared_cuts)
+    group_cuts: tuple[tuple[str, str, float], ...] = ()
 
     @property
     def stem(self) -> str:
@@ -106,7 +109,7 @@ def run_chunk(chunk: Chunk) -> tuple[str, int, int, float]:
     with warnings.catch_warnings():  # the caller validated (and warned about) it already
         warnings.simplefilter("ignore", ScenarioWarning)
         scenario = validate_data(tomllib.loads(chunk.scenario_toml), quiet=True)
-    params = compile_scenario(scenario).repeat(chunk.count)
+    params = compile_scenario(scenario, chunk.group_cuts).repeat(chunk.count)
     reps = np.arange(chunk.first, chunk.first + chunk.count, dtype=np.int64)
     engine = Engine(params, chunk.seed, reps, chunk.engine, keep_months=chunk.months)
     engine.run(max(chunk.months))  # nothing after the last kept month is needed
@@ -217,18 +220,21 @@ def ensemble(scenarios: Any, worlds: int, seed: int | None = None, *, out: str |
     names = _metrics(metrics)
     ids = assign_ids(loaded, labels)
     texts = [s.to_toml() for s in loaded]
+    cuts = shared_cuts(loaded)  # paired worlds: the same access groups in every scenario
     manifest = {
         "tool": TOOL, "format": MANIFEST_FORMAT, "kind": "ensemble", "command": command,
         "created_at": now_iso(), "versions": versions(), "git": git_state(), "seed": seed,
         "replications": worlds, "engine": engine, "chunk": chunk, "months": list(kept),
         "metrics": list(names), "start": first.scenario.start,
+        "access_groups": [list(c) for c in cuts],
         "scenarios": [{"id": sid, "name": sc.scenario.name, "months": sc.scenario.months,
                        "sha256": scenario_hash(text)}
                       for sid, sc, text in zip(ids, loaded, texts, strict=True)],
     }
     folder = _prepare(out, manifest, resume, force)
     root = str(folder.root.resolve())  # remote (Dask) workers resolve it themselves
-    chunks = [Chunk(sid, text, seed, lo, min(chunk, worlds - lo), engine, kept, names, root)
+    chunks = [Chunk(sid, text, seed, lo, min(chunk, worlds - lo), engine, kept, names, root,
+                    cuts)
               for sid, text in zip(ids, texts, strict=True) for lo in range(0, worlds, chunk)]
     todo = [c for c in chunks
             if not _shard(root, c.scenario_id, c.stem, "done").exists()]
@@ -260,7 +266,8 @@ def _prepare(out: str | Path, manifest: dict[str, Any], resume: bool, force: boo
     if found["kind"] != "ensemble":
         raise ScenarioError(f"{where}: a {found['kind']} folder; --resume continues only an "
                             "ensemble (use --force to replace it)")
-    for key in ("seed", "replications", "engine", "chunk", "months", "metrics", "start"):
+    for key in ("seed", "replications", "engine", "chunk", "months", "metrics", "start",
+                "access_groups"):
         if found.get(key) != manifest[key]:
             raise ScenarioError(f"{where}: --resume with a different {key} (folder: "
                                 f"{shown(str(found.get(key)))[:80]}); use --force to start over")

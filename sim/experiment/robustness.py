@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from sim.engine.compile import shared_cuts
 from sim.errors import ScenarioError
 from sim.experiment.design import Parameter
 from sim.experiment.discovery import Rule, cart_rules, describe_bounds, feature_scores, prim_rule
@@ -163,9 +164,10 @@ def robustness(base: Any, policies: Any, *, posterior: str | Path | None = DEFAU
     cells = tuple(Cell(o.metric, o.region, o.segment, horizon) for o in outcomes)
     folder = _open(out, force, ids, loaded, seed, k, engine, command)
     started = time.perf_counter()
+    cuts = shared_cuts(loaded)  # paired worlds: the same access groups in every scenario
     tasks = [DrawTask(scenario.to_toml(), tuple(per_world[sid][first:first + CHUNK]),
                       tuple(range(first, min(first + CHUNK, worlds))), seed, engine, cells,
-                      first=index * worlds + first)
+                      first=index * worlds + first, group_cuts=cuts)
              for index, (sid, scenario) in enumerate(zip(ids, loaded, strict=True))
              for first in range(0, worlds, CHUNK)]
     values = np.zeros((len(ids) * worlds, len(cells)))

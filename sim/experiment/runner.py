@@ -21,6 +21,7 @@ from typing import Any
 
 import pandas as pd
 
+from sim.engine.compile import GroupCuts, shared_cuts
 from sim.engine.engine import ENGINES
 from sim.errors import Problem, ScenarioError, suggest
 from sim.experiment.limits import check_jobs, check_runs, usable_cores
@@ -78,6 +79,8 @@ class Task:
     engine: str = "exact"
     draws: tuple[int, ...] = ()
     overrides: tuple[tuple[tuple[str, float], ...], ...] = ()
+    #: the access groups every scenario of the run is compiled with (shared_cuts)
+    group_cuts: tuple[tuple[str, str, float], ...] = ()
 
 
 def execute_task(task: Task) -> tuple[str, tuple[int, ...], float,
@@ -102,7 +105,8 @@ def execute_task(task: Task) -> tuple[str, tuple[int, ...], float,
         tables = sim.replication.run_replications(
             scenario, task.seed, task.replications, task.scenario_id, engine=task.engine,
             draws=task.draws or None,
-            overrides=[dict(o) for o in task.overrides] if task.overrides else None)
+            overrides=[dict(o) for o in task.overrides] if task.overrides else None,
+            group_cuts=task.group_cuts)
     seconds = time.perf_counter() - start
     if task.out_dir is None:
         return task.scenario_id, task.replications, seconds, tables
@@ -278,14 +282,15 @@ def run(scenarios: Any, replications: int | None = None, seed: int | None = None
                in_memory=out is None)
     replications = worlds  # the store counts worlds: (draw, replication) pairs
     texts = [s.to_toml() for s in loaded]
+    cuts = shared_cuts(loaded)  # paired worlds: the same access groups in every scenario
     folder, earlier = (_prepare_folder(out, ids, texts, seed, replications, engine, resume,
-                                       force, _public(ensemble))
+                                       force, _public(ensemble), cuts)
                        if out is not None else (None, None))
     root = str(folder.root.resolve()) if folder else None  # remote workers resolve it too
-    tasks = _tasks(ids, texts, seed, replications, engine, root, ensemble, folder)
+    tasks = _tasks(ids, texts, seed, replications, engine, root, ensemble, folder, cuts)
     started = time.perf_counter()
     manifest = (_manifest(ids, loaded, texts, seed, replications, engine, command,
-                          _public(ensemble)) if folder else None)
+                          _public(ensemble), cuts) if folder else None)
     timings: dict[str, float] = {}
     if folder is not None:
         if earlier:  # keep the timings of replications an earlier attempt finished
@@ -354,7 +359,7 @@ def _batch_size(worlds: int) -> int:
 
 def _tasks(ids: list[str], texts: list[str], seed: int, worlds: int, engine: str,
            root: str | None, ensemble: dict[str, Any] | None,
-           folder: ResultsFolder | None) -> list[Task]:
+           folder: ResultsFolder | None, cuts: GroupCuts = ()) -> list[Task]:
     """The blocks of consecutive world numbers still to run.
 
     A block with any world missing runs whole, so it is cut as in an uninterrupted run.
@@ -368,12 +373,12 @@ def _tasks(ids: list[str], texts: list[str], seed: int, worlds: int, engine: str
             if folder is not None and all(folder.is_done(sid, w) for w in reps):
                 continue
             if ensemble is None:
-                tasks.append(Task(sid, text, seed, reps, root, engine))
+                tasks.append(Task(sid, text, seed, reps, root, engine, group_cuts=cuts))
                 continue
             draws = tuple(int(ensemble["draw_ids"][w // per_draw]) for w in reps)
             overrides = tuple(tuple(sorted(ensemble["overrides"][sid][w // per_draw].items()))
                               for w in reps)
-            tasks.append(Task(sid, text, seed, reps, root, engine, draws, overrides))
+            tasks.append(Task(sid, text, seed, reps, root, engine, draws, overrides, cuts))
     return tasks
 
 
@@ -421,7 +426,7 @@ def _finished(folder: ResultsFolder, ids: list[str], replications: int) -> dict[
 
 def _manifest(ids: list[str], scenarios: list[Scenario], texts: list[str], seed: int,
               replications: int, engine: str, command: str | None,
-              ensemble: dict[str, Any] | None) -> dict[str, Any]:
+              ensemble: dict[str, Any] | None, cuts: GroupCuts = ()) -> dict[str, Any]:
     return {
         "tool": TOOL,
         "format": MANIFEST_FORMAT,
@@ -434,6 +439,7 @@ def _manifest(ids: list[str], scenarios: list[Scenario], texts: list[str], seed:
         "replications": replications,
         "engine": engine,
         "posterior": ensemble,
+        "access_groups": [list(c) for c in cuts],
         "scenarios": [{"id": sid, "name": sc.scenario.name, "months": sc.scenario.months,
                        "sha256": scenario_hash(text)}
                       for sid, sc, text in zip(ids, scenarios, texts, strict=True)],
@@ -442,7 +448,8 @@ def _manifest(ids: list[str], scenarios: list[Scenario], texts: list[str], seed:
 
 def _prepare_folder(out: str | Path, ids: list[str], texts: list[str], seed: int,
                     replications: int, engine: str, resume: bool, force: bool,
-                    ensemble: dict[str, Any] | None) -> tuple[ResultsFolder, dict[str, Any] | None]:
+                    ensemble: dict[str, Any] | None, cuts: GroupCuts = (),
+                    ) -> tuple[ResultsFolder, dict[str, Any] | None]:
     """Open ``out`` by the one rule of :func:`sim.experiment.store.open_output`.
 
     Returns the folder and, when resuming, its (checked) manifest.
@@ -471,4 +478,8 @@ def _prepare_folder(out: str | Path, ids: list[str], texts: list[str], seed: int
     if manifest.get("posterior") != json.loads(json.dumps(ensemble)):
         raise ScenarioError(f"{where}: --resume with a different posterior or number of "
                             "draws than the folder's run; use --force to start over")
+    if manifest.get("access_groups") != [list(c) for c in cuts]:
+        raise ScenarioError(f"{where}: --resume on a folder an earlier marketsim wrote (its "
+                            "worlds were not paired by access group); use --force to start "
+                            "over")
     return folder, manifest
