@@ -25,7 +25,7 @@ from sim.engine.params import PARENT, VENTURE, CompiledPolicy, Params, Structure
 from sim.scenario.months import step_of
 
 __all__ = ["compile_scenario", "ENTRANT_SLOTS", "access_groups", "ban_cuts", "shared_cuts",
-           "GroupCuts"]
+           "GroupCuts", "MAX_SHARED_CUTS"]
 
 #: Free firm and product rows for entrants (at most one entry a world a month; the 2023-25
 #: pace of a few frontier-class entrants a year fills far fewer over 84 months).
@@ -64,6 +64,8 @@ def _enforcement(value: Any, segments: list[str]) -> np.ndarray:
 #: Where bans split cells into access groups: (region, segment, cut) triples, a cut being
 #: the share of the cell's adopters more evasive than a ban with enforcement ``1 - cut``.
 GroupCuts = tuple[tuple[str, str, float], ...]
+#: Most cuts a run shares in one cell (more groups cost memory and time in proportion).
+MAX_SHARED_CUTS = 6
 
 
 def ban_cuts(scenario: Any) -> GroupCuts:
@@ -103,8 +105,31 @@ def shared_cuts(scenarios: Any) -> GroupCuts:
     (an unbound group behaves as the whole cell does), paired worlds are identical, bit for
     bit, until the first policy that one of them has and the other has not
     (tests/test_pairing.py).
+
+    Where the scenarios together would cut a cell more than :data:`MAX_SHARED_CUTS` times
+    (a sweep over a ban's enforcement), there are no shared cuts (``()``): each scenario
+    keeps its own groups, and its worlds drift from their partners' before the policy, as
+    before this rule.
+
+    Example:
+        >>> from sim.scenario.loader import load_scenario
+        >>> ban = load_scenario("eu_blocks_open")
+        >>> set(ban_cuts(ban)) <= set(shared_cuts([load_scenario("baseline"), ban]))
+        True
+        >>> levels = [ban.with_overrides({"policies.EU bans open weights.enforcement."
+        ...                               "enterprise": 0.5 + i / 100}) for i in range(9)]
+        >>> shared_cuts(levels)
+        ()
     """
-    return tuple(sorted({cut for scenario in scenarios for cut in ban_cuts(scenario)}))
+    cuts = tuple(sorted({cut for scenario in scenarios for cut in ban_cuts(scenario)}))
+    per_cell: dict[tuple[str, str], int] = {}
+    for region, segment, _ in cuts:
+        per_cell[(region, segment)] = per_cell.get((region, segment), 0) + 1
+    if max(per_cell.values(), default=0) > MAX_SHARED_CUTS:
+        # e.g. a sweep over a ban's enforcement: hundreds of groups per cell would cost
+        # hundreds of times the memory and time, so each scenario keeps its own groups
+        return ()
+    return cuts
 
 
 def access_groups(scenario: Any, extra: GroupCuts = ()) -> tuple[np.ndarray, np.ndarray]:
