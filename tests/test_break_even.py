@@ -25,14 +25,16 @@ from tests.conftest import OWN
 MONTHS = 40  # the EU ban of eu_blocks_open starts in 2027-01 (month 36)
 
 
-def _run(m: float | None, replications: int = 1) -> sim.Results:
+def _run(m: float | None, replications: int = 1, seed: int = 2,
+         posterior: str | None = None) -> sim.Results:
     scenarios = [load_scenario(name) for name in ("baseline", "eu_blocks_open")]
     if m is not None:
         scenarios = [apply_overrides(s, {"harm.misuse_premium": m}, quiet=True)
                      for s in scenarios]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return sim.run(scenarios, replications=replications, seed=2, months=MONTHS, jobs=1)
+        return sim.run(scenarios, replications=replications, seed=seed, months=MONTHS, jobs=1,
+                       posterior=posterior, draws=1 if posterior else None)
 
 
 def _policy(table: pd.DataFrame, metric: str, results: sim.Results) -> pd.DataFrame:
@@ -59,18 +61,33 @@ def test_every_comparison_has_a_break_even_row_per_region(first) -> None:
     assert none["note"].str.contains("no break-even").all()
 
 
+def _pair_with_a_break_even() -> tuple[int, float]:
+    """A seed whose one pair of worlds has a break-even in [0, 100] (not every pair has).
+
+    Each seed chooses one posterior draw; at the point calibration the ban lowers net welfare
+    at every m four months after it starts, so no pair there has a break-even. A draw keeps
+    the misuse premium the scenario sets (a value other than the baseline's), so re-running
+    at ``m = m*`` changes m only.
+    """
+    notes = []
+    for seed in range(2, 14):
+        results = _run(None, seed=seed, posterior="baseline")
+        eu = _policy(results.summary(), BREAK_EVEN_METRIC, results)
+        if np.isfinite(float(eu["mean"].iloc[0])):
+            return seed, float(eu["mean"].iloc[0])
+        notes.append(eu["note"].iloc[0])
+    raise AssertionError(f"no pair with a break-even in 12 seeds: {notes[:2]}")
+
+
 def test_setting_m_to_m_star_zeroes_the_net_welfare_effect() -> None:
-    results = _run(None)
-    eu = _policy(results.summary(), BREAK_EVEN_METRIC, results)
-    m_star = float(eu["mean"].iloc[0])
-    assert np.isfinite(m_star), eu["note"].iloc[0]  # the EU ban has one in [0, 100]
-    again = _run(m_star)
+    seed, m_star = _pair_with_a_break_even()
+    again = _run(m_star, seed=seed, posterior="baseline")
     table = again.summary()
     effect = float(_policy(table, "net_welfare_usd", again)["diff_mean"].iloc[0])
     scale = abs(float(_policy(table, "consumer_surplus_usd", again)["diff_mean"].iloc[0]))
     assert abs(effect) <= 1e-6 * max(scale, 1.0)  # one pair: exact up to rounding
     # and away from m*, the effect is not zero: the test can fail
-    away = _run(m_star + 1.0)
+    away = _run(m_star + 1.0, seed=seed, posterior="baseline")
     moved = float(_policy(away.summary(), "net_welfare_usd", away)["diff_mean"].iloc[0])
     assert abs(moved) > 1e-3 * scale
 
