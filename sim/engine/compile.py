@@ -100,8 +100,9 @@ def shared_cuts(scenarios: Any) -> GroupCuts:
     Paired worlds must be the same arithmetic until a policy acts. A partially enforced ban
     splits each cell's adopters into access groups from month 0; were only the scenario with
     the ban split, its worlds would round, sum and (exact engine) draw per group while its
-    partner does not, and would drift apart from month 1, long before the ban (the demo's EU
-    enterprise HHI differed by +-30 points per world in 2025). Compiled with the same groups
+    partner does not, and would drift apart from month 1, long before the ban (in the demo's
+    paired worlds the EU enterprise HHI differed by -32 to +33 points, 5-95 %, in 2024-02;
+    docs/architecture.md 5). Compiled with the same groups
     (an unbound group behaves as the whole cell does), paired worlds are identical, bit for
     bit, until the first policy that one of them has and the other has not
     (tests/test_pairing.py).
