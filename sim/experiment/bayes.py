@@ -29,7 +29,7 @@ import pandas as pd
 
 from sim.errors import ScenarioError
 from sim.experiment.draws import DrawTask, cells_of_targets, run_draw_task
-from sim.experiment.pool import execute_tasks, lasting_pool
+from sim.experiment.pool import execute_tasks, lasting_pool, shows_progress
 from sim.experiment.priors import Prior, PriorsFile, unit_to_values
 from sim.experiment.smc import (
     Population,
@@ -152,7 +152,7 @@ def _progress(show: bool | None) -> Iterator[Any]:
 
     from tqdm.auto import tqdm
 
-    visible = sys.stderr.isatty() if show is None else show
+    visible = shows_progress(show)
     bar = tqdm(total=1000, disable=not visible, desc="stage 0 (prior)", unit="‰ of beta",
                file=sys.stderr, bar_format="{desc}: {percentage:3.0f}% of the way to the "
                "posterior |{bar}| {elapsed}<{remaining}")

@@ -128,7 +128,7 @@ def execute_tasks(tasks: list[Any], work: Callable[[Any], Any], jobs: int | None
     """
     from tqdm.auto import tqdm
 
-    show = sys.stderr.isatty() if progress is None else progress
+    show = shows_progress(progress)
     weigh = size or (lambda task: 1)
     bar = tqdm(total=sum(weigh(t) for t in tasks), disable=not show or not tasks, unit=unit,
                desc=desc, file=sys.stderr)

@@ -26,7 +26,7 @@ import pandas as pd
 
 from sim.experiment.bayes import CHUNK, facts, simulator
 from sim.experiment.draws import cells_of_targets
-from sim.experiment.pool import lasting_pool
+from sim.experiment.pool import lasting_pool, shows_progress
 from sim.experiment.priors import PriorsFile
 from sim.experiment.smc import (
     Population,
@@ -128,7 +128,7 @@ def _calibrate_truths(simulate: Any, targets: Any, dims: int, truths: int, setti
     coroutines: dict[int, Requests] = {
         i: first_requests(dims, observed[i], sigma, settings, seed + 1 + i) for i in usable}
     results: dict[int, Population] = {}
-    show = sys.stderr.isatty() if progress is None else progress
+    show = shows_progress(progress)
     bar = tqdm(total=len(usable), disable=not show, unit="truth", file=sys.stderr,
                desc="coverage check: truths calibrated")
     pending: dict[int, tuple[np.ndarray, np.ndarray]] = {}

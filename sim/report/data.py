@@ -195,9 +195,8 @@ class ReportData:
         # An entrant's name is its world's ("Entrant#3-EU" in one world is not the firm of
         # that name in another), so entrants are one firm here: their shares add up in
         # each world before the mean over worlds.
-        known = set(self.results.scenarios[0].vendor_names)
         firm = v["vendor"].astype(str)
-        firm = firm.where(firm.isin(known), ENTRANTS)
+        firm = firm.where(firm.isin(self.known_firms), ENTRANTS)
         per_world = (v.assign(share=share, vendor=firm)
                      .groupby(["scenario", "replication", "region", "vendor", "month"],
                               sort=True, observed=True)["share"].sum(min_count=1)
@@ -207,9 +206,14 @@ class ReportData:
         return out
 
     @cached_property
+    def known_firms(self) -> list[str]:
+        """The scenarios' own firms, in order; any other name is an entrant's (per world)."""
+        return list(self.results.scenarios[0].vendor_names)
+
+    @cached_property
     def vendor_order(self) -> list[str]:
         """Firms in scenario order, then entrants in order of appearance."""
-        known = list(self.results.scenarios[0].vendor_names)
+        known = self.known_firms
         extra = [v for v in pd.unique(self.vendors["vendor"]) if v not in known]
         return [*known, *[str(v) for v in extra]]
 

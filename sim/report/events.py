@@ -30,7 +30,7 @@ ENTRANT = "an entrant"
 UNMARKED_KINDS = ("funding_round",)
 
 
-def _event_rows(data: ReportData, regions: set[str]) -> pd.DataFrame:
+def _event_rows(data: ReportData, regions: set[str], runs: int) -> pd.DataFrame:
     events = data.events
     if events is None or len(events) == 0:
         return pd.DataFrame()
@@ -42,16 +42,14 @@ def _event_rows(data: ReportData, regions: set[str]) -> pd.DataFrame:
         ev = ev[ev["kind"].isin(POLICY_KINDS)]
         ev["scenario"] = "design points"
     # an entrant's name is its world's own: across worlds, entrants are "an entrant"
-    known = set(data.results.scenarios[0].vendor_names)
-    ev["vendor"] = ev["vendor"].where(ev["vendor"].isin(known) | (ev["vendor"] == ""),
-                                      ENTRANT)
+    ev["vendor"] = ev["vendor"].where(ev["vendor"].isin(data.known_firms)
+                                      | (ev["vendor"] == ""), ENTRANT)
     keys = ["scenario", "region", "month", "kind", "vendor"]
     grouped = ev.groupby(keys, sort=True, observed=True)
     rows = pd.DataFrame({"n": grouped["replication"].nunique(),
                          "details": grouped["detail"].nunique(),
                          "detail": grouped["detail"].first()}).reset_index()
     rows.loc[rows["details"] > 1, "detail"] = "details differ by world (events.parquet)"
-    runs = data.results.replications * (len(data.ids) if data.is_study else 1)
     if runs >= RARE_EVENT_RUNS:  # an ensemble: mark what happens in a visible share of it
         other = ~rows["kind"].isin(POLICY_KINDS)
         rare = other & ((rows["n"] < RARE_EVENT_SHARE * runs) | (rows["vendor"] == ENTRANT))
@@ -61,10 +59,10 @@ def _event_rows(data: ReportData, regions: set[str]) -> pd.DataFrame:
 
 def add_events(fig: go.Figure, data: ReportData, regions: set[str]) -> None:
     """Mark each scenario's events in ``regions`` (and the World's) on ``fig``'s top edge."""
-    rows = _event_rows(data, regions)
+    runs = data.results.replications * (len(data.ids) if data.is_study else 1)
+    rows = _event_rows(data, regions, runs)
     if rows.empty:
         return
-    runs = data.results.replications * (len(data.ids) if data.is_study else 1)
     fig.update_layout(yaxis2={"overlaying": "y", "range": [0, 1], "visible": False,
                               "fixedrange": True})
     for gi, group in enumerate(data.groups):

@@ -53,8 +53,7 @@ def firm_shares(data: ReportData, regions: list[str] | None = None,
     fig = make_subplots(rows=rows, cols=cols, shared_yaxes=True, horizontal_spacing=0.07,
                         vertical_spacing=0.14,
                         subplot_titles=[plot_text(data.group_label(g)) for g in groups])
-    known = list(data.results.scenarios[0].vendor_names)
-    vendors = [*known, ENTRANTS]
+    vendors = [*data.known_firms, ENTRANTS]
     for measure, shares in tables.items():
         index = set(shares.index.droplevel("month"))
         for gi, group in enumerate(groups):
