@@ -418,3 +418,33 @@ def test_the_sampler_coverage_study_runs_small():
     assert share.shape == (module.DIMS,)
     assert ((share >= 0) & (share <= 1)).all()
     assert np.array_equal(share, module.coverage(particles=16, truths=3))  # seeded
+
+
+def test_a_posterior_piled_against_a_prior_bound_warns(tmp_path, monkeypatch):
+    """The sampler is not run: its first population is a made-up finished one, in which 40 %
+    of world.network_effect's particles lie in the top 5 % of its prior and bass_q's none."""
+    from sim.experiment import bayes
+    from sim.experiment.calibration import BoundWarning, load_targets
+    from sim.scenario.loader import load_scenario
+
+    scenario = load_scenario("baseline")
+    targets = load_targets(TARGETS, scenario)
+    priors = load_priors(PRIORS / "good.toml", scenario)
+    n = 20
+    u = np.column_stack([np.r_[np.full(8, 0.98), np.linspace(0.2, 0.8, 12)],
+                         np.linspace(0.3, 0.7, n)])
+
+    def finished(simulate, dims, observed, sigma, settings, seed):
+        record = {"stage": 0, "beta": 1.0, "ess": float(n), "acceptance": 1.0, "sweeps": 0,
+                  "simulations": n}
+        return smc.Population(0, 1.0, u, np.zeros(n), np.zeros((n, len(observed))), n, n,
+                              (record,))
+
+    monkeypatch.setattr(bayes, "first_population", finished)
+    with pytest.warns(BoundWarning, match=r"^world\.network_effect: 40 % of the posterior lies "
+                      r"in the outer 5 % of its prior range at the high bound \(0\.6\): the "
+                      "facts push it against the prior") as caught:
+        result = bayes.calibrate_bayes(scenario, targets, priors, out=tmp_path / "post",
+                                       particles=n, seed=5, jobs=1, progress=False)
+    assert len([w for w in caught if issubclass(w.category, BoundWarning)]) == 1
+    assert [p["at_bound"] for p in result.diagnostics["parameters"]] == ["high", None, None]

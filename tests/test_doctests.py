@@ -31,6 +31,8 @@ MODULES = [
     "sim.experiment.ensemble",
     "sim.experiment.studies",
     "sim.experiment.calibration",
+    "sim.experiment.targets",
+    "sim.experiment.bayes",
     "sim.experiment.design",
     "sim.experiment.posterior",
     "sim.experiment.summary",

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import math
 import tomllib
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -12,10 +14,12 @@ import pytest
 
 import sim
 from sim.experiment.calibration import (
+    BoundWarning,
     calibrate,
     child_toml,
     fit_table,
     load_targets,
+    on_bounds,
     write_calibration,
 )
 from sim.experiment.design import apply_row, make_design, parse_range
@@ -255,9 +259,14 @@ def write_targets(path: Path, rows: list[dict]) -> Path:
     return path
 
 
-def test_calibration_recovers_a_known_network_effect(base, tmp_path: Path) -> None:
-    truth = 0.8
-    made = sim.run([base.with_overrides({"world.network_effect": truth})], replications=3,
+#: The network effect the generated targets were made with.
+TRUTH = 0.8
+
+
+@pytest.fixture(scope="module")
+def truth_targets(base, tmp_path_factory) -> Path:
+    """Month-6 facts made by the model itself at ``world.network_effect = TRUTH``."""
+    made = sim.run([base.with_overrides({"world.network_effect": TRUTH})], replications=3,
                    seed=101, months=6, jobs=1)
     observed = made.summary(month=6, metrics=["open_usage_share", "hhi_market"])
     rows = []
@@ -267,13 +276,21 @@ def test_calibration_recovers_a_known_network_effect(base, tmp_path: Path) -> No
                          & (observed["segment"] == "enterprise")]["mean"].iloc[0]
         rows.append({"name": f"{metric}_{region}", "metric": metric, "region": region,
                      "segment": "enterprise", "month": 6, "value": float(value),
-                     "tolerance": tolerance, "source": f"sim.run with network_effect={truth}"})
-    targets = load_targets(write_targets(tmp_path / "targets.toml", rows), base)
+                     "tolerance": tolerance, "source": f"sim.run with network_effect={TRUTH}"})
+    return write_targets(tmp_path_factory.mktemp("targets") / "targets.toml", rows)
+
+
+def test_calibration_recovers_a_known_network_effect(base, truth_targets: Path,
+                                                     tmp_path: Path) -> None:
+    targets = load_targets(truth_targets, base)
     param = parse_range("world.network_effect=0.1:1.5", base)
     # another seed than the one that made the targets: the fit must see through the noise
-    result = calibrate(base, targets, [param], replications=3, seed=7, max_evaluations=30,
-                       jobs=1)
-    assert result.values["world.network_effect"] == pytest.approx(truth, abs=0.1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", BoundWarning)  # an interior optimum: no bound warning
+        result = calibrate(base, targets, [param], replications=3, seed=7,
+                           max_evaluations=30, jobs=1)
+    assert result.values["world.network_effect"] == pytest.approx(TRUTH, abs=0.1)
+    assert result.on_bound == []
     assert result.fit["within"].all()
     assert list(result.fit.columns) == ["target", "metric", "region", "segment", "month",
                                         "observed", "tolerance", "fitted_mean",
@@ -287,6 +304,50 @@ def test_calibration_recovers_a_known_network_effect(base, tmp_path: Path) -> No
     assert tomllib.loads(path.read_text())["scenario"]["extends"] == "baseline"
     assert {"calibration.csv", "evaluations.csv"} <= {p.name for p in (tmp_path / "out")
                                                       .iterdir()}
+
+
+def test_a_fit_whose_range_excludes_the_best_value_warns(base, truth_targets: Path) -> None:
+    """The truth (0.8) is above the range: the search ends on its high bound and says so."""
+    targets = load_targets(truth_targets, base)
+    param = parse_range("world.network_effect=0.1:0.4", base)
+    with pytest.warns(BoundWarning, match=r"^world\.network_effect = 0\.[34]\d* is on the "
+                      r"high bound \(0\.4\) of its search range 0\.1:0\.4: the best value "
+                      r"may lie outside the range; widen it") as caught:
+        result = calibrate(base, targets, [param], replications=1, seed=7,
+                           max_evaluations=12, jobs=1)
+    assert len([w for w in caught if issubclass(w.category, BoundWarning)]) == 1
+    assert [(e["path"], e["bound"], e["at"]) for e in result.on_bound] == [
+        ("world.network_effect", "high", 0.4)]
+    assert result.values["world.network_effect"] >= 0.4 - 0.01 * 0.3
+
+
+def test_on_bounds_tolerance_and_sides() -> None:
+    from sim.experiment.design import Parameter
+
+    real, whole = Parameter("a", 0.0, 10.0), Parameter("b", 10, 20, integer=True)
+    assert [e["bound"] for e in on_bounds({"a": 0.1, "b": 20}, [real, whole])] == ["low",
+                                                                                   "high"]
+    assert on_bounds({"a": 0.11, "b": 19}, [real, whole]) == []  # 1.1 % and 10 % inside
+    assert [e["bound"] for e in on_bounds({"a": 9.95, "b": 15}, [real, whole])] == ["high"]
+
+
+def test_calibrate_command_prints_and_records_a_value_on_its_bound(
+        truth_targets: Path, tmp_path: Path, cli) -> None:
+    result = cli("calibrate", "baseline", "--targets", truth_targets,
+                 "--fit", "world.network_effect=0.1:0.4", "--max-evaluations", "12", "-r", "1",
+                 "--seed", "7", "--months", "6", "-j", "1", "-o", tmp_path / "fit")
+    assert result.exit_code == 0, result
+    lines = [line for line in result.stderr.splitlines() if "bound" in line]
+    assert len(lines) == 1 and lines[0].startswith(
+        "warning: world.network_effect = 0.4 is on the high bound (0.4) of its search range "
+        "0.1:0.4: the best value may lie outside the range; widen it"), result
+    manifest = json.loads((tmp_path / "fit" / "manifest.json").read_text())
+    assert [(e["path"], e["bound"]) for e in manifest["on_bound"]] == [
+        ("world.network_effect", "high")]
+    text = (tmp_path / "fit" / "calibrated.toml").read_text()
+    assert "\n# warning: world.network_effect = 0.4 is on the high bound" in text
+    assert "on the high bound of its range 0.1:0.4" in (tmp_path / "fit" / "report.html"
+                                                         ).read_text(encoding="utf-8")
 
 
 def test_fit_table_uses_dates_and_bands(base) -> None:

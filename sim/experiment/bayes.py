@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import time
+import warnings
 from collections.abc import Iterator
 from concurrent.futures import Executor
 from contextlib import contextmanager
@@ -28,6 +29,7 @@ import numpy as np
 import pandas as pd
 
 from sim.errors import ScenarioError
+from sim.experiment.calibration import BoundWarning
 from sim.experiment.draws import DrawTask, cells_of_targets, run_draw_task
 from sim.experiment.pool import execute_tasks, lasting_pool, shows_progress
 from sim.experiment.priors import Prior, PriorsFile, unit_to_values
@@ -57,7 +59,7 @@ from sim.scenario.overrides import with_horizon
 from sim.scenario.schema import Scenario
 
 __all__ = ["BayesCalibration", "calibrate_bayes", "DEFAULT_PARTICLES", "load_stage", "facts",
-           "simulator", "CHUNK", "FIT_WINDOW_END"]
+           "simulator", "CHUNK", "FIT_WINDOW_END", "pile_messages"]
 
 DEFAULT_PARTICLES = 1000
 #: Worlds per task of a population (the batched engine's sweet spot, docs/performance.md).
@@ -66,7 +68,8 @@ CHUNK = 128
 _UNINFORMED = 1_000_003
 #: The fit window's last month (MODEL.md 2; CALIBRATION.md: fit only to facts dated up to it).
 FIT_WINDOW_END = "2025-06"
-#: A posterior "piles up at a bound" when this share of it lies in the outer 5 % of a range.
+#: A posterior "piles up at a bound" when this share of it lies in the outer 5 % of a range
+#: (five times the prior's own share there): :func:`calibrate_bayes` warns about it.
 PILE_SHARE = 0.25
 
 
@@ -244,7 +247,37 @@ def calibrate_bayes(scenario: Scenario, targets: Any, priors: PriorsFile, *, out
     result = _finish(folder, pop, priors, targets, observed, sigma, seed, settings)
     folder.write_manifest({**manifest, "status": "complete", "finished_at": now_iso(),
                            "run_seconds": round(time.perf_counter() - started, 3)})
+    for message in pile_messages(result.diagnostics["parameters"]):
+        warnings.warn(BoundWarning(message), stacklevel=2)
     return result
+
+
+def pile_messages(parameters: list[dict[str, Any]]) -> list[str]:
+    """A warning per parameter whose posterior piles up at a prior bound (``at_bound``).
+
+    Args:
+        parameters: ``diagnostics.json``'s ``parameters`` entries.
+
+    Example:
+        >>> entry = {"path": "world.network_effect", "at_bound": "high", "prior_low": 0.0,
+        ...          "prior_high": 0.6, "share_in_outer_5pct": {"low": 0.0, "high": 0.4}}
+        >>> print(pile_messages([entry, {"path": "x", "at_bound": None}])[0])
+        world.network_effect: 40 % of the posterior lies in the outer 5 % of its prior range
+        at the high bound (0.6): the facts push it against the prior, so the posterior may be
+        cut off there; widen the prior if its source allows, or look for a fact the model
+        misses
+    """
+    messages = []
+    for p in parameters:
+        side = p.get("at_bound")
+        if side:
+            share = p["share_in_outer_5pct"][side]
+            messages.append(
+                f"{p['path']}: {100 * share:.0f} % of the posterior lies in the outer 5 % of "
+                f"its prior range at the {side} bound ({p[f'prior_{side}']:g}): the facts push "
+                "it against the prior, so the posterior may be cut off there; widen the prior "
+                "if its source allows, or look for a fact the model misses")
+    return messages
 
 
 def _check_fit_window(targets: Any, start: str) -> None:

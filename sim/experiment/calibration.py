@@ -1,13 +1,18 @@
 """Calibration: fit scenario parameters to observed targets (``marketsim calibrate``).
 
-A targets file (TOML, validated like scenarios) lists facts, each naming the
-exact metric, region, segment and month it corresponds to, with its source and
-a tolerance (or a band ``low``-``high``). The objective is the weighted sum of
-squared standardised misses, ``sum_i w_i ((mean_i(x) - value_i) / tolerance_i)^2``,
+The facts come from a targets file (:mod:`sim.experiment.targets`, re-exported here).
+The objective is the weighted sum of squared standardised misses,
+``sum_i w_i ((mean_i(x) - value_i) / tolerance_i)^2``,
 of the mean over replications. Every evaluation uses the same seed and
 replications (common random numbers), so the objective is a smooth-ish function
 of the parameters rather than a noisy one, and scipy's bounded Powell search
 can follow it. Runs stop at the last target month.
+
+A fitted value that ends on a bound of its search range (within :data:`BOUND_TOLERANCE` of
+the range) is suspect: the search may have stopped there because the best value lies
+beyond it. :func:`calibrate` warns about each one (:class:`BoundWarning`, a ``warning:``
+line on the command line) and records them in :attr:`Calibration.on_bound` and the
+manifest's ``on_bound``.
 """
 
 from __future__ import annotations
@@ -15,17 +20,17 @@ from __future__ import annotations
 import math
 import time
 import tomllib
+import warnings
 from concurrent.futures import Executor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import tomli_w
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from sim.errors import Problem, ScenarioError, suggest
+from sim.errors import Problem, ScenarioError
 from sim.experiment.design import Parameter
 from sim.experiment.limits import check_jobs, check_runs, worker_count
 from sim.experiment.pool import process_pool
@@ -42,177 +47,21 @@ from sim.experiment.store import (
     status_of,
     versions,
 )
-from sim.experiment.studies import no_such_market, unknown_metric
-from sim.experiment.summary import t_interval
-from sim.metric_names import MARKET_METRICS
-from sim.scenario.loader import read_toml
-from sim.scenario.months import step_of
+from sim.experiment.targets import Target, TargetsFile, fit_table, load_targets
 from sim.scenario.overrides import with_horizon
-from sim.scenario.schema import Scenario
+from sim.scenario.schema import Scenario, ScenarioWarning
 
-__all__ = ["Target", "TargetsFile", "load_targets", "calibrate", "Calibration", "fit_table"]
+__all__ = ["Target", "TargetsFile", "load_targets", "calibrate", "Calibration", "fit_table",
+           "BoundWarning", "BOUND_TOLERANCE", "on_bounds"]
 
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
-
-
-class Target(_Strict):
-    """One observed fact the model should reproduce."""
-
-    name: str = Field(..., min_length=1, max_length=100, description="Short identifier.")
-    metric: str = Field(..., description="Metric name (see the metrics list).")
-    region: str = Field("World", description="Region name or World.")
-    segment: str = Field("all", description="Segment name or all.")
-    month: int | None = Field(None, ge=0, le=1200, description="Step the fact refers to.")
-    date: Annotated[str, Field(pattern=r"^\d{4}-(0[1-9]|1[0-2])$")] | None = Field(
-        None, description="Calendar month 'YYYY-MM' the fact refers to (instead of month).")
-    value: float | None = Field(None, description="Observed value (in the metric's units).")
-    low: float | None = Field(None, description="Lower end of the observed band.")
-    high: float | None = Field(None, description="Upper end of the observed band.")
-    tolerance: float | None = Field(None, gt=0, description="Acceptable absolute miss.")
-    weight: float = Field(1.0, ge=0, description="Weight in the objective.")
-    scale: float = Field(1.0, gt=0, description="Multiply the metric by this first (e.g. 12 "
-                         "for a monthly spend compared with an annual figure).")
-    source: str = Field(..., min_length=1, description="Where the fact comes from.")
-
-    @model_validator(mode="after")
-    def _consistent(self) -> Target:
-        if self.metric not in MARKET_METRICS:
-            message, hint = unknown_metric(self.metric)
-            raise ValueError(message + (f" (did you mean {hint!r}?)" if hint else ""))
-        why = no_such_market(self.metric, self.segment)
-        if why:
-            raise ValueError(why)
-        if (self.month is None) == (self.date is None):
-            raise ValueError("give exactly one of 'month' or 'date'")
-        band = self.low is not None or self.high is not None
-        if band:
-            if self.low is None or self.high is None or self.low >= self.high:
-                raise ValueError("a band needs 'low' < 'high'")
-            if self.value is not None or self.tolerance is not None:
-                raise ValueError("give either 'low'/'high' or 'value'/'tolerance', not both")
-        elif self.value is None or self.tolerance is None:
-            raise ValueError("give 'value' and 'tolerance' (or a band 'low'/'high')")
-        return self
-
-    @property
-    def centre(self) -> float:
-        """The value aimed at (band midpoint)."""
-        return self.value if self.value is not None else (self.low + self.high) / 2
-
-    @property
-    def half_width(self) -> float:
-        """The tolerance (band half-width)."""
-        return self.tolerance if self.tolerance is not None else (self.high - self.low) / 2
-
-    def step(self, start: str) -> int:
-        """The target's month as a step of a scenario starting at ``start``."""
-        return self.month if self.month is not None else step_of(self.date, start)
+#: A fitted value this close to a bound, as a share of its range, is "on" the bound: Powell's
+#: bounded line searches stop a hair inside a bound they push against, so exact equality
+#: would miss most cases, and 1 % is below any difference a calibration could resolve.
+BOUND_TOLERANCE = 0.01
 
 
-class TargetsMeta(_Strict):
-    """The ``[targets]`` table."""
-
-    name: str = Field(..., min_length=1)
-    description: str = ""
-
-
-class TargetsFile(_Strict):
-    """A targets file: ``[targets]`` and ``[[target]]`` items."""
-
-    targets: TargetsMeta
-    target: list[Target] = Field(..., min_length=1)
-
-
-def load_targets(path: str | Path, scenario: Scenario | None = None) -> TargetsFile:
-    """Read and validate a targets file (errors as ScenarioError naming file and path).
-
-    ``path`` is a file or the name of a shipped targets file (``"fit"``, ``"validation"``).
-
-    Example:
-        >>> import sim
-        >>> targets = sim.load_targets("fit", sim.load_scenario("baseline"))
-        >>> len(targets.target), targets.target[0].metric
-        (13, 'open_usage_share')
-    """
-    from sim.scenario.loader import find_scenario
-
-    candidate = Path(path)
-    if not candidate.is_file():
-        shipped = find_scenario.__globals__["shipped_dir"]() / "targets" / f"{candidate.stem}.toml"
-        if not candidate.suffix and shipped.is_file():
-            candidate = shipped
-        else:
-            raise ScenarioError(f"{path}: no such targets file")
-    data = read_toml(candidate)
-    try:
-        targets = TargetsFile.model_validate(data)
-    except ValidationError as exc:
-        raise ScenarioError([_problem(err, str(candidate))
-                             for err in exc.errors(include_url=False)]) from None
-    if scenario is not None:
-        for i, target in enumerate(targets.target):
-            where = f"target.{i}"
-            if target.region != "World" and target.region not in scenario.region_names:
-                raise ScenarioError(Problem(f"unknown region {target.region!r}",
-                                            file=str(candidate), path=f"{where}.region",
-                                            suggestion=suggest(target.region,
-                                                               scenario.region_names)))
-            if target.segment != "all" and target.segment not in scenario.segment_names:
-                raise ScenarioError(Problem(f"unknown segment {target.segment!r}",
-                                            file=str(candidate), path=f"{where}.segment",
-                                            suggestion=suggest(target.segment,
-                                                               scenario.segment_names)))
-            step = target.step(scenario.scenario.start)
-            if not 0 <= step <= scenario.scenario.months:
-                when = f"date {target.date} is month {step}" if target.date else f"month {step}"
-                raise ScenarioError(Problem(f"{when}, outside the scenario's months 0.."
-                                            f"{scenario.scenario.months} (starting "
-                                            f"{scenario.scenario.start})", file=str(candidate),
-                                            path=f"{where}.date" if target.date else
-                                            f"{where}.month"))
-    return targets
-
-
-def _problem(err: Any, file: str) -> Problem:
-    """A targets-file validation error as a Problem (unknown keys get a suggestion)."""
-    loc = tuple(err["loc"])
-    path = ".".join(str(x) for x in loc) or None
-    kind = err["type"]
-    if kind == "extra_forbidden":
-        key = str(loc[-1])
-        model = {(): TargetsFile, ("targets",): TargetsMeta}.get(loc[:-1], Target)
-        valid = sorted(model.model_fields)
-        hint = suggest(key, valid)
-        return Problem(f"unknown key {key!r}" + ("" if hint else
-                                                  f"; expected one of: {', '.join(valid)}"),
-                       file=file, path=path, suggestion=hint)
-    if kind == "missing":
-        return Problem("required field is missing", file=file, path=path)
-    message = str(err["msg"]).removeprefix("Value error, ")
-    if kind not in ("model_type", "dict_type", "list_type", "value_error") and "input" in err:
-        shown = repr(err["input"])
-        message += f", got {shown}" if len(shown) <= 60 else ""
-    return Problem(message, file=file, path=path)
-
-
-def fit_table(market: pd.DataFrame, targets: TargetsFile, start: str) -> pd.DataFrame:
-    """Simulated mean (95 % CI) against each target."""
-    rows = []
-    for target in targets.target:
-        step = target.step(start)
-        cell = market[(market["month"] == step) & (market["region"] == target.region)
-                      & (market["segment"] == target.segment)]
-        values = cell[target.metric].to_numpy(dtype=float) * target.scale
-        mean, _, lo, hi = t_interval(values[:, None], axis=0)
-        miss = (mean[0] - target.centre) / target.half_width
-        rows.append({"target": target.name, "metric": target.metric, "region": target.region,
-                     "segment": target.segment, "month": step, "observed": target.centre,
-                     "tolerance": target.half_width, "fitted_mean": mean[0],
-                     "fitted_ci_low": lo[0], "fitted_ci_high": hi[0], "z": miss,
-                     "within": bool(abs(miss) <= 1.0), "source": target.source})
-    return pd.DataFrame(rows)
+class BoundWarning(ScenarioWarning):
+    """A fitted value on a bound of its search range: the optimum may lie outside it."""
 
 
 @dataclass
@@ -224,6 +73,41 @@ class Calibration:
     evaluations: pd.DataFrame  #: every evaluated point and its objective
     fit: pd.DataFrame  #: fit vs targets at the optimum
     scenario: Scenario  #: the calibrated scenario
+    #: the fitted values on a bound of their range (:func:`on_bounds`), each warned about
+    on_bound: list[dict[str, Any]] = field(default_factory=list)
+
+
+def on_bounds(values: dict[str, Any], parameters: list[Parameter],
+              tolerance: float = BOUND_TOLERANCE) -> list[dict[str, Any]]:
+    """The fitted values within ``tolerance`` of the range of a bound of their range.
+
+    Returns:
+        One entry per such parameter: ``path``, ``value``, ``bound`` (``"low"`` or
+        ``"high"``), ``at`` (the bound's value), ``low``, ``high`` and ``message`` (the
+        warning's text).
+
+    Example:
+        >>> from sim.experiment.design import Parameter
+        >>> p = Parameter("world.network_effect", 0.1, 0.4)
+        >>> [e["bound"] for e in on_bounds({"world.network_effect": 0.399}, [p])]
+        ['high']
+        >>> on_bounds({"world.network_effect": 0.25}, [p])
+        []
+    """
+    found = []
+    for p in parameters:
+        value = float(values[p.path])
+        margin = tolerance * (p.high - p.low)
+        side = "low" if value - p.low <= margin else "high" if p.high - value <= margin else None
+        if side is None:
+            continue
+        at = p.low if side == "low" else p.high
+        message = (f"{p.path} = {value:.6g} is on the {side} bound ({at:g}) of its search "
+                   f"range {p.low:g}:{p.high:g}: the best value may lie outside the range; "
+                   "widen it and fit again")
+        found.append({"path": p.path, "value": value, "bound": side, "at": at, "low": p.low,
+                      "high": p.high, "message": message})
+    return found
 
 
 def calibrate(scenario: Scenario, targets: TargetsFile, parameters: list[Parameter], *,
@@ -268,6 +152,11 @@ def calibrate(scenario: Scenario, targets: TargetsFile, parameters: list[Paramet
         ScenarioError: Bad input, an unusable ``out``, or more runs than
             ``MARKETSIM_MAX_RUNS``; all checked before the first evaluation.
 
+    Warns:
+        BoundWarning: For each fitted value on a bound of its range (:func:`on_bounds`,
+            also in :attr:`Calibration.on_bound`, the manifest's ``on_bound``, and
+            ``calibrated.toml``'s comments): the best value may lie outside the range.
+
     Example:
         >>> import sim
         >>> from sim.scenario.overrides import with_horizon
@@ -307,16 +196,21 @@ def calibrate(scenario: Scenario, targets: TargetsFile, parameters: list[Paramet
     try:
         result = _search(scenario, short, targets, parameters, replications, seed,
                          max_evaluations, jobs, executor, start, horizon, engine, progress)
+        result.on_bound = on_bounds(result.values, parameters)
         if folder is not None:
             write_calibration(folder.root, result, extends, name or scenario.scenario.name,
                               fixed)
             folder.write_manifest({**manifest, "status": "complete", "finished_at": now_iso(),
                                    "run_seconds": round(time.perf_counter() - started, 3),
-                                   "objective": result.objective})
+                                   "objective": result.objective,
+                                   "on_bound": [{k: v for k, v in e.items() if k != "message"}
+                                                for e in result.on_bound]})
     except BaseException as exc:
         if folder is not None:
             folder.write_manifest({**manifest, "status": status_of(exc)})
         raise
+    for entry in result.on_bound:
+        warnings.warn(BoundWarning(entry["message"]), stacklevel=2)
     return result
 
 
@@ -478,6 +372,10 @@ def write_calibration(out: Path, result: Calibration, extends: str | None, sourc
     else:
         text = child_toml(result.values, extends, f"{source_name} (calibrated)", description,
                           fixed)
+    if result.on_bound:  # whoever runs the file later should see the caveat too
+        first, rest = text.split("\n", 1)
+        text = "\n".join([first, *(f"# warning: {e['message']}" for e in result.on_bound),
+                           rest])
     tomllib.loads(text)  # never write a file that would not load
     atomic_write_text(out / "calibrated.toml", text)
     atomic_write_text(out / "calibration.csv", result.fit.to_csv(index=False,

@@ -29,8 +29,12 @@ def write_calibration_report(folder: str | Path, result: Calibration,
              ("Evaluations", str(len(result.evaluations))),
              ("Within tolerance", f"{int(fit['within'].sum())} of {len(fit)}"),
              ("marketsim", __version__)]
-    fitted = "".join(f"<li><code>{esc(p)}</code> = {esc(param_text(v))}</li>"
-                     for p, v in result.values.items())
+    bound = {e["path"]: e for e in result.on_bound}
+    fitted = "".join(f"<li><code>{esc(p)}</code> = {esc(param_text(v))}" + (
+        f" <strong>(on the {esc(bound[p]['bound'])} bound of its range "
+        f"{bound[p]['low']:g}:{bound[p]['high']:g}: the best value may lie outside it; "
+        "widen the range)</strong>" if p in bound else "") + "</li>"
+        for p, v in result.values.items())
     scenario = result.scenario.scenario
     card = (f"<div class='card'><h3>{esc(scenario.name)}</h3>"
             f"<p>{esc(scenario.description.strip())}</p>"
