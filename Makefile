@@ -18,9 +18,10 @@ LINT_PATHS ?= $(wildcard sim tests)
 # Base install (enough for demo and docs) and full install (tests, lint, dask).
 STAMP_BASE := $(VENV)/.installed
 STAMP_TEST := $(VENV)/.installed-test
+STAMP_EXPLORE := $(VENV)/.installed-explore
 
 .DEFAULT_GOAL := help
-.PHONY: help venv venv-test demo calibrate sbc sampler-coverage findings plausibility contributors hindcast harm-priors engine-agreement scale-out test bench lint docs regression-update clean
+.PHONY: help venv venv-test demo explore calibrate sbc sampler-coverage findings plausibility contributors hindcast harm-priors engine-agreement scale-out test bench lint docs regression-update clean
 
 help:
 	@echo "make demo    compare baseline with eu_blocks_open; writes reports/demo/report.html"
@@ -40,6 +41,7 @@ help:
 	@echo "make docs    regenerate generated documentation (python -m sim.docgen)"
 	@echo "make regression-update   deliberately regenerate tests/regression/ baselines"
 	@echo "make clean   remove caches and build output (keeps $(VENV) and reports/)"
+	@echo "make explore SCENARIO=eu_blocks_open   the browser explorer on 127.0.0.1:8765"
 	@echo "make venv / venv-test   just create or update the virtual environment"
 	@echo "variables: PYTHON=$(PYTHON) VENV=$(VENV)"
 
@@ -54,10 +56,21 @@ $(STAMP_BASE): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install -e .
 	touch $@
 
-# The full install includes the base one, so it refreshes both stamps.
+# The full install includes the base and explore ones, so it refreshes all three stamps
+# (the browser test drives the explorer).
 $(STAMP_TEST): pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install -e '.[test,dask]'
+	$(BIN)/python -m pip install -e '.[test,dask,explore]'
+	touch $(STAMP_BASE) $(STAMP_EXPLORE) $@
+
+$(STAMP_EXPLORE): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install -e '.[explore]'
 	touch $(STAMP_BASE) $@
+
+# The browser explorer: sliders re-run a small ensemble of SCENARIO against the baseline.
+# Serves on 127.0.0.1 (EXPLORE_ARGS, e.g. "--port 0"); Ctrl-C stops it.
+SCENARIO ?= eu_blocks_open
+explore: $(STAMP_EXPLORE)
+	$(BIN)/marketsim explore $(SCENARIO) $(EXPLORE_ARGS)
 
 demo: $(STAMP_BASE)
 	VENV=$(VENV) bash scripts/demo.sh

@@ -45,6 +45,7 @@ TARGETS = {
     "sweep_peak_rss_mb": ("<=", 500.0),
     "sweep_rss_ratio_1000_100": ("<=", 1.3),
     "cli_help_s": ("<=", 0.6),
+    "explorer_update_s": ("<=", 1.0),
 }
 
 #: Version 1's 1,000 replications of the baseline on this machine (issue 17's opening), s.
@@ -256,6 +257,37 @@ def bench_cli_help(quick: bool) -> dict[str, float]:
     return {"cli_help_s": median_time(call, 5)}
 
 
+def bench_explorer(quick: bool) -> dict[str, float]:
+    """One explorer update (``marketsim explore``'s defaults: 4 replications, 2 workers).
+
+    A world slider moved (the reference re-runs too) and a policy slider moved (the
+    reference comes from the cache), each a median over fresh settings; the page adds its
+    0.35 s debounce and the redraw to these.
+    """
+    from sim.app.controls import Setting, controls_for, scenarios_for
+    from sim.app.ensemble import LiveEnsemble
+    from sim.experiment.pool import process_pool
+    from sim.scenario.loader import load_scenario
+
+    base, what_if = load_scenario("baseline"), load_scenario("eu_blocks_open")
+    controls = controls_for(what_if)
+    eta, start = controls[0], controls[-1]
+    repeat = 2 if quick else 5
+    with process_pool(2) as pool:
+        live = LiveEnsemble(seed=0, replications=4, executor=pool)
+
+        def move(path: str, value: float) -> float:
+            setting = Setting({path: value})
+            ref, new = scenarios_for(what_if, base, controls, setting)
+            return live.compare(ref, new, key=setting.world_key(controls)).seconds
+
+        move(eta.path, eta.value)  # warm-up: the workers' imports
+        world = [move(eta.path, eta.value + (i + 1) * eta.step) for i in range(repeat)]
+        policy = [move(start.path, start.value - (i + 1)) for i in range(repeat)]
+    return {"explorer_update_s": statistics.median(world),
+            "explorer_cached_update_s": statistics.median(policy)}
+
+
 BENCHES = {
     "replication_s": bench_replication,
     "population_ratio": bench_population,
@@ -266,6 +298,7 @@ BENCHES = {
     "ensemble_peak_rss_mb": bench_ensemble_memory,
     "sweep_peak_rss_mb": bench_sweep,
     "cli_help_s": bench_cli_help,
+    "explorer_update_s": bench_explorer,
 }
 #: Run only when asked (``--only experiment_1000_s``): version 1's full-table measure, whose
 #: 1,000 replications of every monthly table take ~10 minutes with version 2's model.
@@ -310,8 +343,11 @@ def main() -> None:
                         help="run only these")
     args = parser.parse_args()
     results: dict[str, float] = {}
+    earlier = ""
     if RESULTS.exists() and args.only:
-        results = json.loads(RESULTS.read_text()).get("results", {})
+        recorded = json.loads(RESULTS.read_text())
+        results = recorded.get("results", {})
+        earlier = recorded.get("machine", {}).get("date", "")
     for name, bench in {**BENCHES, **OPTIONAL}.items():
         if (args.only and name not in args.only) or (not args.only and name in OPTIONAL):
             continue
@@ -321,6 +357,9 @@ def main() -> None:
             print(f"  {key} = {value:.4g}", flush=True)
         results.update(found)
     info = machine()
+    if earlier:  # say which keys are new: the others keep the earlier run's date
+        info["date"] = (f"{info['date']} for {', '.join(args.only)}; the other keys "
+                        f"{earlier.split(' for ')[0]}")
     RESULTS.write_text(json.dumps({"machine": info, "quick": args.quick, "results": results},
                                   indent=2, sort_keys=True) + "\n")
     write_table(results, info)

@@ -176,7 +176,9 @@ EXPLORE = [
     4. look at the agents: firms, contributor communities and regulators are views on the
        engine's rows;
     5. read the product-line table (`results()["products"]`);
-    6. sweep one parameter by hand and compare outcomes.
+    6. sweep one parameter by hand and compare outcomes;
+    7. tweak parameters with sliders and watch a policy's effect against the baseline
+       (`sim.widgets.panel`).
 
     The baseline's calibration is **provisional**; runs are short (`MARKETSIM_NB_MONTHS`,
     default 6).
@@ -194,6 +196,7 @@ EXPLORE = [
 
     MONTHS = int(os.environ.get("MARKETSIM_NB_MONTHS", "6"))
     SAMPLES = int(os.environ.get("MARKETSIM_NB_SAMPLES", "3"))
+    REPLICATIONS = int(os.environ.get("MARKETSIM_NB_REPLICATIONS", "2"))
     warnings.simplefilter("ignore", ScenarioWarning)
     pd.set_option("display.width", 140)
     """),
@@ -273,6 +276,31 @@ EXPLORE = [
         title=f"US enterprise hhi_market after {MONTHS} months", xaxis_title="network_effect",
         yaxis_title="HHI points")
     """),
+    md("""
+    ## 6. Tweak and watch: `sim.widgets.panel`
+
+    `sim.widgets.panel(scenario)` puts the browser explorer's sliders (`marketsim explore`) in
+    a cell: the network effect, the segment's price weight and usage elasticity, the misuse
+    premium, and the start of each policy the scenario adds (with a switch to turn it off).
+    Each chart shows the scenario against the baseline under the same world settings, with a
+    band for the replications' range (luck only). A slider re-runs the small ensemble once it
+    has been still for a moment, so a burst of arrow-key presses costs one run;
+    `p.set(path, value)` moves a slider from code and `p.update()` runs at once.
+
+    The ban starts in 2027, after this notebook's short horizon, so it is brought forward to
+    month 1 here.
+    """),
+    code("""
+    import sim.widgets
+    from sim.scenario.overrides import with_horizon
+
+    p = sim.widgets.panel(with_horizon(sim.load_scenario("eu_blocks_open"), MONTHS),
+                          replications=REPLICATIONS)
+    p.set('policies."EU bans open weights".start', 1)
+    pair = p.update()
+    print(p.status.value)
+    p
+    """),
 ]
 
 # --------------------------------------------------------------------------- 03 build
@@ -339,7 +367,8 @@ BUILD = [
     path = OUT / "meta_withholds.toml"
     path.write_text(text, encoding="utf-8")
     withhold = sim.load_scenario(path)
-    print(withhold.scenario.name, "|", len(withhold.policies), "policies (the baseline's and one more)")
+    print(withhold.scenario.name, "|", len(withhold.policies),
+          "policies (the baseline's and one more)")
     withhold.policies[-1]
     """),
     md("""

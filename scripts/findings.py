@@ -98,8 +98,17 @@ def fmt(metric: str, value: float, signed: bool = False, cap: int | None = None)
     """A value in the metric's display units: HHI points, %, USD, USD per M tokens.
 
     ``cap``: the decimal places (in the metric's own units) its interval supports
-    (:func:`sim.numbers.supported_decimals`); no digit finer than that is printed.
+    (:func:`sim.numbers.supported_decimals`); no digit finer than that is printed. A value
+    that rounds to zero has no sign ("0", never "-0" or "+0"): its sign is below the
+    precision shown.
     """
+    text = _fmt(metric, value, signed, cap)
+    if text[:1] in "+-" and not any(ch in "123456789" for ch in text):
+        return text[1:]
+    return text
+
+
+def _fmt(metric: str, value: float, signed: bool, cap: int | None) -> str:
     if value is None or not math.isfinite(value):
         return "n/a"
     sign = "+" if signed else ""

@@ -244,4 +244,5 @@ if __name__ == "__main__":  # pragma: no cover
 # Experiment commands register themselves on `app` (kept in their own module).
 import sim.cli_ensemble  # noqa: E402,F401  (likewise: marketsim ensemble)
 import sim.cli_experiments  # noqa: E402,F401  (registers on sim.cli_app.app)
+import sim.cli_explore  # noqa: E402,F401  (likewise: marketsim explore)
 import sim.cli_robustness  # noqa: E402,F401  (likewise: marketsim robustness)

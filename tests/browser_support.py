@@ -7,15 +7,20 @@ they fail.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
+import shlex
+import signal
+import subprocess
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-__all__ = ["CHROMIUM", "REQUIRED", "browser", "Page", "open_report"]
+__all__ = ["CHROMIUM", "REQUIRED", "browser", "Page", "open_report", "serving"]
 
 CHROMIUM = Path("/usr/bin/chromium")
 REQUIRED = os.environ.get("REQUIRE_BROWSER") == "1"
@@ -110,3 +115,43 @@ def open_report(browser: Any) -> Iterator[Any]:
         page.close()
 
 
+
+
+@contextlib.contextmanager
+def serving(command: list[str], cwd: Path, env: dict[str, str] | None = None,
+            wait: float = 90.0) -> Iterator[tuple[str, list[str]]]:
+    """Run a server command until the block ends; yield the first address it prints.
+
+    The command runs in its own process group and is stopped with SIGINT, as Ctrl-C would
+    (SIGKILL if it will not stop). Yields the first ``http://127.0.0.1:`` address of its
+    output and the output so far (a list that keeps growing).
+    """
+    process = subprocess.Popen(command, cwd=cwd, env=env, stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    seen: list[str] = []
+    found = threading.Event()
+
+    def read() -> None:  # a thread: readline blocks, and the wait must be bounded
+        assert process.stdout is not None
+        for line in process.stdout:
+            seen.append(line)
+            if "http://127.0.0.1:" in line:
+                found.set()
+        found.set()  # the stream closed: the server exited
+
+    threading.Thread(target=read, daemon=True).start()
+    try:
+        found.wait(wait)
+        url = next((m[0] for line in seen
+                    if (m := re.search(r"http://127\.0\.0\.1:\d+[\w/.~?#=&%+-]*", line))), None)
+        assert url is not None, (f"{shlex.join(command)} printed no http://127.0.0.1: address "
+                                 f"within {wait:.0f} s:\n" + "".join(seen[-25:]))
+        yield url, seen
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGINT)
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()

@@ -18,10 +18,8 @@ from __future__ import annotations
 import os
 import re
 import shlex
-import signal
 import subprocess
 import sys
-import threading
 import time
 import urllib.error
 import urllib.request
@@ -30,6 +28,7 @@ from pathlib import Path
 
 import pytest
 
+from .browser_support import serving
 from .conftest import ROOT
 
 DOCS = ["README.md", "docs/guide.md"]
@@ -38,7 +37,7 @@ SHELL, PYTHON = {"sh", "bash"}, {"python"}
 #: What an unexecuted block may not start with unless it names ``HOST`` (a cluster example).
 COMMANDS = ("marketsim", ".venv/bin/", "python", "dask ", "make", "from ", "import ")
 #: A shell block whose command is this serves a web app until stopped (``marketsim explore``).
-SERVER = re.compile(r"^(\.venv/bin/)?marketsim explore\b")
+SERVER = re.compile(r"^((\.venv/bin/)?marketsim explore|make explore)\b")
 #: Seconds one block may take before the test gives up on it, and the most it may take to
 #: pass: a documented example should finish while its reader waits (the slowest, the small
 #: Bayesian calibration, takes about 20 s on two cores).
@@ -56,6 +55,11 @@ SUBSTITUTIONS: dict[str, tuple[str, str]] = {
         f'DEMO_DRAWS=2 DEMO_REPLICATIONS=1 DEMO_OUT="$PWD/reports/demo" VENV={_Q}/.venv '
         f"make -C {_Q} -o {_Q}/.venv/.installed demo",
         "the real target, with fast settings through the variables scripts/demo.sh reads"),
+    "make explore": (
+        # -o: the explore extra is installed by make venv-test; any free port, one
+        # replication (the test GETs the page and stops the server)
+        f'make -C {_Q} -o {_Q}/.venv/.installed-explore explore EXPLORE_ARGS="--port 0 -r 1"',
+        "the real target on a free port, stopped once its page answers"),
     "make test": (
         # Running the suite from inside the suite would recurse: check that the target
         # exists and would run pytest, without running it.
@@ -138,39 +142,12 @@ def serve_and_get(command: list[str], cwd: Path, env: dict[str, str],
     Returns:
         The address and the HTTP status of the GET.
     """
-    process = subprocess.Popen(command, cwd=cwd, env=env, stdout=subprocess.PIPE,
-                               stderr=subprocess.STDOUT, text=True, start_new_session=True)
-    seen: list[str] = []
-    found = threading.Event()
-
-    def read() -> None:  # a thread: readline blocks, and the wait must be bounded
-        assert process.stdout is not None
-        for line in process.stdout:
-            seen.append(line)
-            if "http://127.0.0.1:" in line:
-                found.set()
-        found.set()  # the stream closed: the server exited
-
-    threading.Thread(target=read, daemon=True).start()
-    try:
-        found.wait(wait)
-        url = next((m[0] for line in seen
-                    if (m := re.search(r"http://127\.0\.0\.1:\d+[\w/.~?#=&%+-]*", line))), None)
-        assert url is not None, (f"{shlex.join(command)} printed no http://127.0.0.1: address "
-                                 f"within {wait:.0f} s:\n{_tail(''.join(seen))}")
+    with serving(command, cwd, env, wait) as (url, _):
         try:
             with urllib.request.urlopen(url, timeout=30) as response:
                 return url, response.status
         except urllib.error.HTTPError as exc:  # an error page: the caller's assertion says so
             return url, exc.code
-    finally:
-        if process.poll() is None:  # SIGINT, as Ctrl-C would; kill if it will not stop
-            os.killpg(process.pid, signal.SIGINT)
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait()
 
 
 def _checkout(tmp_path: Path) -> tuple[Path, dict[str, str]]:

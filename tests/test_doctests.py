@@ -32,6 +32,9 @@ MODULES = [
     "sim.experiment.studies",
     "sim.experiment.calibration",
     "sim.experiment.targets",
+    "sim.app.controls",
+    "sim.app.ensemble",
+    "sim.app.charts",
     "sim.experiment.bayes",
     "sim.experiment.design",
     "sim.experiment.posterior",
@@ -46,6 +49,7 @@ MODULES = [
     "sim.report.styles",
     "sim.report.labels",
     "sim.report.tables",
+    "sim.widgets",
 ]
 # sim.engine.engine has no docstring examples yet; add it here when it has (its owner's file).
 

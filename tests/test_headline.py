@@ -139,3 +139,12 @@ def test_make_demo_runs_the_findings_headline_settings() -> None:
     assert re.search(r"DEMO_DRAWS:-(\d+)", demo).group(1) == default("draws")
     assert re.search(r"DEMO_REPLICATIONS:-(\d+)", demo).group(1) == default("replications")
     assert "--posterior baseline" in demo
+
+
+@pytest.mark.parametrize(("metric", "value", "expected"), [
+    ("hhi_market", -0.3, "0"), ("hhi_market", 0.2, "0"), ("hhi_market", 20.4, "+20"),
+    ("open_usage_share", -0.0004, "0.0 pp"), ("open_usage_share", -0.004, "-0.4 pp"),
+    ("net_welfare_usd", -1e6, "-1.00M")])
+def test_a_value_that_rounds_to_zero_has_no_sign(metric: str, value: float,
+                                                 expected: str) -> None:
+    assert F.fmt(metric, value, signed=True) == expected

@@ -24,9 +24,9 @@ LAYERS = {
     "mechanisms": 2,
     "engine": 3, "model": 3, "agents": 3, "replication": 3,
     "experiment": 4,
-    "report": 5,
+    "report": 5, "app": 5, "widgets": 5,
     "docgen": 6, "cli_app": 6, "cli_common": 6, "cli": 6, "cli_experiments": 6,
-    "cli_ensemble": 6, "cli_bayes": 6, "cli_robustness": 6,
+    "cli_ensemble": 6, "cli_bayes": 6, "cli_robustness": 6, "cli_explore": 6,
     "__main__": 6, "__init__": 6,
 }
 
