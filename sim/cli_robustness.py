@@ -40,7 +40,7 @@ def robustness_command(
                                                    "more policy scenarios.")],
     posterior: Posterior = None,
     draws: Annotated[int | None, typer.Option("--draws", "--samples", min=2, max=100_000,
-                                              help="Parameter draws (default 128).")] = None,
+                                              help="Parameter draws (default 64).")] = None,
     vary: Vary = None,  # type: ignore[assignment]
     month: Annotated[int | None, typer.Option("--month", min=1, max=600,
                                               help="Month of the outcomes (default: the "

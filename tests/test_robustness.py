@@ -74,8 +74,9 @@ def test_feature_scores_rank_the_input_that_matters_first() -> None:
 
 def test_a_study_pairs_every_world_and_writes_its_files(study) -> None:
     table = study.table
-    assert len(table) == 4 * 2  # 4 draws x 2 price scopes, one policy
+    assert len(table) == 4 * 4  # 4 draws x 2 price scopes x 2 contributor effects, one policy
     assert sorted(table["world.price_scope"].unique()) == ["global", "regional"]
+    assert sorted(table["contributors.capability_effect"].unique()) == ["off", "on"]
     assert "harm.misuse_premium" in study.inputs and "world.network_effect" in study.inputs
     outcome = "hhi_market.EU.enterprise"
     assert (table[outcome] == table[outcome]).all()  # every world has an effect

@@ -49,6 +49,19 @@ def _numeric_fields(model: Any, skip: set[str]) -> dict[str, float]:
     return out
 
 
+def _contributors(contributors: Any) -> dict[str, np.ndarray]:
+    """The ``[contributors]`` numbers of one world.
+
+    ``capability_effect = "off"`` (a structural alternative, MODEL.md 9) is a gain of 0
+    points a month: effort, the ecosystem size and its pull on developers stay.
+    """
+    out = {k: np.array([v]) for k, v in _numeric_fields(contributors,
+                                                         _CONTRIBUTOR_STRUCTURE).items()}
+    if contributors.capability_effect == "off":
+        out["community_gain"] = np.array([0.0])
+    return out
+
+
 def _windows(policy: Any, start: str) -> tuple[int, int | None]:
     first = step_of(policy.start, start)
     last = None if policy.end is None else step_of(policy.end, start)
@@ -217,8 +230,7 @@ def compile_scenario(scenario: Any, group_cuts: GroupCuts = ()) -> Params:
                   firm=_firms(scenario, regions, f_cap),
                   product=_products(scenario, lines, regions, start, k_cap),
                   harm={k: np.array([v]) for k, v in _numeric_fields(scenario.harm, set()).items()},
-                  contributors={k: np.array([v]) for k, v in _numeric_fields(
-                      scenario.contributors, _CONTRIBUTOR_STRUCTURE).items()})
+                  contributors=_contributors(scenario.contributors))
 
 
 def _served(scenario: Any, lines: list[tuple[int, Any]], regions: list[str]) -> np.ndarray:

@@ -2,10 +2,11 @@
 
 ``robustness(base, [policy, ...])`` runs the reference scenario and every policy over the
 same worlds: posterior draws (the parametric uncertainty), optional ``--vary`` ranges sampled
-per draw, and every structural alternative crossed with them (MODEL.md 9: ``world.price_scope``
-global or regional by default). World ``a * K + j`` is draw ``j`` under alternative ``a`` and
-has replication number ``a * K + j`` in every scenario, so a policy's effect is paired world
-by world. Only the outcome cells are kept (:mod:`sim.experiment.draws`: one batched engine per
+per draw, and every structural alternative crossed with them (MODEL.md 9; by default
+``world.price_scope`` global or regional, and ``contributors.capability_effect`` on or off).
+World ``a * K + j`` is draw ``j`` under combination ``a`` of the alternatives and has
+replication number ``a * K + j`` in every scenario, so a policy's effect is paired world by
+world. Only the outcome cells are kept (:mod:`sim.experiment.draws`: one batched engine per
 chunk of worlds), which is what makes hundreds of 83-month worlds take about a minute.
 
 For each policy and outcome it reports the effect's median, 90 % interval and sign shares,
@@ -49,11 +50,12 @@ from sim.scenario.overrides import with_horizon
 
 __all__ = ["Outcome", "Robustness", "robustness", "DEFAULT_STRUCTURAL", "DEFAULT_DRAWS"]
 
-#: Posterior draws of a robustness study by default: 128 draws x 2 price scopes x (1 + P)
-#: scenarios of 83 months run in about a minute on 2 cores (docs/performance.md).
-DEFAULT_DRAWS = 128
+#: Posterior draws of a robustness study by default: 64 draws x 4 structural combinations x
+#: (1 + P) scenarios of 83 months run in about a minute on 2 cores (docs/robustness.md 1).
+DEFAULT_DRAWS = 64
 #: Structural alternatives crossed with every draw (MODEL.md 9).
-DEFAULT_STRUCTURAL = (Parameter("world.price_scope", choices=("global", "regional")),)
+DEFAULT_STRUCTURAL = (Parameter("world.price_scope", choices=("global", "regional")),
+                      Parameter("contributors.capability_effect", choices=("on", "off")))
 #: Chunk of worlds per task.
 CHUNK = 64
 
@@ -115,7 +117,7 @@ def robustness(base: Any, policies: Any, *, posterior: str | Path | None = DEFAU
             ``{id: scenario}`` to choose their ids.
         posterior: Posterior to draw from (default the shipped ``baseline``); None: no
             posterior (then give ``vary``).
-        draws: Posterior draws, or samples of ``vary`` without a posterior (default 128).
+        draws: Posterior draws, or samples of ``vary`` without a posterior (default 64).
         vary: Ranges sampled uniformly per draw (:func:`sim.parse_range`), inputs too.
         structural: Alternatives crossed with every draw (each a choice parameter).
         outcomes: Cells to study (default :func:`default_outcomes` where the first policy acts).

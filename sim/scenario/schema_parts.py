@@ -426,6 +426,10 @@ class Contributors(Frozen):
     effort_scale: float = F(2e4, "E0: effort that yields community_gain.",
                             unit="developer-months per month", gt=0, le=1e9,
                             source="capability-and-ecosystems.md 4.3 (normalisation)")
+    capability_effect: Literal["on", "off"] = F(
+        "on", "Whether contributors' effort raises their open family's capability; off keeps "
+        "their effort, the ecosystem size D_k and its pull on developers (a structural "
+        "alternative, MODEL.md 9).")
     community_gain: float = F(0.125, "g_c: points a month at effort E0.",
                               unit="points per month", ge=0, le=20,
                               source="capability-and-ecosystems.md 4.3 (assumption)")
