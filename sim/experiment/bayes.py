@@ -39,6 +39,7 @@ from sim.experiment.smc import (
     first_population,
     shrinkage,
     smc_stage,
+    stages_left,
 )
 from sim.experiment.store import (
     MANIFEST_FORMAT,
@@ -151,14 +152,14 @@ def _last_stage(folder: ResultsFolder) -> int | None:
 
 @contextmanager
 def _progress(show: bool | None) -> Iterator[Any]:
+    """A bar over tempering stages; its total is re-estimated every stage (:func:`_show`)."""
     import sys
 
     from tqdm.auto import tqdm
 
-    visible = shows_progress(show)
-    bar = tqdm(total=1000, disable=not visible, desc="stage 0 (prior)", unit="‰ of beta",
-               file=sys.stderr, bar_format="{desc}: {percentage:3.0f}% of the way to the "
-               "posterior |{bar}| {elapsed}<{remaining}")
+    bar = tqdm(total=None, disable=not shows_progress(show), desc="stage 0 (prior)",
+               unit="stage", file=sys.stderr,
+               bar_format="{desc} | {elapsed} elapsed{postfix}")
     try:
         yield bar
     finally:
@@ -293,13 +294,25 @@ def _check_fit_window(targets: Any, start: str) -> None:
 
 
 def _show(bar: Any, pop: Population) -> None:
+    """Describe the stage, and estimate the stages and time left (:func:`stages_left`)."""
     record = pop.log[-1]
     accept = record["acceptance"]
     bar.set_description_str(
         f"stage {pop.stage} beta {pop.beta:.3g} ESS {record['ess']:.0f}"
         + ("" if accept != accept else f" acceptance {accept:.2f}")
-        + f" ({pop.simulations:,} simulations)")
-    bar.update(int(round(1000 * pop.beta)) - bar.n)
+        + f" ({pop.simulations:,} simulations)", refresh=False)
+    bar.update(pop.stage - bar.n)
+    left = stages_left([r["beta"] for r in pop.log])
+    elapsed = bar.format_dict["elapsed"]
+    if left is None or pop.stage == 0:
+        bar.set_postfix_str("; stages left: estimated after two tempered stages")
+    elif left == 0:
+        bar.set_postfix_str("; done")
+    else:  # the mean stage so far, times the stages the pace of log beta says are left
+        eta = elapsed / pop.stage * left
+        when = f"{eta:.0f} s" if eta < 90 else f"{eta / 60:.0f} min"
+        bar.set_postfix_str(f"; about {left} stage{'s' * (left > 1)} left, ~{when} "
+                            "(re-estimated each stage)")
 
 
 def _open(out: str | Path, manifest: dict[str, Any], resume: bool, force: bool

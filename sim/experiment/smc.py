@@ -33,7 +33,7 @@ import numpy as np
 
 __all__ = ["Population", "Settings", "log_likelihood", "ess", "next_beta", "smc_stage",
            "systematic_resample", "first_population", "credible_interval", "shrinkage",
-           "drive", "first_requests", "stage_requests", "Requests"]
+           "drive", "first_requests", "stage_requests", "Requests", "stages_left"]
 
 #: ``simulate(u [N, d], replications [N]) -> [N, J]`` simulated values of the facts.
 Simulate = Callable[[np.ndarray, np.ndarray], np.ndarray]
@@ -272,3 +272,36 @@ def shrinkage(posterior_u: np.ndarray) -> np.ndarray:
     """
     return 1.0 - posterior_u.std(axis=0) / PRIOR_SD
 
+
+def stages_left(betas: list[float], recent: int = 3) -> int | None:
+    """How many more tempering stages reach ``beta = 1``, from the pace of ``log beta``.
+
+    With the adaptive schedule (:func:`next_beta`) the stages multiply beta by a factor that
+    settles once the likelihood dominates the prior (for a Gaussian likelihood it is
+    constant), so the remaining stages are ``-log(beta) / mean(recent steps of log beta)``:
+    an estimate that the progress bar revises every stage, never a promise. The bar's ETA is
+    this count times the mean time a stage took, where a bar on beta itself would take the
+    slow early stages for the whole run.
+
+    Args:
+        betas: Each stage's beta so far (stage 0's is 0).
+        recent: Steps of ``log beta`` averaged.
+
+    Returns:
+        The count (0 once beta is 1), or None before two stages have a positive beta.
+
+    Example:
+        >>> stages_left([0.0, 0.001, 0.01, 0.1])   # a factor 10 a stage: one more
+        1
+        >>> stages_left([0.0, 0.01]) is None, stages_left([0.0, 0.2, 1.0])
+        (True, 0)
+    """
+    if betas and betas[-1] >= 1.0:
+        return 0
+    logs = np.log([b for b in betas if b > 0])
+    if len(logs) < 2:
+        return None
+    pace = float(np.mean(np.diff(logs)[-recent:]))
+    if pace <= 0:
+        return None
+    return int(np.ceil(-logs[-1] / pace - 1e-9))
