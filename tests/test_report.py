@@ -64,7 +64,9 @@ def evil_html(evil_raw: str) -> str:
     return expand(evil_raw)
 
 
-PLOTLYJS = re.compile(r"<script type='text/javascript'>/\*\*\n\* plotly\.js.*?</script>", re.S)
+#: plotly.js as the page holds it (packed), or written out by expand().
+PLOTLYJS = re.compile(r"<script type='(application/octet-stream|text/plain)' id='plotly-js'"
+                      r"[^>]*>.*?</script>", re.S)
 
 
 def _without_plotlyjs(html: str) -> str:
@@ -82,17 +84,18 @@ def test_scenario_text_shows_literally(evil_html: str) -> None:
 
 
 def test_no_script_but_ours(evil_raw: str) -> None:
-    page = _without_plotlyjs(evil_raw)
-    # plotly.js (removed here); the key figures' CSV, their tables and the figures, each
-    # packed (gzip + base64); the figures' loader and the selector: nothing else runs
+    page = evil_raw
+    # plotly.js, the key figures' CSV, their tables and the figures, each packed (gzip +
+    # base64); the figures' loader (which runs plotly.js) and the selector: nothing else runs
     assert re.findall(r"<script[^>]*>", page) == [
+        "<script type='application/octet-stream' id='plotly-js' data-encoding='gzip+base64'>",
         "<script type='application/octet-stream' id='key-figures-csv' "
         "data-encoding='gzip+base64'>",
         "<script type='application/octet-stream' id='key-tables' data-encoding='gzip+base64'>",
         "<script type='application/octet-stream' id='marketsim-figures' "
         "data-encoding='gzip+base64'>",
         "<script type='text/javascript'>", "<script type='text/javascript'>"]
-    assert page.count("</script>") == 5
+    assert page.count("</script>") == 6
     assert "<script src" not in page and "cdn.plot.ly" not in page
     for block in re.findall(r"<script type='application/octet-stream'[^>]*>(.*?)</script>",
                             page, re.S):
@@ -109,14 +112,16 @@ def test_plotly_data_is_json_escaped(evil_html: str) -> None:
     assert plot_text("<b>x</b> {y}") == "&lt;b&gt;x&lt;/b&gt; &#123;y&#125;"
 
 
-def test_plotlyjs_inlined_once(evil_raw: str) -> None:
-    from sim.report.plotly_js import partial_bundle, plotly_js
+def test_plotlyjs_inlined_once(evil_raw: str, evil_html: str) -> None:
+    from sim.report.plotly_js import packed_plotly_js, partial_bundle, plotly_js
 
-    # a run report draws only scatter traces: the basic partial bundle, once
+    # a run report draws only scatter traces: the basic partial bundle, once, packed
     assert partial_bundle(frozenset({"scatter"})).name == "plotly-basic.min.js"
-    assert evil_raw.count(plotly_js(frozenset({"scatter"}))) == 1
-    assert evil_raw.count("plotly.js (basic - minified) v") == 1
-    assert evil_raw.count("* plotly.js") == 1
+    assert evil_raw.count(packed_plotly_js(frozenset({"scatter"}))) == 1
+    assert "* plotly.js" not in evil_raw  # nothing of it is plain text in the file
+    assert evil_html.count(plotly_js(frozenset({"scatter"}))) == 1
+    assert evil_html.count("plotly.js (basic - minified) v") == 1
+    assert evil_html.count("* plotly.js") == 1
 
 
 def test_rebuild_is_identical(evil_run: Results, evil_raw: str) -> None:

@@ -27,8 +27,14 @@ from sim.report.compact import (
 
 
 def _decode_relative(q: list[Any]) -> np.ndarray:
-    codes = np.frombuffer(base64.b64decode(q[0]), dtype="<u2").astype(np.int64)
-    out = np.empty(len(codes))
+    """The loader's decoding, step by step: differences in byte planes, then magnitudes."""
+    planes = base64.b64decode(q[0])
+    n = len(planes) // 2
+    codes, c = [], 0
+    for k in range(n):
+        c = (c + (planes[k] | planes[n + k] << 8)) % 65536
+        codes.append(c)
+    out = np.empty(n)
     for k, c in enumerate(codes):
         if c == 65535:
             out[k] = math.nan

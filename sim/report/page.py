@@ -1,4 +1,4 @@
-"""HTML assembly: one self-contained page, plotly.js inlined once, fixed figure ids.
+"""HTML assembly: one self-contained page, plotly.js inlined once (packed), fixed figure ids.
 
 The figures are one compact JSON block drawn by one loader (:mod:`sim.report.compact`),
 and plotly.js is the partial bundle when it can draw them (:mod:`sim.report.plotly_js`).
@@ -17,7 +17,7 @@ import plotly.graph_objects as go
 
 from sim.report.compact import LOADER_JS, compact_figures, figures_json, pack, trace_types
 from sim.report.labels import esc
-from sim.report.plotly_js import plotly_js
+from sim.report.plotly_js import packed_plotly_js
 from sim.report.selector import SELECTOR_JS
 
 __all__ = ["FigureItem", "Section", "render_page", "figure_html", "PLOT_CONFIG"]
@@ -236,8 +236,9 @@ def render_page(*, title: str, subtitle: str, header_html: str, sections: list[S
         "<meta name='generator' content='marketsim'>",
         f"<title>{esc(title)}</title>",
         f"<style>{CSS}</style>",
-        f"<script type='text/javascript'>{plotly_js(trace_types([f for _, f in figures]))}"
-        "</script>",
+        # packed (gzip + base64): a third of the bytes; LOADER_JS runs it before drawing
+        "<script type='application/octet-stream' id='plotly-js' data-encoding='gzip+base64'>"
+        f"{packed_plotly_js(trace_types([f for _, f in figures]))}</script>",
         "</head>",
         f"<body data-figures='{n}'{start}>",
         f"<header class='top'><div class='inner'><h1>{esc(title)}"
