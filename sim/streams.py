@@ -33,7 +33,7 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from enum import IntEnum
 
 import numpy as np
@@ -48,6 +48,8 @@ _W0 = np.uint32(0x9E3779B9)
 _W1 = np.uint32(0xBB67AE85)
 _LOW32 = np.uint64(0xFFFFFFFF)
 _SHIFT32 = np.uint64(32)
+_MULTIPLIERS = np.array([_M0, _M1], dtype=np.uint64)  # of (c0, c2)
+_WEYL = np.array([_W0, _W1], dtype=np.uint64)  # the key schedule's increments of (k0, k1)
 
 #: Region slot of streams that are not about one region (entry, ordering, ...).
 GLOBAL_REGION = 0xFFFF
@@ -83,19 +85,20 @@ def philox4x32(counter: np.ndarray, key: np.ndarray, rounds: int = 10) -> np.nda
         ``tests/test_streams.py``).
     """
     c = np.asarray(counter, dtype=np.uint64) & _LOW32
-    k = np.asarray(key, dtype=np.uint64) & _LOW32
-    c0, c1, c2, c3 = (c[..., i] for i in range(4))
-    k0, k1 = k[..., 0], k[..., 1]
+    k = np.asarray(key, dtype=np.uint64) & _LOW32  # [..., 2]: (k0, k1)
+    # the words in pairs, (c0, c2) and (c1, c3), so that each operation of a round acts on
+    # both halves at once (integer arithmetic: the same words as word-by-word code, in half
+    # the array operations, which dominate at the small sizes the engine asks for)
+    even, odd = c[..., 0::2], c[..., 1::2]
     for _ in range(rounds):
-        # 32 x 32 -> 64-bit products are exact in uint64
-        p0 = _M0 * c0
-        p1 = _M1 * c2
-        hi0, lo0 = p0 >> _SHIFT32, p0 & _LOW32
-        hi1, lo1 = p1 >> _SHIFT32, p1 & _LOW32
-        c0, c1, c2, c3 = hi1 ^ c1 ^ k0, lo1, hi0 ^ c3 ^ k1, lo0
-        k0 = (k0 + np.uint64(_W0)) & _LOW32
-        k1 = (k1 + np.uint64(_W1)) & _LOW32
-    return np.stack([c0, c1, c2, c3], axis=-1).astype(np.uint32)
+        product = _MULTIPLIERS * even  # (M0 c0, M1 c2): 32 x 32 -> 64 bits, exact in uint64
+        high, low = product >> _SHIFT32, product & _LOW32
+        # (c0, c1, c2, c3) <- (hi1 ^ c1 ^ k0, lo1, hi0 ^ c3 ^ k1, lo0)
+        even, odd = high[..., ::-1] ^ odd ^ k, low[..., ::-1]
+        k = (k + _WEYL) & _LOW32
+    out = np.empty((*even.shape[:-1], 4), dtype=np.uint32)
+    out[..., 0::2], out[..., 1::2] = even, odd  # words < 2**32: the cast is exact
+    return out
 
 
 class KeyedStreams:
@@ -128,15 +131,25 @@ class KeyedStreams:
 
     def _blocks(self, mechanism: int, month: int, region: int, n_blocks: int) -> np.ndarray:
         """``[W, n_blocks, 4]`` uint32 random words of one (mechanism, month, region)."""
-        if not 0 <= int(month) < 2**32:
-            raise ValueError(f"month must be in [0, 2**32), got {month}")
         if not 0 <= int(region) <= GLOBAL_REGION:
             raise ValueError(f"region must be in [0, {GLOBAL_REGION}], got {region}")
-        counter = np.empty((self.worlds, n_blocks, 4), dtype=np.uint64)
-        counter[..., 0] = self.replications[:, None]
-        counter[..., 1] = (int(mechanism) << 16) | int(region)
+        return self._region_blocks(mechanism, month, (int(region),), n_blocks)[0]
+
+    def _region_blocks(self, mechanism: int, month: int, regions: Sequence[int], n_blocks: int
+                       ) -> np.ndarray:
+        """``[len(regions), W, n_blocks, 4]``: :meth:`_blocks` of several regions in one call.
+
+        Each region's words are those of its own key (the counter holds the region), so the
+        batched call gives exactly what one call per region does, at one call's overhead.
+        """
+        if not 0 <= int(month) < 2**32:
+            raise ValueError(f"month must be in [0, 2**32), got {month}")
+        counter = np.empty((len(regions), self.worlds, n_blocks, 4), dtype=np.uint64)
+        counter[..., 0] = self.replications[None, :, None]
+        counter[..., 1] = (np.uint64(int(mechanism) << 16)
+                           | np.asarray(regions, dtype=np.uint64)[:, None, None])
         counter[..., 2] = int(month)
-        counter[..., 3] = np.arange(n_blocks, dtype=np.uint64)[None, :]
+        counter[..., 3] = np.arange(n_blocks, dtype=np.uint64)
         return philox4x32(counter, self._key)
 
     def uniforms(self, mechanism: Mechanism, month: int, region: int, n: int) -> np.ndarray:
@@ -172,6 +185,13 @@ class KeyedStreams:
         Use with :func:`set_pcg64_state` on one reusable ``numpy.random.Generator``.
         """
         return self._blocks(mechanism, month, region, 1)[:, 0, :]
+
+    def region_generator_states(self, mechanism: Mechanism, month: int, n_regions: int
+                                ) -> np.ndarray:
+        """``[R, W, 4]``: :meth:`generator_states` of regions ``0 .. n_regions - 1`` at once."""
+        if not 0 <= n_regions <= GLOBAL_REGION + 1:
+            raise ValueError(f"n_regions must be in [0, {GLOBAL_REGION + 1}], got {n_regions}")
+        return self._region_blocks(mechanism, month, range(n_regions), 1)[:, :, 0, :]
 
 
 def set_pcg64_state(generator: np.random.Generator, words: np.ndarray) -> np.random.Generator:
@@ -214,10 +234,10 @@ def keyed_generators(streams: KeyedStreams, mechanism: Mechanism, month: int,
         n_regions: Regions to visit (the key's region is the region index).
     """
     generator = np.random.Generator(np.random.PCG64(0))  # reset before every use
+    keys = streams.region_generator_states(mechanism, month, n_regions)  # one Philox call
     for region in range(n_regions):
-        keys = streams.generator_states(mechanism, month, region)
-        for world in range(keys.shape[0]):
-            yield world, region, set_pcg64_state(generator, keys[world])
+        for world in range(keys.shape[1]):
+            yield world, region, set_pcg64_state(generator, keys[region, world])
 
 
 # any odd 128-bit constant works; this is PCG's default multiplier's low word, made odd

@@ -107,9 +107,10 @@ def _hhi_fringe(firm_quantity: np.ndarray, total: np.ndarray) -> np.ndarray:
     return 10_000.0 * np.sum(share * share, axis=-1)
 
 
-def _cr(firm_quantity: np.ndarray, total: np.ndarray, n: int) -> np.ndarray:
-    top = -np.sort(-firm_quantity, axis=-1)[..., :n].sum(axis=-1)
-    return _ratio(top, total)
+def _cr(firm_quantity: np.ndarray, total: np.ndarray, *sizes: int) -> list[np.ndarray]:
+    """The top-``n`` firms' share of ``total`` for each ``n`` in ``sizes`` (one sort for all)."""
+    ranked = -np.sort(-firm_quantity, axis=-1)
+    return [_ratio(ranked[..., :n].sum(axis=-1), total) for n in sizes]
 
 
 def _pool(x: np.ndarray) -> np.ndarray:
@@ -136,8 +137,8 @@ def observe(params: Params, state: State, flows: MarketFlows, extras: MonthExtra
     measure_of = [*st.relevant_market, "revenue"]
     for s, measure in enumerate(measure_of):
         out[:, :, s, INDEX["hhi_market"]] = out[:, :, s, INDEX[f"hhi_{measure}"]]
-        out[:, :, s, INDEX["cr1"]] = _cr(by_firm[measure][:, :, s], totals[measure][:, :, s], 1)
-        out[:, :, s, INDEX["cr4"]] = _cr(by_firm[measure][:, :, s], totals[measure][:, :, s], 4)
+        out[:, :, s, INDEX["cr1"]], out[:, :, s, INDEX["cr4"]] = _cr(
+            by_firm[measure][:, :, s], totals[measure][:, :, s], 1, 4)
     out[..., INDEX["effective_firms"]] = _ratio(np.full(out.shape[:3], 10_000.0),
                                                 out[..., INDEX["hhi_market"]])
     is_open = state.is_open[:, None, None, :]

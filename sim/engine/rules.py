@@ -19,6 +19,7 @@ weights they downloaded, so only ``download_decay`` of them a month are forced o
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -189,9 +190,12 @@ def _rows(values: dict[str, Any], key: str) -> np.ndarray:
     return np.asarray(values.get(key, ()), dtype=np.int64).reshape(-1)
 
 
+@functools.lru_cache(maxsize=256)
 def _region_mask(regions: tuple[int, ...], n_regions: int) -> np.ndarray:
+    """``[R]`` bool (read-only: one array per policy, reused every month of every run)."""
     mask = np.zeros(n_regions, dtype=bool)
     mask[list(regions)] = True
+    mask.flags.writeable = False
     return mask
 
 
@@ -298,6 +302,8 @@ def _detail(policy: CompiledPolicy) -> str:
 def _events(params: Params, month: int, mask: np.ndarray, kind: str, detail: str,
             firm: str | None = None) -> list[Event]:
     """One event per (world, region) of ``mask[W, R]`` (events are rare: a short loop)."""
+    if not mask.any():  # the usual month: nothing switches (a quick exit, called per policy)
+        return []
     regions = params.structure.regions
     return [Event(int(w), month, regions[r], firm, None, kind, detail)
             for w, r in zip(*np.nonzero(mask), strict=True)]

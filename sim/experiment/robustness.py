@@ -136,8 +136,8 @@ def robustness(base: Any, policies: Any, *, posterior: str | Path | None = DEFAU
     Example:
         >>> import sim
         >>> found = sim.robustness("baseline", "eu_blocks_open", draws=8, month=40, jobs=1)
-        >>> sorted(found.effects["policy"].unique()), len(found.table)
-        (['eu_blocks_open'], 16)
+        >>> sorted(found.effects["policy"].unique()), len(found.table)  # 8 draws x 2 x 2
+        (['eu_blocks_open'], 32)
     """
     from sim.experiment.keyfigures import policy_region
 

@@ -61,9 +61,12 @@ class Anderson:
         self.last_x: np.ndarray | None = None
         self.last_f: np.ndarray | None = None
         self.last_residual = np.full(blocks, np.inf)
+        self._rows = np.arange(blocks)  # constants of every step, made once
+        self._eye = np.eye(depth)
+        self._min_filled = min(2, depth)
 
     def step(self, x: np.ndarray, f: np.ndarray, fallback: np.ndarray,
-             active: np.ndarray) -> np.ndarray:
+             active: np.ndarray, residual: np.ndarray | None = None) -> np.ndarray:
         """The next iterate ``[B, n]`` of every block.
 
         Args:
@@ -72,16 +75,17 @@ class Anderson:
             fallback: ``[B, n]`` the caller's safeguarded next iterate, taken by a block with
                 no history yet or whose residual did not fall (its history restarts).
             active: ``[B]`` bool; inactive (converged) blocks keep ``x``.
+            residual: ``[B]`` ``max |f|`` of each block, if the caller has it already.
 
         Returns:
             ``[B, n]`` next iterates.
         """
-        residual = np.abs(f).max(axis=1)
+        if residual is None:
+            residual = np.abs(f).max(axis=1)
         progress = residual < self.last_residual
         if self.last_x is not None:
-            rows = np.arange(x.shape[0])
-            self.d_x[rows, self.column] = x - self.last_x
-            self.d_f[rows, self.column] = f - self.last_f
+            self.d_x[self._rows, self.column] = x - self.last_x
+            self.d_f[self._rows, self.column] = f - self.last_f
             self.filled = np.minimum(self.filled + 1, self.depth)
             self.column = (self.column + 1) % self.depth
         # a block without progress forgets its history and takes the safe step; it needs
@@ -95,17 +99,18 @@ class Anderson:
             self.d_f[restart] = 0.0
         self.last_x, self.last_f = x.copy(), f.copy()
         self.last_residual = residual
-        accelerated = self._extrapolate(x, f)
-        use = ((self.filled >= min(2, self.depth))
+        use = ((self.filled >= self._min_filled)
                & (self.restarts <= self.max_restarts))[:, None]
-        nxt = np.where(use, accelerated, fallback)
+        # no block extrapolates in a solve's first two steps or after a restart everywhere:
+        # skip the least squares nobody would read
+        nxt = np.where(use, self._extrapolate(x, f), fallback) if use.any() else fallback
         return np.where(active[:, None], nxt, x)
 
     def _extrapolate(self, x: np.ndarray, f: np.ndarray) -> np.ndarray:
         """``x + beta f - (dX + beta dF) gamma`` with ``gamma`` the ridge least squares."""
         gram = self.d_f @ self.d_f.transpose(0, 2, 1)             # [B, m, m]
-        scale = np.trace(gram, axis1=1, axis2=2)
-        gram = gram + (self.ridge * scale + 1e-300)[:, None, None] * np.eye(self.depth)
+        scale = gram.trace(axis1=1, axis2=2)
+        gram = gram + (self.ridge * scale + 1e-300)[:, None, None] * self._eye
         rhs = self.d_f @ f[..., None]                             # [B, m, 1]
         gamma = np.linalg.solve(gram, rhs)                        # [B, m, 1]
         beta = self.mixing

@@ -24,13 +24,14 @@ hosted by third parties) earns its owner nothing here and is a rival at a given 
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
 
 from sim.mechanisms.fixed_point import Anderson
-from sim.mechanisms.usage import satiated, satiated_elasticity, segment_parameter
+from sim.mechanisms.usage import satiated, satiated_elasticity, satiation_damping, segment_parameter
 
 __all__ = [
     "PricingEquilibrium",
@@ -103,7 +104,11 @@ class PricingEquilibrium:
 
 @dataclass(frozen=True)
 class _Cells:
-    """TokenMarket shaped for ``[W, R, S, K]`` arithmetic (private)."""
+    """TokenMarket shaped for ``[W, R, S, K]`` arithmetic (private).
+
+    The fixed point evaluates the demand some ten times a solve, so what does not depend on
+    prices (``exp`` of the base usage, ``-e``, the satiation terms) is computed here once.
+    """
 
     size: np.ndarray  # [W, R, S, 1]
     utility: np.ndarray  # [W, R, S, K]
@@ -111,9 +116,12 @@ class _Cells:
     sells: np.ndarray  # [W, R, 1, K]
     alpha: np.ndarray  # [W|1, 1, S, 1]
     e: np.ndarray  # [W|1, 1, S, 1]
-    log_base_usage: np.ndarray  # [W|1, 1, S, 1]
+    base_usage: np.ndarray  # [W|1, 1, S, 1] exp(ln tau_s), as the demand always used it
     log_reference: np.ndarray  # [W|1, R|1, S|1, 1]
     satiation: np.ndarray | None  # [W|1, 1, S, 1] or None
+    neg_e: np.ndarray  # [W|1, 1, S, 1] -e
+    inverse: np.ndarray | None  # [W|1, 1, S, 1] 1 / satiation, or None
+    e_satiated: np.ndarray | None  # [W|1, 1, S, 1] e (1 - 1 / satiation), or None
 
 
 def _cells(market: TokenMarket) -> _Cells:
@@ -133,16 +141,19 @@ def _cells(market: TokenMarket) -> _Cells:
         raise ValueError("price_weight, base_usage and reference_price must be positive")
     while reference.ndim < 3:
         reference = reference[None]
-    satiation = None
+    e = segment_parameter(market.usage_elasticity, "usage_elasticity")
+    satiation = inverse = e_satiated = None
     if market.satiation is not None:
         satiation = segment_parameter(market.satiation, "satiation")
         if np.any(~(satiation > 1.0)):
             raise ValueError("satiation must exceed 1")
+        inverse = 1.0 / satiation  # the terms of usage.satiated(_elasticity), hoisted
+        e_satiated = e * (1.0 - inverse)
     return _Cells(satiation=satiation, size=size[..., None], utility=utility,
                   outside=np.asarray(market.outside_utility, dtype=np.float64)[..., None],
-                  sells=sells[:, :, None, :], alpha=alpha,
-                  e=segment_parameter(market.usage_elasticity, "usage_elasticity"),
-                  log_base_usage=np.log(base), log_reference=np.log(reference)[..., None])
+                  sells=sells[:, :, None, :], alpha=alpha, e=e,
+                  base_usage=np.exp(np.log(base)), log_reference=np.log(reference)[..., None],
+                  neg_e=-e, inverse=inverse, e_satiated=e_satiated)
 
 
 def _demand(cells: _Cells, log_price: np.ndarray
@@ -153,17 +164,25 @@ def _demand(cells: _Cells, log_price: np.ndarray
     top = np.maximum(cells.outside, inside.max(axis=-1, keepdims=True))  # log-sum-exp shift
     weight = np.exp(inside - top)
     share = weight / (np.exp(cells.outside - top) + weight.sum(axis=-1, keepdims=True))
-    multiple = np.exp(-cells.e * (log_p - cells.log_reference))
-    usage = np.exp(cells.log_base_usage) * satiated(multiple, cells.satiation)
-    elasticity = satiated_elasticity(cells.e, multiple, cells.satiation)
+    multiple = np.exp(cells.neg_e * (log_p - cells.log_reference))
+    if cells.inverse is None:
+        usage = cells.base_usage * satiated(multiple, None)
+        elasticity = satiated_elasticity(cells.e, multiple, None)
+    else:  # usage.satiated and usage.satiated_elasticity, their shared denominator once
+        damping = satiation_damping(multiple, cells.inverse)
+        usage = cells.base_usage * (multiple / damping)
+        elasticity = cells.e_satiated / damping
     return share, cells.size * share * usage, elasticity
 
 
 def _domain_sum(x: np.ndarray, scope: Scope) -> np.ndarray:
-    """Sum ``[W, R, S, K]`` over a price domain and return ``[W, R, K]`` (broadcast copy)."""
+    """Sum ``[W, R, S, K]`` over a price domain: ``[W, 1, K]`` (global) or ``[W, R, K]``.
+
+    The global total is left for broadcasting against ``[W, R, K]`` rather than copied to
+    every region: the fixed point's elementwise arithmetic gives the same numbers either way.
+    """
     if scope == "global":
-        total = x.sum(axis=(1, 2))[:, None, :]
-        return np.broadcast_to(total, (x.shape[0], x.shape[1], x.shape[3])).copy()
+        return x.sum(axis=(1, 2))[:, None, :]
     return x.sum(axis=2)
 
 
@@ -188,7 +207,7 @@ class _Owners:
         """``[W, R, S, F]`` sum of ``x`` (``[W, R, S, K]``) over each firm's priced lines."""
         weights = np.where(self.priced, x, 0.0).ravel()
         return np.bincount(self.index, weights=weights,
-                           minlength=int(np.prod(self.firm_shape))).reshape(self.firm_shape)
+                           minlength=math.prod(self.firm_shape)).reshape(self.firm_shape)
 
     def at_lines(self, firm: np.ndarray) -> np.ndarray:
         """``[W, R, S, K]``: each priced line's firm value (0 where the line is not priced)."""
@@ -228,16 +247,21 @@ def _log_fixed_prices(fixed_price: np.ndarray, sells: np.ndarray, priced: np.nda
 
 
 def _target_margin(cells: _Cells, log_price: np.ndarray, margin: np.ndarray,
-                   own: _Owners, scope: Scope) -> tuple[np.ndarray, np.ndarray]:
-    """The FOC map: target margins ``mu`` and the domain denominators, both ``[W, R, K]``."""
+                   own: _Owners, scope: Scope, fallback: np.ndarray
+                   ) -> tuple[np.ndarray, np.ndarray]:
+    """The FOC map: target margins ``mu``, and where the domain has demand (bool).
+
+    Where it has none the margin is ``fallback``, which has the domain's shape
+    (:func:`_domain_sum`) or a broadcast of it.
+    """
     share, tokens, elasticity = _demand(cells, log_price)
     revenue = np.exp(log_price)[:, :, None, :] * tokens
     line_profit = margin[:, :, None, :] * revenue
     siblings = own.at_lines(own.firm_sum(line_profit)) - line_profit
     numerator = _domain_sum(revenue + cells.alpha * share * siblings, scope)
     denominator = _domain_sum((elasticity + cells.alpha * (1.0 - share)) * revenue, scope)
-    return np.divide(numerator, denominator, out=np.zeros_like(numerator),
-                     where=denominator > 0.0), denominator
+    has_demand = denominator > 0.0
+    return np.divide(numerator, denominator, out=fallback.copy(), where=has_demand), has_demand
 
 
 def solve_prices(
@@ -321,16 +345,24 @@ def solve_prices(
     n_blocks = int(np.prod(blocks))
     accelerate = Anderson(n_blocks, int(np.prod(shape)) // n_blocks)
     log_cap = -np.log1p(-cap)  # the largest log markup the map can ask for
+    evaluated = None  # the map at the final iterate, when the last iteration computed it
     for iteration in range(1, max_iter + 1):
         log_price = np.where(is_priced, log_cost + log_markup, log_fixed)
         margin = np.where(is_priced, -np.expm1(-log_markup), 0.0)
-        target, denominator = _target_margin(cells, log_price, margin, own, scope)
-        target = np.minimum(np.where(denominator > 0.0, target, fallback), cap)
+        unconstrained, has_demand = _target_margin(cells, log_price, margin, own, scope,
+                                                   fallback)
+        target = np.minimum(unconstrained, cap)
         change = np.where(is_priced, -np.log1p(-target) - log_markup, 0.0)
-        largest = np.abs(change).max(axis=block_axes).reshape(blocks)
+        largest = np.abs(change).max(axis=block_axes).reshape(blocks)  # also the step's residual
         done = active & (largest <= tol)
         iterations[done] = iteration
         active &= ~done
+        if not active.any():  # every domain keeps its iterate: the step would return it
+            final = np.where(is_priced, log_markup.clip(0.0, log_cap), 0.0)
+            if np.array_equal(final.view(np.int64), log_markup.view(np.int64)):  # bit for bit
+                evaluated = log_price, unconstrained, has_demand
+            log_markup = final
+            break
         # change has the sign of d profit / d ln p (the map is a scaled own-price gradient
         # step), so a sign flip means overshooting: halve that variable's step; a repeated
         # sign means a steady climb (e.g. towards withdrawal): let the step grow back to 1.
@@ -341,21 +373,22 @@ def solve_prices(
         # Anderson extrapolation from the last iterates, per price domain, with the damped
         # step as its fallback (sim/mechanisms/fixed_point.py); the tolerance is unchanged
         step = accelerate.step(log_markup.reshape(n_blocks, -1), change.reshape(n_blocks, -1),
-                               safe.reshape(n_blocks, -1), active.ravel()).reshape(shape)
-        log_markup = np.where(is_priced, np.clip(step, 0.0, log_cap), 0.0)
-        if not active.any():
-            break
-    log_price = np.where(is_priced, log_cost + log_markup, log_fixed)
-    margin = np.where(is_priced, -np.expm1(-log_markup), 0.0)
-    unconstrained, denominator = _target_margin(cells, log_price, margin, own, scope)
+                               safe.reshape(n_blocks, -1), active.ravel(),
+                               residual=largest.ravel()).reshape(shape)
+        log_markup = np.where(is_priced, step.clip(0.0, log_cap), 0.0)
+    if evaluated is None:
+        log_price = np.where(is_priced, log_cost + log_markup, log_fixed)
+        margin = np.where(is_priced, -np.expm1(-log_markup), 0.0)
+        evaluated = log_price, *_target_margin(cells, log_price, margin, own, scope, fallback)
+    log_price, unconstrained, has_demand = evaluated
     price = np.exp(log_price)
     markup = np.full(shape, np.nan)
     np.divide(price, np.broadcast_to(cost[:, None, :], shape), out=markup,
               where=np.broadcast_to(cost[:, None, :] > 0.0, shape))
     return PricingEquilibrium(
         price=price, markup=markup,
-        markup_capped=is_priced & (denominator > 0.0) & (unconstrained >= cap),
-        has_demand=is_priced & (denominator > 0.0),
+        markup_capped=is_priced & has_demand & (unconstrained >= cap),
+        has_demand=is_priced & has_demand,
         converged=~active.any(axis=1), iterations=iterations.max(axis=1))
 
 

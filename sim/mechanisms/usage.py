@@ -56,8 +56,7 @@ def satiated(multiple: np.ndarray, satiation: np.ndarray | None) -> np.ndarray:
     """
     if satiation is None:
         return multiple
-    inverse = 1.0 / np.asarray(satiation, dtype=np.float64)
-    return multiple / (1.0 + (multiple - 1.0) * inverse)
+    return multiple / satiation_damping(multiple, 1.0 / np.asarray(satiation, dtype=np.float64))
 
 
 def satiated_elasticity(elasticity: np.ndarray, multiple: np.ndarray,
@@ -67,7 +66,17 @@ def satiated_elasticity(elasticity: np.ndarray, multiple: np.ndarray,
         return np.broadcast_to(elasticity, np.broadcast_shapes(np.shape(elasticity),
                                                                np.shape(multiple)))
     inverse = 1.0 / np.asarray(satiation, dtype=np.float64)
-    return elasticity * (1.0 - inverse) / (1.0 + (multiple - 1.0) * inverse)
+    return elasticity * (1.0 - inverse) / satiation_damping(multiple, inverse)
+
+
+def satiation_damping(multiple: np.ndarray, inverse: np.ndarray) -> np.ndarray:
+    """``1 + (m - 1) / S`` from ``inverse = 1 / S``: the denominator of both satiated curves.
+
+    Shared so that a caller needing usage and elasticity at once (the pricing fixed point)
+    computes it once, with exactly the arithmetic of :func:`satiated` and
+    :func:`satiated_elasticity`.
+    """
+    return 1.0 + (multiple - 1.0) * inverse
 
 
 def token_usage_per_adopter(
