@@ -24,6 +24,7 @@ this module, so both offer the same sliders with the same labels and ranges.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -135,8 +136,12 @@ def focus_of(scenario: Scenario) -> tuple[str, str]:
     return region, ("developer" if "developer" in segments else segments[0])
 
 
+@functools.lru_cache(maxsize=1)
 def _priors() -> dict[str, tuple[float, float, str]]:
-    """The baseline priors' ranges by path (empty when the file is not there)."""
+    """The baseline priors' ranges by path (empty when the file is not there), read once.
+
+    Every :func:`controls_for` call reads them (once per segment for the panel and page).
+    """
     from sim.experiment.priors import load_priors
 
     try:

@@ -34,7 +34,6 @@ from sim.app.charts import CHART_METRICS, firm_share_figure, metric_figure
 from sim.app.controls import (
     Control,
     Setting,
-    controls_for,
     every_control,
     focus_of,
     legend_names,
@@ -126,9 +125,13 @@ def _names() -> tuple[str, str]:
     return legend_names(cfg.scenario, cfg.baseline)
 
 
-def _all_controls() -> list[Control]:
-    """Every control of every segment (a moved slider keeps its value when the segment changes)."""
-    return every_control(config().scenario)[0]
+@functools.lru_cache(maxsize=1)
+def _all_controls() -> tuple[list[Control], dict[str, set[str]]]:
+    """Every segment's controls and the paths each segment shows, built once per server.
+
+    A moved slider keeps its value when the segment changes.
+    """
+    return every_control(config().scenario)
 
 
 # per-session state (solara scopes module-level reactives to the browser session)
@@ -157,15 +160,15 @@ def ControlSlider(control: Control, value: float, on_value: Any) -> None:
 def WhatIfCard() -> None:
     """The sidebar card: market shown, sliders, policy switches and the update's status."""
     cfg = config()
-    every = solara.use_memo(_all_controls, [])
-    values, set_values = solara.use_state({c.path: c.value for c in every})
+    every, shown = _all_controls()
+    start = {c.path: c.value for c in every}
+    values, set_values = solara.use_state(start)
     disabled, set_disabled = solara.use_state(frozenset())
     if not region_shown.value:
         region_shown.set(cfg.region)
     if not segment_shown.value:
         segment_shown.set(cfg.segment)
-    moved = {p: v for p, v in values.items()
-             if v != next(c.value for c in every if c.path == p)}
+    moved = {p: v for p, v in values.items() if v != start[p]}
     setting = Setting(values=moved, disabled=frozenset(disabled))
 
     def update(cancel: threading.Event) -> Comparison | None:
@@ -181,7 +184,7 @@ def WhatIfCard() -> None:
         solara.Select("Region", values=[*cfg.scenario.region_names, "World"],
                       value=region_shown)
         solara.Select("Segment", values=list(cfg.scenario.segment_names), value=segment_shown)
-        for control in controls_for(cfg.scenario, segment_shown.value):
+        for control in (c for c in every if c.path in shown[segment_shown.value]):
             def on_value(v: float, path: str = control.path) -> None:
                 set_values(lambda old: {**old, path: v})
             if control.policy is not None:
