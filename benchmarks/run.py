@@ -261,27 +261,26 @@ def bench_explorer(quick: bool) -> dict[str, float]:
     """One explorer update (``marketsim explore``'s defaults: 4 replications, 2 workers).
 
     A world slider moved (the reference re-runs too) and a policy slider moved (the
-    reference comes from the cache), each a median over fresh settings; the page adds its
-    0.35 s debounce and the redraw to these.
+    reference comes from the cache and the what-if branches off it at the policy's start),
+    each a median over fresh settings; the page adds its 0.35 s debounce and the redraw.
     """
     from sim.app.controls import Setting, controls_for, scenarios_for
     from sim.app.ensemble import LiveEnsemble
-    from sim.experiment.pool import process_pool
     from sim.scenario.loader import load_scenario
 
     base, what_if = load_scenario("baseline"), load_scenario("eu_blocks_open")
     controls = controls_for(what_if)
     eta, start = controls[0], controls[-1]
     repeat = 2 if quick else 5
-    with process_pool(2) as pool:
-        live = LiveEnsemble(seed=0, replications=4, executor=pool)
+    with LiveEnsemble(seed=0, replications=4, jobs=2) as live:
 
         def move(path: str, value: float) -> float:
             setting = Setting({path: value})
             ref, new = scenarios_for(what_if, base, controls, setting)
             return live.compare(ref, new, key=setting.world_key(controls)).seconds
 
-        move(eta.path, eta.value)  # warm-up: the workers' imports
+        move(eta.path, eta.value)  # warm-up: both workers' imports
+        move(start.path, start.value)  # the reference every policy move below branches off
         world = [move(eta.path, eta.value + (i + 1) * eta.step) for i in range(repeat)]
         policy = [move(start.path, start.value - (i + 1)) for i in range(repeat)]
     return {"explorer_update_s": statistics.median(world),

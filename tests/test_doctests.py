@@ -45,6 +45,7 @@ MODULES = [
     "sim.experiment.pool",
     "sim.report.plotly_js",
     "sim.engine.compile",
+    "sim.engine.fork",
     "sim.report.keytable",
     "sim.report.styles",
     "sim.report.labels",

@@ -104,13 +104,9 @@ _LOCK = threading.Lock()
 def _ensemble() -> LiveEnsemble:
     """One ensemble runner (and worker pool) for the server, shared by its sessions."""
     cfg = config()
-    executor = None
-    if cfg.jobs > 1:
-        from sim.experiment.pool import process_pool
-
-        executor = process_pool(min(cfg.jobs, 2))
-        atexit.register(executor.shutdown, wait=False, cancel_futures=True)
-    return LiveEnsemble(seed=cfg.seed, replications=cfg.replications, executor=executor)
+    live = LiveEnsemble(seed=cfg.seed, replications=cfg.replications, jobs=min(cfg.jobs, 2))
+    atexit.register(live.close)
+    return live
 
 
 def _compare(setting: Setting, controls: list[Control]) -> Comparison:

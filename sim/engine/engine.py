@@ -26,7 +26,7 @@ from sim.engine import (
 from sim.engine.initial import firm_shares, initial_state
 from sim.engine.params import Params
 from sim.engine.record import Recorder
-from sim.engine.rules import MergerDue, Rules, new_trigger_memory, publish_rules
+from sim.engine.rules import MergerDue, Rules, TriggerMemory, new_trigger_memory, publish_rules
 from sim.engine.state import Event, State
 from sim.mechanisms.concentration import firm_totals
 from sim.streams import KeyedStreams
@@ -69,6 +69,23 @@ class Engine:
         self.recorder = Recorder(params, self.state, keep_months)
         self.rules = self._rules(0)
         self._observe_month0()
+
+    @classmethod
+    def resumed(cls, params: Params, seed: int, replications: np.ndarray, engine: str,
+                state: State, trigger_memory: TriggerMemory, recorder: Recorder,
+                rules: Rules) -> Engine:
+        """An engine continuing from a given month's state (``sim.engine.fork.branch``).
+
+        Nothing is solved: ``state``, ``trigger_memory``, ``recorder`` and ``rules`` (the
+        month's rules in force, which agent views read) are the month's as a run from step 0
+        would have them.
+        """
+        self = cls.__new__(cls)
+        self.params, self.engine = params, engine
+        self.streams = KeyedStreams(seed, np.asarray(replications, dtype=np.int64))
+        self.trigger_memory, self.state, self.recorder = trigger_memory, state, recorder
+        self.rules = rules
+        return self
 
     @property
     def month(self) -> int:

@@ -93,6 +93,24 @@ class Recorder:
         self.openness[:, m] = state.is_open
         self.alive[:, m] = state.product_alive
 
+    def copy_months(self, other: Recorder, last: int, latest: np.ndarray) -> None:
+        """Take months ``0 .. last`` from ``other`` (a branched run: ``sim.engine.fork``).
+
+        ``latest`` is month ``last``'s market metrics (what the rules read next month).
+        """
+        if self.keep_months is None:
+            for mine, theirs in ((self.market, other.market), (self.firms, other.firms),
+                                 (self.products, other.products),
+                                 (self.openness, other.openness), (self.alive, other.alive)):
+                mine[:, : last + 1] = theirs[:, : last + 1]
+        else:
+            for i, m in enumerate(self.keep_months):
+                if m <= last:
+                    self.market[:, i] = other.market[:, other.keep_months.index(m)]
+        self.latest = latest.copy()
+        self.reference_capability = other.reference_capability.copy()
+        self.last = last
+
     def last_metric(self, name: str, region: int, segment: int | None) -> np.ndarray:
         """``[W]`` last recorded month's value of a market metric (``segment`` None = all)."""
         s = -1 if segment is None else segment
