@@ -9,7 +9,8 @@ policy_on / policy_off events.
 A policy in force is a policy with a mask ``where[W, R]``: scheduled policies are in force in
 their regions in every world alike; a trigger's nested policy is in force only in the worlds
 (and watched regions) where the trigger fired, so one world's market can cross a threshold
-and another's not. Triggers keep their counters in a :class:`TriggerMemory`.
+and another's not. Triggers keep their counters in a :class:`TriggerMemory`
+(``sim.engine.triggers``, re-exported here).
 
 Access groups implement enforcement below 1: a ban with enforcement ``e_s`` in segment s
 binds group g when ``group_evasion[r, s, g] > 1 - e_s`` (the most evasive ``1 - e_s`` of the
@@ -19,8 +20,6 @@ weights they downloaded, so only ``download_decay`` of them a month are forced o
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,12 +27,18 @@ import numpy as np
 
 from sim.engine.params import CompiledPolicy, Params
 from sim.engine.state import Event, State
+from sim.engine.triggers import (
+    Metric,
+    TriggerMemory,
+    advance_trigger,
+    new_trigger_memory,
+    policy_detail,
+    policy_events,
+    region_mask,
+)
 
 __all__ = ["Rules", "Subsidy", "MergerDue", "LineRules", "TriggerMemory", "new_trigger_memory",
            "publish_rules", "line_rules", "rules_for_lines", "Metric"]
-
-#: ``metric(name, region_index, segment_index_or_None) -> [W]`` last month's value per world.
-Metric = Callable[[str, int, int | None], np.ndarray]
 
 #: Tolerance of the evasion comparison (cumulative group fractions carry rounding error).
 _TOL = 1e-12
@@ -131,41 +136,6 @@ class LineRules:
     compliance_share: np.ndarray
 
 
-@dataclass
-class TriggerMemory:
-    """Counters of policies across months (mutated in place by :func:`publish_rules`).
-
-    ``P`` is the number of top-level policies; entries of non-trigger policies in the
-    trigger arrays are unused.
-
-    Attributes:
-        active: ``[W, P]`` bool: the scheduled policy was in force last month (for events).
-        streak: ``[W, P, R]`` months in a row the trigger's condition has held.
-        until: ``[W, P, R]`` first month the fired nested policy no longer applies (-1: not
-            applying).
-        fired: ``[W, P, R]`` times the trigger has fired.
-    """
-
-    active: np.ndarray
-    streak: np.ndarray
-    until: np.ndarray
-    fired: np.ndarray
-
-    def select(self, index: np.ndarray) -> TriggerMemory:
-        """The memory of worlds ``index`` (as :func:`~sim.engine.params.select_worlds`)."""
-        return TriggerMemory(*(np.take(a, index, axis=0)
-                               for a in (self.active, self.streak, self.until, self.fired)))
-
-
-def new_trigger_memory(params: Params) -> TriggerMemory:
-    """Fresh counters for the batch: nothing in force, no trigger fired."""
-    w, p, r = params.worlds, len(params.structure.policies), params.structure.n_regions
-    return TriggerMemory(active=np.zeros((w, p), dtype=bool),
-                         streak=np.zeros((w, p, r), dtype=np.int64),
-                         until=np.full((w, p, r), -1, dtype=np.int64),
-                         fired=np.zeros((w, p, r), dtype=np.int64))
-
-
 @dataclass(frozen=True)
 class _Lines:
     """The attributes of product lines the rules look at (``K`` lines, maybe hypothetical)."""
@@ -188,15 +158,6 @@ def _per_world(value: Any, worlds: int, default: float, tail: tuple[int, ...] = 
 
 def _rows(values: dict[str, Any], key: str) -> np.ndarray:
     return np.asarray(values.get(key, ()), dtype=np.int64).reshape(-1)
-
-
-@functools.lru_cache(maxsize=256)
-def _region_mask(regions: tuple[int, ...], n_regions: int) -> np.ndarray:
-    """``[R]`` bool (read-only: one array per policy, reused every month of every run)."""
-    mask = np.zeros(n_regions, dtype=bool)
-    mask[list(regions)] = True
-    mask.flags.writeable = False
-    return mask
 
 
 def _hit(policy: CompiledPolicy, lines: _Lines) -> np.ndarray:
@@ -295,51 +256,6 @@ def _lines_of(state: State) -> _Lines:
                   served=state.served.astype(bool))
 
 
-def _detail(policy: CompiledPolicy) -> str:
-    return f"{policy.kind}: {policy.label}" if policy.label else policy.kind
-
-
-def _events(params: Params, month: int, mask: np.ndarray, kind: str, detail: str,
-            firm: str | None = None) -> list[Event]:
-    """One event per (world, region) of ``mask[W, R]`` (events are rare: a short loop)."""
-    if not mask.any():  # the usual month: nothing switches (a quick exit, called per policy)
-        return []
-    regions = params.structure.regions
-    return [Event(int(w), month, regions[r], firm, None, kind, detail)
-            for w, r in zip(*np.nonzero(mask), strict=True)]
-
-
-def _trigger(params: Params, p: int, policy: CompiledPolicy, month: int,
-             memory: TriggerMemory, metric: Metric, events: list[Event]) -> np.ndarray:
-    """Advance trigger ``p`` to ``month``; ``[W, R]`` watched regions where its policy applies."""
-    v, n_r = policy.values, params.structure.n_regions
-    watched = _region_mask(policy.regions, n_r)[None, :]
-    streak, until, fired = memory.streak[:, p], memory.until[:, p], memory.fired[:, p]
-    nested = _detail(policy.nested) if policy.nested is not None else "nothing"
-    expired = (until >= 0) & (until <= month)
-    events += _events(params, month, expired, "policy_off", f"trigger expired: {nested}")
-    until[expired], streak[expired] = -1, 0
-    applying = until > month
-    # last month's metric exists from step 1 on; the window bounds the watching only
-    if month >= max(1, policy.start) and (policy.end is None or month < policy.end):
-        eligible = watched & ~applying & (bool(v.get("repeat", False)) | (fired == 0))
-        above, below = v.get("above"), v.get("below")
-        for r in policy.regions:
-            value = np.asarray(metric(v["metric"], r, v.get("segment")), dtype=float)
-            crossed = value > above if above is not None else value < below  # NaN: False
-            streak[:, r] = np.where(eligible[:, r], np.where(crossed, streak[:, r] + 1, 0),
-                                    streak[:, r])
-        fire = eligible & (streak >= int(v.get("months", 1)))
-        fired += fire
-        until[fire] = month + int(v.get("duration", 1))
-        side = f"above {above:g}" if above is not None else f"below {below:g}"
-        events += _events(params, month, fire, "policy_on",
-                          f"trigger: {v['metric']} {side} for {v.get('months', 1)} months: "
-                          f"applying {nested} for {v.get('duration', 1)} months")
-        applying |= fire
-    return applying & watched
-
-
 def publish_rules(params: Params, state: State, month: int, trigger_memory: TriggerMemory,
                   metric: Metric) -> Rules:
     """The rules in force in ``month`` for every world of the batch.
@@ -366,11 +282,11 @@ def publish_rules(params: Params, state: State, month: int, trigger_memory: Trig
                 mergers.append(MergerDue(policy.label, a, t, alive))
             continue
         if policy.kind == "trigger":
-            applying = _trigger(params, p, policy, month, trigger_memory, metric, events)
+            applying = advance_trigger(params, p, policy, month, trigger_memory, metric, events)
             if policy.nested is not None and applying.any():
                 if set(policy.nested.regions) != set(policy.regions):  # applies elsewhere
                     applying = (applying.any(axis=1)[:, None]
-                                & _region_mask(policy.nested.regions, st.n_regions)[None, :])
+                                & region_mask(policy.nested.regions, st.n_regions)[None, :])
                 in_force.append((policy.nested, applying))
             continue
         now = np.full(w, policy.active(month))
@@ -379,11 +295,11 @@ def publish_rules(params: Params, state: State, month: int, trigger_memory: Trig
         if policy.kind == "withhold":
             row = int(policy.values["firm"])
             firm = st.firms[row] if row < len(st.firms) else None
-        regions = _region_mask(policy.regions, st.n_regions)[None, :]
-        events += _events(params, month, (now & ~was)[:, None] & regions, "policy_on",
-                          _detail(policy), firm)
-        events += _events(params, month, (was & ~now)[:, None] & regions, "policy_off",
-                          _detail(policy), firm)
+        regions = region_mask(policy.regions, st.n_regions)[None, :]
+        events += policy_events(params, month, (now & ~was)[:, None] & regions, "policy_on",
+                          policy_detail(policy), firm)
+        events += policy_events(params, month, (was & ~now)[:, None] & regions, "policy_off",
+                          policy_detail(policy), firm)
         trigger_memory.active[:, p] = now
         if now.any():
             in_force.append((policy, now[:, None] & regions))

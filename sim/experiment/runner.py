@@ -5,23 +5,24 @@ seed, replication number), so any executor gives bit-identical results, and
 replication i of every scenario gets the same random streams (common random
 numbers). Tasks carry the resolved scenario as TOML text (data, not objects),
 so they travel to spawned processes and remote workers alike.
+
+The tasks and what a worker does with one are :mod:`sim.experiment.run_tasks` (``Task`` and
+``execute_task`` are re-exported here); the results folder's manifest and resume checks are
+:mod:`sim.experiment.run_folder`.
 """
 
 from __future__ import annotations
 
-import json
 import numbers
 import time
-import warnings
 from collections.abc import Mapping, Sequence
 from concurrent.futures import Executor
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from sim.engine.compile import GroupCuts, shared_cuts
+from sim.engine.compile import shared_cuts
 from sim.engine.engine import ENGINES
 from sim.errors import Problem, ScenarioError, suggest
 from sim.experiment.limits import check_jobs, check_runs, usable_cores
@@ -34,90 +35,27 @@ from sim.experiment.posterior import (
     load_posterior,
 )
 from sim.experiment.results import Results
+from sim.experiment.run_folder import finished_counts, prepare_folder, run_manifest, split_key
+from sim.experiment.run_tasks import Task, execute_task, plan_tasks
 from sim.experiment.store import (
-    MANIFEST_FORMAT,
     MAX_ID_LENGTH,
     TABLES,
-    TOOL,
-    ResultsFolder,
     check_id,
-    git_state,
     now_iso,
-    open_output,
     safe_id,
-    scenario_hash,
     shown,
     status_of,
-    versions,
     write_frame,
 )
 from sim.scenario.loader import load_scenario, source_id
 from sim.scenario.overrides import with_horizon
-from sim.scenario.schema import Scenario, ScenarioWarning
+from sim.scenario.schema import Scenario
 
 __all__ = ["run", "Task", "execute_task", "assign_ids", "default_jobs", "check_count",
            "check_engine", "normalise_scenarios"]
 
 
 import sim.mesa_compat  # noqa: E402,F401  (frees finished models in workers too)
-
-
-@dataclass(frozen=True)
-class Task:
-    """Worlds of one scenario to run as one batch (plain data: picklable by any executor).
-
-    World ``i`` of the task is replication number ``replications[i]`` (its random streams)
-    of posterior draw ``draws[i]`` with that draw's ``overrides[i]`` (dotted path, value);
-    without a posterior every draw is 0 and there are no overrides.
-    """
-
-    scenario_id: str
-    scenario_toml: str
-    seed: int
-    replications: tuple[int, ...]
-    out_dir: str | None = None
-    engine: str = "exact"
-    draws: tuple[int, ...] = ()
-    overrides: tuple[tuple[tuple[str, float], ...], ...] = ()
-    #: the access groups every scenario of the run is compiled with (shared_cuts)
-    group_cuts: tuple[tuple[str, str, float], ...] = ()
-
-
-def execute_task(task: Task) -> tuple[str, tuple[int, ...], float,
-                                      dict[str, pd.DataFrame] | None]:
-    """Run a task's worlds in one batched engine; store each world when the task names a folder.
-
-    A world's tables do not depend on the batch it ran in (its draws are keyed by its
-    replication number; docs/performance.md), so chunking changes speed, never results.
-
-    Returns:
-        ``(scenario_id, replications, seconds, tables or None if stored)``.
-    """
-    import tomllib
-
-    import sim.replication  # looked up at call time: tests wrap it to interrupt a run
-    from sim.scenario.loader import validate_data
-
-    start = time.perf_counter()
-    with warnings.catch_warnings():  # the caller validated (and warned about) it already
-        warnings.simplefilter("ignore", ScenarioWarning)
-        scenario = validate_data(tomllib.loads(task.scenario_toml), quiet=True)
-        tables = sim.replication.run_replications(
-            scenario, task.seed, task.replications, task.scenario_id, engine=task.engine,
-            draws=task.draws or None,
-            overrides=[dict(o) for o in task.overrides] if task.overrides else None,
-            group_cuts=task.group_cuts)
-    seconds = time.perf_counter() - start
-    if task.out_dir is None:
-        return task.scenario_id, task.replications, seconds, tables
-    folder = ResultsFolder(task.out_dir)
-    by_world = {t: dict(iter(frame.groupby("replication", sort=False)))
-                for t, frame in tables.items()}
-    for rep in task.replications:
-        folder.write_replication(task.scenario_id, rep, {
-            t: (parts[rep].reset_index(drop=True) if rep in parts
-                else tables[t].iloc[:0]) for t, parts in by_world.items()})
-    return task.scenario_id, task.replications, seconds, None
 
 
 def check_engine(engine: Any) -> str:
@@ -283,19 +221,19 @@ def run(scenarios: Any, replications: int | None = None, seed: int | None = None
     replications = worlds  # the store counts worlds: (draw, replication) pairs
     texts = [s.to_toml() for s in loaded]
     cuts = shared_cuts(loaded)  # paired worlds: the same access groups in every scenario
-    folder, earlier = (_prepare_folder(out, ids, texts, seed, replications, engine, resume,
+    folder, earlier = (prepare_folder(out, ids, texts, seed, replications, engine, resume,
                                        force, _public(ensemble), cuts)
                        if out is not None else (None, None))
     root = str(folder.root.resolve()) if folder else None  # remote workers resolve it too
-    tasks = _tasks(ids, texts, seed, replications, engine, root, ensemble, folder, cuts)
+    tasks = plan_tasks(ids, texts, seed, replications, engine, root, ensemble, folder, cuts)
     started = time.perf_counter()
-    manifest = (_manifest(ids, loaded, texts, seed, replications, engine, command,
+    manifest = (run_manifest(ids, loaded, texts, seed, replications, engine, command,
                           _public(ensemble), cuts) if folder else None)
     timings: dict[str, float] = {}
     if folder is not None:
         if earlier:  # keep the timings of replications an earlier attempt finished
             timings = {key: value for key, value in earlier.get("timings", {}).items()
-                       if folder.is_done(*_split_key(key))}
+                       if folder.is_done(*split_key(key))}
         # the manifest first: from now on the folder is recognisably marketsim's
         folder.write_manifest({**manifest, "status": "running"})
         for sid, text in zip(ids, texts, strict=True):
@@ -325,12 +263,12 @@ def run(scenarios: Any, replications: int | None = None, seed: int | None = None
             folder.write_manifest({**manifest, "status": "complete",
                                    "run_seconds": round(elapsed, 3), "finished_at": now_iso(),
                                    "timings": timings,
-                                   "finished": _finished(folder, ids, replications)})
+                                   "finished": finished_counts(folder, ids, replications)})
             return results
     except BaseException as exc:
         if folder is not None:  # what finished is kept; --resume continues
             folder.write_manifest({**manifest, "status": status_of(exc), "timings": timings,
-                                   "finished": _finished(folder, ids, replications)})
+                                   "finished": finished_counts(folder, ids, replications)})
         raise
     starts = sorted(collected, key=lambda key: (ids.index(key[0]), key[1]))
     tables = {t: pd.concat([collected[key][t] for key in starts], ignore_index=True)
@@ -340,46 +278,8 @@ def run(scenarios: Any, replications: int | None = None, seed: int | None = None
                    run_seconds=elapsed, engine=engine, posterior=info)
 
 
-#: Worlds per task at most: a batch's monthly tables stay in the tens of MB.
-MAX_BATCH = 16
 #: The ensemble's chosen draws and their parameter values, beside the tables.
 DRAWS_FILE = "draws.parquet"
-
-
-def _batch_size(worlds: int) -> int:
-    """Worlds per task: about eight tasks per scenario, at most :data:`MAX_BATCH`.
-
-    It depends on the number of worlds only, never on the worker count or on what an earlier
-    attempt finished: a world alone (a batch of one) can differ from the same world in a
-    batch in the last bit of a funding round (docs/performance.md), so every run, resume and
-    executor must cut the same blocks to give identical files.
-    """
-    return max(1, min(MAX_BATCH, -(-worlds // 8)))
-
-
-def _tasks(ids: list[str], texts: list[str], seed: int, worlds: int, engine: str,
-           root: str | None, ensemble: dict[str, Any] | None,
-           folder: ResultsFolder | None, cuts: GroupCuts = ()) -> list[Task]:
-    """The blocks of consecutive world numbers still to run.
-
-    A block with any world missing runs whole, so it is cut as in an uninterrupted run.
-    """
-    size = _batch_size(worlds)
-    per_draw = ensemble["replications_per_draw"] if ensemble else worlds
-    tasks = []
-    for sid, text in zip(ids, texts, strict=True):
-        for first in range(0, worlds, size):
-            reps = tuple(range(first, min(first + size, worlds)))
-            if folder is not None and all(folder.is_done(sid, w) for w in reps):
-                continue
-            if ensemble is None:
-                tasks.append(Task(sid, text, seed, reps, root, engine, group_cuts=cuts))
-                continue
-            draws = tuple(int(ensemble["draw_ids"][w // per_draw]) for w in reps)
-            overrides = tuple(tuple(sorted(ensemble["overrides"][sid][w // per_draw].items()))
-                              for w in reps)
-            tasks.append(Task(sid, text, seed, reps, root, engine, draws, overrides, cuts))
-    return tasks
 
 
 def _posterior_plan(posterior: str | Path, draws: int | None, seed: int, ids: list[str],
@@ -412,74 +312,3 @@ def _public(ensemble: dict[str, Any] | None) -> dict[str, Any] | None:
     if ensemble is None:
         return None
     return {k: v for k, v in ensemble.items() if k not in ("overrides", "table")}
-
-
-def _split_key(key: str) -> tuple[str, int]:
-    """``"<scenario id>/<replication>"`` of the manifest's timings."""
-    sid, _, rep = key.rpartition("/")
-    return sid, int(rep) if rep.isdigit() else -1
-
-
-def _finished(folder: ResultsFolder, ids: list[str], replications: int) -> dict[str, int]:
-    return {sid: sum(folder.is_done(sid, r) for r in range(replications)) for sid in ids}
-
-
-def _manifest(ids: list[str], scenarios: list[Scenario], texts: list[str], seed: int,
-              replications: int, engine: str, command: str | None,
-              ensemble: dict[str, Any] | None, cuts: GroupCuts = ()) -> dict[str, Any]:
-    return {
-        "tool": TOOL,
-        "format": MANIFEST_FORMAT,
-        "kind": "run",
-        "command": command,
-        "created_at": now_iso(),
-        "versions": versions(),
-        "git": git_state(),
-        "seed": seed,
-        "replications": replications,
-        "engine": engine,
-        "posterior": ensemble,
-        "access_groups": [list(c) for c in cuts],
-        "scenarios": [{"id": sid, "name": sc.scenario.name, "months": sc.scenario.months,
-                       "sha256": scenario_hash(text)}
-                      for sid, sc, text in zip(ids, scenarios, texts, strict=True)],
-    }
-
-
-def _prepare_folder(out: str | Path, ids: list[str], texts: list[str], seed: int,
-                    replications: int, engine: str, resume: bool, force: bool,
-                    ensemble: dict[str, Any] | None, cuts: GroupCuts = (),
-                    ) -> tuple[ResultsFolder, dict[str, Any] | None]:
-    """Open ``out`` by the one rule of :func:`sim.experiment.store.open_output`.
-
-    Returns the folder and, when resuming, its (checked) manifest.
-    """
-    folder, action, manifest = open_output(out, force=force, resume=resume)
-    if action != "resume":
-        return folder, None
-    where = shown(folder.root)
-    if manifest["kind"] != "run":
-        raise ScenarioError(f"{where}: a {manifest['kind']} folder; --resume continues only a "
-                            "run of the same kind (use --force to replace it)")
-    before = {s["id"]: s["sha256"] for s in manifest["scenarios"]}
-    now = {sid: scenario_hash(text) for sid, text in zip(ids, texts, strict=True)}
-    if before != now:
-        changed = sorted(set(before) ^ set(now)) or sorted(k for k in now if before[k] != now[k])
-        raise ScenarioError(f"{where}: --resume on a folder from another run (scenario "
-                            f"{', '.join(changed)} differs); use --force to start over")
-    if manifest["seed"] != seed or manifest["replications"] != replications:
-        raise ScenarioError(f"{where}: --resume with a different seed or replication "
-                            f"count (folder: seed {manifest['seed']}, "
-                            f"{manifest['replications']} replications)")
-    if manifest["engine"] != engine:
-        raise ScenarioError(f"{where}: --resume with a different engine (folder: "
-                            f"{manifest['engine']}, now: {engine}); use --engine "
-                            f"{manifest['engine']} or --force to start over")
-    if manifest.get("posterior") != json.loads(json.dumps(ensemble)):
-        raise ScenarioError(f"{where}: --resume with a different posterior or number of "
-                            "draws than the folder's run; use --force to start over")
-    if manifest.get("access_groups") != [list(c) for c in cuts]:
-        raise ScenarioError(f"{where}: --resume on a folder an earlier marketsim wrote (its "
-                            "worlds were not paired by access group); use --force to start "
-                            "over")
-    return folder, manifest

@@ -1,17 +1,12 @@
 """Contributor communities and open ecosystems (MODEL.md 6.4; Lerner & Tirole 2002 motives).
 
-A community (developers, heavy-tailed sizes) works on one open family or none. With probability
-``mu`` a month (or when its family is no longer open, alive and allowed to its region) it
-reconsiders and picks by a logit (version 1's rule, with the ecosystem size ``D`` as the peer
-term):
-
-    V[w, r, k] = a_q q_k + a_n ln(1 + D_k) - a_l licence_k - a_r legal_risk[r, k]
-    V[w, r, 0] = outside utility (the caller's: v_r + a_q q_ref(t), v_r inverted at month 0)
-
-The choice inverts the logit CDF with a caller-given uniform, so results do not depend on the
-batch of worlds. Effort of family k, ``E_k = sum size * productivity * (1 - friction_r)`` over its
-communities whose region may still work on it (``contributor_allowed``: a ban with
-``allow_contributors = false`` removes that region's effort at once). Effort raises the family's
+A community (developers, heavy-tailed sizes) works on one open family or none, chosen by a
+logit in capability, ecosystem size, licence and legal risk that it reconsiders with
+probability ``mu`` a month (``sim.mechanisms.contributor_choice``, the choice and its defaults;
+its names are re-exported here). Effort of family k,
+``E_k = sum size * productivity * (1 - friction_r)`` over its communities whose region may
+still work on it (``contributor_allowed``: a ban with ``allow_contributors = false`` removes
+that region's effort at once). Effort raises the family's
 capability by ``g_c (E/E0)^theta`` points a month (:func:`community_gain`, used by
 ``capability.capability_gain``) and its ecosystem of derivatives and tools,
 ``D' = (1 - delta) D + rho E`` (steady state ``rho E / delta``), which enters developers' utility as
@@ -26,6 +21,19 @@ from __future__ import annotations
 
 import numpy as np
 
+from sim.mechanisms.contributor_choice import (
+    CAPABILITY_WEIGHT,
+    COMMUNITY_WEIGHT,
+    LICENCE_WEIGHT,
+    NO_FAMILY,
+    RECONSIDER_RATE,
+    choice_probabilities,
+    choice_utilities,
+    choose_families,
+    outside_utility_for_engaged_share,
+    per_world,
+)
+
 __all__ = [
     "NO_FAMILY", "COMMUNITY_PRODUCTIVITY", "EFFORT_SCALE", "EFFORT_ELASTICITY", "DERIVATIVE_DECAY",
     "DERIVATIVE_RATE", "CAPABILITY_WEIGHT", "COMMUNITY_WEIGHT", "LICENCE_WEIGHT", "RECONSIDER_RATE",
@@ -34,9 +42,6 @@ __all__ = [
     "family_effort", "ecosystem_size_step", "steady_state_ecosystem_size", "ecosystem_utility",
     "open_share_elasticity", "open_share_elasticity_steady_state",
 ]
-
-#: ``family`` of a community that works on no open family.
-NO_FAMILY = -1
 
 # ---------------------------------------------------------------- defaults (sources in the doc)
 #: g_c: ECI points a month a family gains at effort E0. Assumption: a tenth of the frontier's
@@ -54,20 +59,6 @@ DERIVATIVE_DECAY = float(np.log(2.0) / 12.0)
 #: rho: derivatives a developer-month. Calibrated so that E0 sustains Qwen's >113k Hugging Face
 #: derivatives in mid-2025 (HF retrospective [S]): rho = delta * 113,000 / E0.
 DERIVATIVE_RATE = DERIVATIVE_DECAY * 113_000.0 / EFFORT_SCALE
-#: a_n, a_l: utility per unit of ln(1 + D) and of licence restrictiveness; mu: reconsideration
-#: a month. Assumptions kept from version 1's ``contributors`` defaults (Lerner & Tirole motives).
-COMMUNITY_WEIGHT, LICENCE_WEIGHT, RECONSIDER_RATE = 0.3, 1.0, 0.1
-#: a_q: contributors' utility per ECI point. Version 1's 0.15 per point at ~10 points a year,
-#: rescaled to 15 a year so a month of frontier progress is worth the same.
-CAPABILITY_WEIGHT = 0.15 * 10.0 / 15.0
-
-
-def _per_world(value: float | np.ndarray, ndim: int) -> np.ndarray:
-    """A per-world scalar parameter (float or ``[W]``) shaped to broadcast against ``ndim`` axes."""
-    arr = np.asarray(value, dtype=float)
-    if arr.ndim == 1:
-        return arr.reshape(arr.shape + (1,) * (ndim - 1))
-    return arr
 
 
 def community_gain(effort: np.ndarray,
@@ -90,150 +81,10 @@ def community_gain(effort: np.ndarray,
     e = np.asarray(effort, dtype=float)
     if np.any(e < 0):
         raise ValueError("effort must be >= 0")
-    ratio = e / _per_world(effort_scale, 2)
-    theta = np.broadcast_to(_per_world(effort_elasticity, 2), ratio.shape)
+    ratio = e / per_world(effort_scale, 2)
+    theta = np.broadcast_to(per_world(effort_elasticity, 2), ratio.shape)
     powered = np.power(ratio, theta, out=np.zeros(ratio.shape), where=ratio > 0)
-    return _per_world(community_productivity, 2) * powered
-
-
-def choice_utilities(capability: np.ndarray, ecosystem_size: np.ndarray, licence: np.ndarray,
-                     family_open: np.ndarray, contributor_allowed: np.ndarray,
-                     capability_weight: float | np.ndarray = CAPABILITY_WEIGHT,
-                     community_weight: float | np.ndarray = COMMUNITY_WEIGHT,
-                     licence_weight: float | np.ndarray = LICENCE_WEIGHT,
-                     legal_risk: np.ndarray | None = None,
-                     legal_risk_weight: float | np.ndarray = 1.0) -> np.ndarray:
-    """Systematic utility of each family to a region's communities (``-inf`` if unavailable).
-
-    ``V = a_q q + a_n ln(1 + D) - a_l licence - a_r legal_risk``: career value of a good model,
-    peers and visibility, licence terms, legal exposure (Lerner & Tirole 2002). Weights are
-    version 1's ``contributors`` defaults, ``a_q`` rescaled to ECI points.
-
-    Args:
-        capability: ``[W, K]`` ECI points.
-        ecosystem_size: ``[W, K]`` derivatives D (``>= 0``).
-        licence: ``[W, K]`` or ``[K]`` restrictiveness in [0, 1].
-        family_open: ``[W, K]`` open and alive.
-        contributor_allowed: ``[W, R, K]`` or ``[R, K]``: region r's contributors may work on k.
-        capability_weight: a_q, utility per point (float or ``[W]``).
-        community_weight: a_n, utility per unit of ``ln(1 + D)`` (float or ``[W]``).
-        licence_weight: a_l (float or ``[W]``).
-        legal_risk: ``[W, R, K]`` or ``[R, K]`` legal risk in [0, 1]; None: none.
-        legal_risk_weight: a_r (float or ``[W]``).
-
-    Returns:
-        ``[W, R, K]`` utilities.
-    """
-    q = np.asarray(capability, dtype=float)
-    size = np.asarray(ecosystem_size, dtype=float)
-    if np.any(size < 0):
-        raise ValueError("ecosystem_size must be >= 0")
-    value = (_per_world(capability_weight, 2) * q
-             + _per_world(community_weight, 2) * np.log1p(size)
-             - _per_world(licence_weight, 2) * np.asarray(licence, dtype=float))[:, None, :]
-    if legal_risk is not None:
-        value = value - _per_world(legal_risk_weight, 3) * np.asarray(legal_risk, dtype=float)
-    available = np.asarray(family_open, bool)[:, None, :] & np.asarray(contributor_allowed, bool)
-    value = np.broadcast_to(value, available.shape)
-    return np.where(available, value, -np.inf)
-
-
-def _cumulative_weights(inside_utility: np.ndarray, outside_utility: np.ndarray) -> np.ndarray:
-    """``[W, R, K+1]`` cumulative sums of ``exp(V - max V)``, option 0 = no family."""
-    outside = np.asarray(outside_utility, dtype=float)
-    if not np.all(np.isfinite(outside)):
-        raise ValueError("outside_utility must be finite")
-    values = np.concatenate([outside[..., None], np.asarray(inside_utility, dtype=float)], -1)
-    top = values.max(axis=-1, keepdims=True)                      # finite: the outside is
-    # a sequential cumulative sum (not a pairwise one) keeps each world's result independent of
-    # how many worlds share the call
-    return np.cumsum(np.exp(values - top), axis=-1)
-
-
-def outside_utility_for_engaged_share(inside_utility: np.ndarray,
-                                      engaged_share: float | np.ndarray) -> np.ndarray:
-    """Outside utility at which a share ``s`` of communities engages: ``LSE(V) + ln((1-s)/s)``.
-
-    Used at month 0 (version 1's inversion); subtract ``a_q q_ref(0)`` to get the constant
-    ``v_r`` the outside option keeps while it tracks the frontier.
-
-    Args:
-        inside_utility: ``[W, R, K]`` from :func:`choice_utilities`.
-        engaged_share: In (0, 1) (float, ``[W]`` or ``[W, R]``).
-
-    Returns:
-        ``[W, R]`` outside utilities; 0 where a region has no available family.
-    """
-    share = np.asarray(engaged_share, dtype=float)
-    if np.any((share <= 0) | (share >= 1)):
-        raise ValueError("engaged_share must be in (0, 1)")
-    share = share[:, None] if share.ndim == 1 else share
-    v = np.asarray(inside_utility, dtype=float)
-    any_available = np.isfinite(v).any(axis=-1)
-    top = np.where(any_available, v.max(axis=-1), 0.0)
-    # exp(-inf) = 0; the +1 where nothing is available only keeps the log finite
-    lse = top + np.log(np.exp(v - top[..., None]).sum(axis=-1) + ~any_available)
-    return np.where(any_available, lse + np.log((1.0 - share) / share), 0.0)
-
-
-def choice_probabilities(inside_utility: np.ndarray, outside_utility: np.ndarray) -> np.ndarray:
-    """Logit probabilities of a reconsidering community of each region.
-
-    Args:
-        inside_utility: ``[W, R, K]`` (``-inf`` for unavailable families).
-        outside_utility: ``[W, R]`` finite.
-
-    Returns:
-        ``[W, R, K+1]``: column 0 no family, column ``k+1`` family ``k``.
-    """
-    cum = _cumulative_weights(inside_utility, outside_utility)
-    weights = np.diff(cum, axis=-1, prepend=0.0)
-    return weights / cum[..., -1:]
-
-
-def choose_families(family: np.ndarray, region: np.ndarray, reconsider_uniform: np.ndarray,
-                    choice_uniform: np.ndarray, inside_utility: np.ndarray,
-                    outside_utility: np.ndarray,
-                    reconsider_rate: float | np.ndarray = RECONSIDER_RATE) -> np.ndarray:
-    """Communities' families after this month's reconsideration.
-
-    A community reconsiders when its reconsideration uniform is below ``mu`` or when its family
-    is no longer available to its region (``-inf`` utility: closed, exited or banned for its
-    contributors); it then takes the option whose logit CDF interval contains its choice uniform.
-
-    Args:
-        family: ``[W, C]`` current family index or :data:`NO_FAMILY`.
-        region: ``[W, C]`` or ``[C]`` region index of each community.
-        reconsider_uniform: ``[W, C]`` uniforms in [0, 1).
-        choice_uniform: ``[W, C]`` uniforms in [0, 1).
-        inside_utility: ``[W, R, K]`` from :func:`choice_utilities`.
-        outside_utility: ``[W, R]`` finite.
-        reconsider_rate: mu, per month (float or ``[W]``).
-
-    Returns:
-        ``[W, C]`` new family indices (int64).
-    """
-    family = np.asarray(family, dtype=np.int64)
-    u_move = np.asarray(reconsider_uniform, dtype=float)
-    u_pick = np.asarray(choice_uniform, dtype=float)
-    for u in (u_move, u_pick):
-        if np.any((u < 0) | (u >= 1)):
-            raise ValueError("uniforms must be in [0, 1)")
-    n_worlds, n_comm = family.shape
-    region = np.broadcast_to(np.asarray(region, dtype=np.int64), (n_worlds, n_comm))
-    worlds = np.arange(n_worlds)[:, None]
-    inside = np.asarray(inside_utility, dtype=float)
-    stale = (family != NO_FAMILY) & ~np.isfinite(
-        inside[worlds, region, np.maximum(family, 0)])
-    moving = (u_move < _per_world(reconsider_rate, 2)) | stale
-    w_move, c_move = np.nonzero(moving)
-    # only the movers' CDF rows are gathered: [movers, K+1], not [W, C, K+1]
-    cum = _cumulative_weights(inside, outside_utility)[w_move, region[w_move, c_move]]
-    # first option whose cumulative weight exceeds u * total: zero-probability options never win
-    option = (cum <= (u_pick[w_move, c_move] * cum[:, -1])[:, None]).sum(axis=-1)
-    new_family = family.copy()
-    new_family[w_move, c_move] = np.minimum(option, cum.shape[-1] - 1) - 1
-    return new_family
+    return per_world(community_productivity, 2) * powered
 
 
 def family_effort(family: np.ndarray, region: np.ndarray, size: np.ndarray,
@@ -262,7 +113,7 @@ def family_effort(family: np.ndarray, region: np.ndarray, size: np.ndarray,
     """
     family = np.asarray(family, dtype=np.int64)
     n_worlds, n_comm = family.shape
-    prod = _per_world(productivity, 2)
+    prod = per_world(productivity, 2)
     if np.any(prod < 0):
         raise ValueError("productivity must be >= 0")
     friction = np.asarray(legal_friction, dtype=float)
@@ -303,7 +154,7 @@ def ecosystem_size_step(ecosystem_size: np.ndarray, effort: np.ndarray,
     Returns:
         ``[W, K]`` D next month (``>= 0``).
     """
-    decay = _per_world(derivative_decay, 2)
+    decay = per_world(derivative_decay, 2)
     if np.any((decay < 0) | (decay > 1)):
         raise ValueError("derivative_decay must be in [0, 1]")
     rate = np.asarray(derivative_rate, dtype=float)
@@ -326,7 +177,7 @@ def steady_state_ecosystem_size(effort: np.ndarray,
     Returns:
         ``[W, K]`` steady-state ecosystem size.
     """
-    decay = _per_world(derivative_decay, 2)
+    decay = per_world(derivative_decay, 2)
     if np.any(decay <= 0):
         raise ValueError("derivative_decay must be > 0 for a steady state")
     return np.asarray(derivative_rate, dtype=float) * np.asarray(effort, dtype=float) / decay
